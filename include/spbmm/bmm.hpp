@@ -1,0 +1,115 @@
+// The entry point: C_i = alpha * op(A_i) * op(B_i) + beta * C_i over a batch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <variant>
+#include <vector>
+
+#include "spbmm/dense.hpp"
+#include "spbmm/sparse.hpp"
+#include "spbmm/types.hpp"
+
+namespace spbmm {
+
+// One batch entry of A: dense, CSR or COO.
+template <Value T, Index I>
+using MatrixView = std::variant<DenseView<const T>, CsrView<T, I>, CooView<T, I>>;
+
+// A non-owning batch of A operands that may mix formats and shapes.
+template <Value T, Index I>
+class BatchView {
+ public:
+  BatchView() = default;
+  explicit BatchView(std::vector<MatrixView<T, I>> entries) : entries_(std::move(entries)) {}
+  BatchView(const CsrBatch<T, I>& a);           // NOLINT(google-explicit-constructor)
+  BatchView(const CooBatch<T, I>& a);           // NOLINT(google-explicit-constructor)
+  BatchView(const DenseBatch<T>& a);            // NOLINT(google-explicit-constructor)
+  BatchView(const DenseBatchView<const T>& a);  // NOLINT(google-explicit-constructor)
+
+  void push_back(const MatrixView<T, I>& m) { entries_.push_back(m); }
+  std::size_t size() const noexcept { return entries_.size(); }
+  bool empty() const noexcept { return entries_.empty(); }
+  const MatrixView<T, I>& operator[](std::size_t i) const { return entries_[i]; }
+  const std::vector<MatrixView<T, I>>& entries() const noexcept { return entries_; }
+
+ private:
+  std::vector<MatrixView<T, I>> entries_;
+};
+
+// Which kernel runs an entry. Auto lets the dispatcher choose per entry.
+//   Reference  the naive oracle kernels
+//   Sparse     the optimized CPU sparse x dense kernel (a dense entry is converted to CSR)
+//   Dense      the optimized CPU dense kernel (a sparse entry is converted to dense)
+//   Eigen      Eigen's own products (sparse or dense, as the entry is stored)
+//   Gpu        cuSPARSE / cuBLAS (DeviceError when no device is available)
+enum class Kernel : std::uint8_t { Auto, Reference, Sparse, Dense, Eigen, Gpu };
+
+const char* to_string(Kernel kernel) noexcept;
+
+struct Options {
+  Op op_a = Op::N;
+  Op op_b = Op::N;
+  Layout out_layout = Layout::RowMajor;  // layout of the result bmm() allocates
+  int threads = 0;                       // 0: the runtime's default
+  Kernel kernel = Kernel::Auto;
+};
+
+// Rows and columns of op(X) for one entry.
+struct Shape {
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+};
+
+// The shapes of the result of op(A_i) * op(B_i) with broadcasting: a batch of one A (or one B)
+// is used with every entry of the other. Throws ShapeError when the batch sizes cannot broadcast
+// or an entry's inner dimensions disagree; the message names the entry, both operands and both
+// shapes, e.g. "entry 3: op(A) is 5x7 but op(B) is 6x2 (inner dimensions 7 != 6)".
+template <Value T, Index I>
+std::vector<Shape> result_shapes(const BatchView<T, I>& a, const DenseBatchView<const T>& b,
+                                 const Options& options = {});
+
+// Writes C_i = alpha * op(A_i) * op(B_i) + beta * C_i. With beta == 0, C is not read (NaN in C
+// does not propagate); with alpha == 0, A and B are checked but not multiplied (as in BLAS).
+// Every operand and shape is checked before anything is written to C, and C may not share
+// memory with A, B or another entry of C (InvalidArgument).
+template <Value T, Index I>
+void bmm_into(const DenseBatchView<T>& c, const BatchView<T, I>& a,
+              const DenseBatchView<const T>& b, T alpha, T beta, const Options& options = {});
+
+// Returns alpha * op(A_i) * op(B_i) as a new batch in options.out_layout.
+template <Value T, Index I>
+DenseBatch<T> bmm(const BatchView<T, I>& a, const DenseBatchView<const T>& b,
+                  const Options& options = {}, T alpha = T(1));
+
+// Conveniences that deduce T and I from the containers.
+template <Value T, Index I>
+DenseBatch<T> bmm(const CsrBatch<T, I>& a, const DenseBatch<T>& b, const Options& options = {}) {
+  return bmm<T, I>(BatchView<T, I>(a), b.view(), options);
+}
+template <Value T, Index I>
+DenseBatch<T> bmm(const CooBatch<T, I>& a, const DenseBatch<T>& b, const Options& options = {}) {
+  return bmm<T, I>(BatchView<T, I>(a), b.view(), options);
+}
+template <Value T>
+DenseBatch<T> bmm(const DenseBatch<T>& a, const DenseBatch<T>& b, const Options& options = {}) {
+  return bmm<T, std::int64_t>(BatchView<T, std::int64_t>(a), b.view(), options);
+}
+template <Value T, Index I>
+void bmm_into(DenseBatch<T>& c, const CsrBatch<T, I>& a, const DenseBatch<T>& b, T alpha, T beta,
+              const Options& options = {}) {
+  bmm_into<T, I>(c.view(), BatchView<T, I>(a), b.view(), alpha, beta, options);
+}
+template <Value T, Index I>
+void bmm_into(DenseBatch<T>& c, const CooBatch<T, I>& a, const DenseBatch<T>& b, T alpha, T beta,
+              const Options& options = {}) {
+  bmm_into<T, I>(c.view(), BatchView<T, I>(a), b.view(), alpha, beta, options);
+}
+template <Value T>
+void bmm_into(DenseBatch<T>& c, const DenseBatch<T>& a, const DenseBatch<T>& b, T alpha, T beta,
+              const Options& options = {}) {
+  bmm_into<T, std::int64_t>(c.view(), BatchView<T, std::int64_t>(a), b.view(), alpha, beta,
+                            options);
+}
+
+}  // namespace spbmm

@@ -1,0 +1,150 @@
+// Matrix Market (.mtx) reading and writing for single matrices and ragged batches.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "spbmm/dense.hpp"
+#include "spbmm/sparse.hpp"
+#include "spbmm/types.hpp"
+
+namespace spbmm {
+
+// The four banner tokens of "%%MatrixMarket object format field symmetry".
+enum class MmObject : std::uint8_t { Matrix, Vector };
+enum class MmFormat : std::uint8_t { Coordinate, Array };
+enum class MmField : std::uint8_t { Real, Double, Integer, Pattern, Complex };
+enum class MmSymmetry : std::uint8_t { General, Symmetric, SkewSymmetric, Hermitian };
+
+// Lower-case spellings as they appear in a banner ("skew-symmetric", ...).
+const char* to_string(MmObject object) noexcept;
+const char* to_string(MmFormat format) noexcept;
+const char* to_string(MmField field) noexcept;
+const char* to_string(MmSymmetry symmetry) noexcept;
+
+// What the banner and the size line of a file say.
+struct MatrixMarketHeader {
+  MmObject object = MmObject::Matrix;
+  MmFormat format = MmFormat::Coordinate;
+  MmField field = MmField::Real;
+  MmSymmetry symmetry = MmSymmetry::General;
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  // Stored entries: the size line's nnz (coordinate), or the number of values the array body
+  // holds (rows * cols, or one triangle for symmetric and skew-symmetric arrays).
+  std::int64_t nnz = 0;
+  std::string banner;            // the banner line as written (line ending and trailing blanks cut)
+  std::int64_t banner_line = 1;  // 1-based line numbers in the file
+  std::int64_t size_line = 0;
+  std::vector<std::string> comments;  // comment lines between banner and size line, without '%'
+};
+
+struct MmReadOptions {
+  // Symmetric and skew-symmetric files: true adds the mirror of every off-diagonal entry
+  // ((j,i,v), or (j,i,-v) for skew); false returns the stored entries exactly as stored.
+  bool expand_symmetry = true;
+  // Threads for parsing; 0 uses the OpenMP default (1 when called from inside a parallel region);
+  // negative is an InvalidArgument.
+  int threads = 0;
+};
+
+// Leniencies every reader shares: banner words in any letter case, a banner with a single '%'
+// (NetworkRepository), blank lines or a UTF-8 byte order mark before it, comment and blank lines
+// anywhere after it, CRLF or bare CR line endings, tabs, repeated and trailing blanks, a missing
+// final newline.
+//
+// Reads the banner and size line only; checks their syntax and the token combinations
+// (array+pattern, hermitian without complex, pattern+skew-symmetric, pattern+hermitian are
+// rejected). Complex files are described, not rejected. Throws IoError when the file cannot be
+// opened and ParseError("file:line: problem") for a malformed header.
+MatrixMarketHeader read_matrix_market_header(const std::string& path);
+
+// Reads a coordinate or array file. Entries keep the file's order (mirrors of a symmetric file
+// follow all stored entries, in the same order). Duplicate triplets stay separate triplets here
+// (COO means their sum); the CSR and dense readers sum them in file order. Array files yield their
+// nonzero values (NaN counts as nonzero) in column-major order. Rows or cols (or the expanded nnz)
+// that do not fit I raise LimitError; every syntax or range problem raises ParseError naming the
+// file and line ("file:line: problem"). Values: field "integer" is read as an integer (beyond 64
+// bits: the nearest T) and converted to T; real literals that overflow T (e.g. 1e999, or 1e39 for
+// float) are an error, those that underflow read as the nearest value (as strtod does); inf, -inf
+// and nan are accepted. Complex files: ParseError "complex values are not supported". Vector
+// objects: ParseError "... not supported". Pattern entries are 1 (a value column, if present, is
+// ignored). IoError when the file cannot be opened.
+template <Value T, Index I>
+CooMatrix<T, I> read_matrix_market_coo(const std::string& path, const MmReadOptions& options = {});
+
+// As read_matrix_market_coo, then canonical CSR (columns sorted, duplicates summed in file order,
+// explicit zeros kept), built with a counting sort.
+template <Value T, Index I>
+CsrMatrix<T, I> read_matrix_market_csr(const std::string& path, const MmReadOptions& options = {});
+
+// Reads an array file (or a coordinate file, summing duplicates) into a dense matrix.
+template <Value T>
+DenseMatrix<T> read_matrix_market_dense(const std::string& path, Layout layout = Layout::RowMajor,
+                                        const MmReadOptions& options = {});
+
+// The *.mtx files (any letter case of the extension) directly inside `dir`, sorted by name.
+// IoError when `dir` is not a readable directory.
+std::vector<std::string> list_matrix_market_files(const std::string& dir);
+
+// Ragged batches: entry i is paths[i]. Any error names the file it comes from.
+template <Value T, Index I>
+CsrBatch<T, I> read_matrix_market_csr_batch(const std::vector<std::string>& paths,
+                                            const MmReadOptions& options = {});
+template <Value T, Index I>
+CooBatch<T, I> read_matrix_market_coo_batch(const std::vector<std::string>& paths,
+                                            const MmReadOptions& options = {});
+// The same for every *.mtx file in `dir`, in name order.
+template <Value T, Index I>
+CsrBatch<T, I> read_matrix_market_csr_dir(const std::string& dir,
+                                          const MmReadOptions& options = {});
+template <Value T, Index I>
+CooBatch<T, I> read_matrix_market_coo_dir(const std::string& dir,
+                                          const MmReadOptions& options = {});
+
+struct MmWriteOptions {
+  // Coordinate or array; unset means coordinate for sparse input and array for dense input.
+  std::optional<MmFormat> format;
+  // Real (the default; Double is written as "real"), Integer (values must be integers that fit
+  // 64 bits) or Pattern (coordinate only; values are not written).
+  MmField field = MmField::Real;
+  // General, or a symmetry the caller asserts: only the lower triangle (row >= col; row > col for
+  // skew-symmetric) is written and the rest is assumed to mirror it. Not verified. Hermitian is
+  // rejected (complex values are not supported).
+  MmSymmetry symmetry = MmSymmetry::General;
+  // Significant digits for values; 0 writes the shortest text that reads back to the same value.
+  int precision = 0;
+  // Comment lines written after the banner as "% text" (a text starting with '%' gets no space).
+  std::vector<std::string> comments;
+  // Threads for formatting; 0 uses the OpenMP default; negative is an InvalidArgument.
+  int threads = 0;
+};
+
+// Writes one matrix (1-based indices; banner and size line per the specification). Duplicate COO
+// triplets are written as they are. IoError when the file cannot be written; InvalidArgument for
+// an option the data cannot honour (e.g. a non-integer value with field Integer).
+template <Value T, Index I>
+void write_matrix_market(const std::string& path, const CsrView<T, I>& a,
+                         const MmWriteOptions& options = {});
+template <Value T, Index I>
+void write_matrix_market(const std::string& path, const CooView<T, I>& a,
+                         const MmWriteOptions& options = {});
+template <Value T>
+void write_matrix_market(const std::string& path, const DenseView<const T>& a,
+                         const MmWriteOptions& options = {});
+
+// Writes entry i of a batch to dir/names[i], or dir/entry_00000.mtx, entry_00001.mtx, ... when
+// `names` is empty (otherwise names.size() must equal the batch size). Creates `dir` if needed.
+// Returns the paths written.
+template <Value T, Index I>
+std::vector<std::string> write_matrix_market_dir(const std::string& dir, const CsrBatch<T, I>& a,
+                                                 const MmWriteOptions& options = {},
+                                                 const std::vector<std::string>& names = {});
+template <Value T, Index I>
+std::vector<std::string> write_matrix_market_dir(const std::string& dir, const CooBatch<T, I>& a,
+                                                 const MmWriteOptions& options = {},
+                                                 const std::vector<std::string>& names = {});
+
+}  // namespace spbmm

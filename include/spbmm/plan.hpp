@@ -1,0 +1,136 @@
+// Plans: analyse a batch of A operands once, choose a kernel per entry, then run many times.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "spbmm/bmm.hpp"
+
+namespace spbmm {
+
+// What the dispatcher knows about one entry of A (for op(A) as it will be multiplied).
+struct EntryStats {
+  std::size_t index = 0;
+  Format format = Format::Csr;
+  std::int64_t rows = 0;  // of op(A)
+  std::int64_t cols = 0;  // of op(A): the inner dimension
+  std::int64_t n = 0;     // columns of op(B_i)
+  // Stored entries of a sparse entry (COO duplicates counted); for a dense entry the nonzero
+  // values, i.e. what a CSR copy of it would hold.
+  std::int64_t nnz = 0;
+  double density = 0;        // nnz / (rows * cols); 0 for an empty entry
+  double row_cv = 0;         // coefficient of variation of the row lengths of op(A) (skew)
+  std::int64_t max_row = 0;  // longest row of op(A)
+  int value_bytes = 4;       // sizeof(T): 8 selects the model's fp64 factors
+};
+
+// The dispatcher's decision for one entry, with the reason explain() prints.
+struct Choice {
+  Kernel kernel = Kernel::Reference;
+  double estimated_seconds = 0;
+  std::string reason;
+};
+
+// Per-kernel throughput figures of this machine: what choose_kernel compares. Rates are GFLOP/s
+// per thread for fp32, measured with every thread of the batch loop busy (so shared memory
+// bandwidth is priced in); fp64 rates are the fp32 ones times the f64 factors.
+//
+// defaults() returns figures stored in code (a calibration of the reference machine, see
+// model.cpp), or, when the environment variable SPBMM_MACHINE_FILE names a file, the model read
+// from it with from_text (IoError when it cannot be read, InvalidArgument when malformed). The
+// usual way to produce that file is `spbmm calibrate`, or calibrate().to_text().
+struct MachineModel {
+  double sparse_gflops = 0;          // CPU sparse kernel, per thread, at N >= 32
+  double sparse_gflops_small_n = 0;  // CPU sparse kernel, per thread, at N <= 4
+  double dense_gflops_small = 0;     // CPU dense kernel, per thread, entries of ~32^3
+  double dense_gflops_large = 0;     // CPU dense kernel, per thread, entries of ~256^3 and up
+  double eigen_sparse_gflops = 0;    // Eigen sparse x dense, per thread (0: never chosen)
+  double eigen_dense_gflops = 0;     // Eigen dense x dense, per thread (0: never chosen)
+  double convert_gbps = 0;           // sparse <-> dense conversion (dense bytes / s)
+  double memory_gbps = 0;            // writing C, per thread (bytes / s)
+  double f64_sparse_factor = 0.5;    // fp64 rate / fp32 rate of the sparse kernels
+  double f64_dense_factor = 0.5;     // fp64 rate / fp32 rate of the dense kernels
+  double gpu_gflops = 0;             // GPU sparse kernel (0: no device; the GPU is never chosen)
+  double gpu_dense_gflops = 0;       // GPU dense kernel (0: gpu_gflops)
+  double gpu_transfer_gbps = 0;      // host <-> device bandwidth
+  double gpu_launch_seconds = 0;     // per-call overhead on the GPU
+  int threads = 1;                   // threads the calibration ran with
+
+  static const MachineModel& defaults();
+  // Measures the figures above on this machine by timing the CPU (and Eigen) kernels on small
+  // synthetic problems, one per thread, `threads` threads (0: the OpenMP default); a few seconds.
+  // With a usable GPU the device figures are measured too, else they are 0.
+  static MachineModel calibrate(int threads = 0);
+  // Text form ("key = value" lines, '#' comments) for saving and loading a calibration. Keys
+  // missing from the text keep the defaults of a value-initialised model; an unknown key or a
+  // negative or non-numeric value is an InvalidArgument naming the line.
+  std::string to_text() const;
+  static MachineModel from_text(const std::string& text);
+};
+
+// How the dispatcher may choose.
+struct Policy {
+  Kernel force = Kernel::Auto;                            // for every entry
+  std::vector<std::pair<std::size_t, Kernel>> per_entry;  // overrides for single entries
+  bool allow_gpu = true;  // Auto may pick the GPU when a device is present
+  // How many executions a plan-time conversion (sparse -> dense, dense -> CSR) is spread over
+  // in the estimates. bmm() and bmm_into() pay it on every call, hence 1.
+  int expected_calls = 1;
+};
+
+// The pure decision: the kernel with the lowest estimated time for the entry (policy first).
+// Candidates: Sparse, Dense, Eigen (when the machine has Eigen figures) and Gpu (when
+// machine.gpu_gflops > 0 and policy.allow_gpu). Empty and tiny entries (op(A) rows * cols * n
+// below kTinyVolume) keep the kernel of their stored format, as a conversion would cost more than
+// the product. Never throws.
+Choice choose_kernel(const EntryStats& stats, const Policy& policy, const MachineModel& machine);
+inline constexpr std::int64_t kTinyVolume = 4096;
+
+struct PlanOptions {
+  Op op_a = Op::N;
+  Op op_b = Op::N;
+  int threads = 0;  // 0: the runtime's default
+  Policy policy;
+  const MachineModel* machine = nullptr;  // nullptr: MachineModel::defaults()
+};
+
+// A plan over a batch of A operands. It keeps views of A (which must stay alive and unchanged
+// while the plan is used) plus everything it derives once: transposes, format conversions,
+// statistics and per-entry kernel choices, device copies. Executing it with new dense operands
+// pays no analysis cost. A const Plan may be executed from several threads at once with
+// distinct outputs.
+template <Value T, Index I>
+class Plan {
+ public:
+  // n: the columns of op(B_i), one value for every entry or one per entry (it drives the
+  // choice; execute() accepts any B whose shapes fit, re-checking them).
+  Plan(const BatchView<T, I>& a, std::int64_t n, const PlanOptions& options = {});
+  Plan(const BatchView<T, I>& a, const std::vector<std::int64_t>& n,
+       const PlanOptions& options = {});
+  ~Plan();
+  Plan(Plan&&) noexcept;
+  Plan& operator=(Plan&&) noexcept;
+
+  // C_i = alpha * op(A_i) * op(B_i) + beta * C_i, with the same checks and broadcasting as
+  // bmm_into (one A with many B_i when the plan holds one entry).
+  void execute(const DenseBatchView<T>& c, const DenseBatchView<const T>& b, T alpha = T(1),
+               T beta = T(0)) const;
+  DenseBatch<T> execute(const DenseBatchView<const T>& b, T alpha = T(1),
+                        Layout layout = Layout::RowMajor) const;
+
+  std::size_t size() const noexcept;
+  const std::vector<EntryStats>& stats() const noexcept;
+  const std::vector<Choice>& choices() const noexcept;
+  // A table: entry, shape, nnz, density, chosen kernel and why.
+  std::string explain() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace spbmm

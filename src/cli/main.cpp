@@ -1,0 +1,56 @@
+// `spbmm`: the command-line front end; dispatches to one subcommand.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "spbmm/config.hpp"
+
+namespace {
+
+void print_help(std::FILE* out) {
+  std::fputs(
+      "usage: spbmm <command> [options]\n"
+      "\n"
+      "Batched matrix products C_i = alpha * op(A_i) * op(B_i) + beta * C_i where each A_i may be\n"
+      "sparse (CSR or COO) or dense, and entries may differ in shape.\n"
+      "\n"
+      "commands:\n"
+      "  multiply  multiply Matrix Market files: C_i = alpha * op(A_i) * B_i + beta * C_i\n"
+      "  bench     time the named workloads (W1..W9) against Eigen and OpenBLAS baselines\n"
+      "  calibrate measure this machine's kernel speeds for the dispatcher\n"
+      "  demo      multiply a bundled ragged batch, check it against the reference kernels\n"
+      "  info      describe Matrix Market files\n"
+      "  convert   rewrite a Matrix Market file\n"
+      "\n"
+      "  spbmm <command> --help   options of one command\n"
+      "  spbmm --version          the version and the features built in\n",
+      out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs("spbmm: no command given (see spbmm --help)\n", stderr);
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    print_help(stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::printf("spbmm %s (OpenMP: %s, CUDA: %s)\n", SPBMM_VERSION,
+                SPBMM_HAVE_OPENMP ? "yes" : "no", SPBMM_HAVE_CUDA ? "yes" : "no");
+    return 0;
+  }
+  if (cmd == "demo") return spbmm::cli::cmd_demo(argc - 1, argv + 1);
+  if (cmd == "info") return spbmm::cli::cmd_info(argc - 1, argv + 1);
+  if (cmd == "convert") return spbmm::cli::cmd_convert(argc - 1, argv + 1);
+  if (cmd == "multiply") return spbmm::cli::cmd_multiply(argc - 1, argv + 1);
+  if (cmd == "bench") return spbmm::cli::cmd_bench(argc - 1, argv + 1);
+  if (cmd == "calibrate") return spbmm::cli::cmd_calibrate(argc - 1, argv + 1);
+  std::fprintf(stderr, "spbmm: unknown command '%s' (see spbmm --help)\n", cmd.c_str());
+  return 2;
+}

@@ -1,0 +1,254 @@
+// MachineModel::calibrate: times the kernels on small synthetic problems to fill the model.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels/cpu/dense_dense.hpp"
+#include "kernels/kernels.hpp"
+#include "spbmm/convert.hpp"
+#include "spbmm/gpu.hpp"
+#include "spbmm/plan.hpp"
+
+namespace spbmm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Each thread multiplies its own copy of the operands, as in the batch loop, so the per-thread
+// rates include the memory bandwidth the threads share.
+template <class Problem>
+double per_thread_seconds(int threads, Problem& make, double target_seconds) {
+  const int t = std::max(threads, 1);
+  std::vector<typename Problem::State> states;
+  states.reserve(static_cast<std::size_t>(t));
+  for (int i = 0; i < t; ++i) states.push_back(make.state(static_cast<std::uint64_t>(i)));
+  // One untimed call per thread warms caches and page mappings, then the call count doubles
+  // until a round lasts long enough that the parallel region's own cost does not count.
+  auto round = [&](int calls) {
+    const auto start = Clock::now();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(t)
+#endif
+    {
+#ifdef _OPENMP
+      auto& s = states[static_cast<std::size_t>(omp_get_thread_num())];
+#else
+      auto& s = states[0];
+#endif
+      for (int k = 0; k < calls; ++k) make.run(s);
+    }
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  round(1);
+  int calls = 1;
+  double took = round(calls);
+  while (took < target_seconds / 4 && calls < 1000000) {
+    calls *= 2;
+    took = round(calls);
+  }
+  // Best of several rounds: other processes on the machine only ever make a round slower.
+  double best = took / calls;
+  for (int r = 0; r < 9; ++r) best = std::min(best, round(calls) / calls);
+  return best;
+}
+
+template <class T>
+std::vector<T> random_values(std::size_t count, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> d(-1.0, 1.0);
+  std::vector<T> v(count);
+  for (auto& x : v) x = static_cast<T>(d(rng));
+  return v;
+}
+
+template <class T>
+CsrMatrix<T, std::int32_t> random_csr(std::int64_t rows, std::int64_t cols, double density,
+                                      std::mt19937_64& rng) {
+  std::bernoulli_distribution keep(density);
+  std::uniform_real_distribution<double> val(-1.0, 1.0);
+  std::vector<std::int32_t> rp{0}, ci;
+  std::vector<T> vals;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < cols; ++c) {
+      if (keep(rng)) {
+        ci.push_back(static_cast<std::int32_t>(c));
+        vals.push_back(static_cast<T>(val(rng)));
+      }
+    }
+    rp.push_back(static_cast<std::int32_t>(ci.size()));
+  }
+  return CsrMatrix<T, std::int32_t>(rows, cols, std::move(rp), std::move(ci), std::move(vals));
+}
+
+enum class Which { Cpu, Eigen };
+
+template <class T>
+struct SparseProblem {
+  std::int64_t rows, cols, n;
+  double density;
+  Which which;
+  struct State {
+    CsrMatrix<T, std::int32_t> a;
+    DenseMatrix<T> b, c;
+  };
+  State state(std::uint64_t seed) {
+    std::mt19937_64 rng(seed + 11);
+    State s{random_csr<T>(rows, cols, density, rng), DenseMatrix<T>(cols, n),
+            DenseMatrix<T>(rows, n)};
+    s.b.values() = random_values<T>(static_cast<std::size_t>(cols * n), rng);
+    return s;
+  }
+  void run(State& s) {
+    if (which == Which::Cpu) {
+      kernels::cpu::csr_dense<T, std::int32_t>(Op::N, Op::N, T(1), s.a.view(), s.b.view(), T(0),
+                                               s.c.view());
+    } else {
+      kernels::eigen::csr_dense<T, std::int32_t>(Op::N, Op::N, T(1), s.a.view(), s.b.view(), T(0),
+                                                 s.c.view());
+    }
+  }
+  double flops(const State& s) const { return 2.0 * static_cast<double>(s.a.nnz() * n); }
+};
+
+template <class T>
+struct DenseProblem {
+  std::int64_t m, k, n;
+  Which which;
+  struct State {
+    DenseMatrix<T> a, b, c;
+  };
+  State state(std::uint64_t seed) {
+    std::mt19937_64 rng(seed + 23);
+    State s{DenseMatrix<T>(m, k), DenseMatrix<T>(k, n), DenseMatrix<T>(m, n)};
+    s.a.values() = random_values<T>(static_cast<std::size_t>(m * k), rng);
+    s.b.values() = random_values<T>(static_cast<std::size_t>(k * n), rng);
+    return s;
+  }
+  void run(State& s) {
+    if (which == Which::Cpu) {
+      kernels::cpu::dense_dense<T>(Op::N, Op::N, T(1), s.a.view(), s.b.view(), T(0), s.c.view());
+    } else {
+      kernels::eigen::dense_dense<T>(Op::N, Op::N, T(1), s.a.view(), s.b.view(), T(0), s.c.view());
+    }
+  }
+  double flops() const { return 2.0 * static_cast<double>(m * k * n); }
+};
+
+struct ConvertProblem {
+  struct State {
+    CsrMatrix<float, std::int32_t> a;
+  };
+  State state(std::uint64_t seed) {
+    std::mt19937_64 rng(seed + 31);
+    return {random_csr<float>(512, 512, 0.1, rng)};
+  }
+  void run(State& s) {
+    const DenseMatrix<float> d = to_dense(s.a.view());
+    if (d.values().empty()) throw Error("empty conversion");
+  }
+  static double bytes() { return 512.0 * 512.0 * sizeof(float); }
+};
+
+// Writing a C-sized block that does not stay in cache, as a product's output stream.
+struct WriteProblem {
+  struct State {
+    std::vector<float> c;
+  };
+  State state(std::uint64_t) { return {std::vector<float>(std::size_t{1} << 22, 1.0f)}; }
+  void run(State& s) {
+    const float v = s.c[1] + 1.0f;
+    std::fill(s.c.begin(), s.c.end(), v);
+  }
+  static double bytes() { return static_cast<double>(std::size_t{1} << 22) * sizeof(float); }
+};
+
+template <class T>
+double sparse_rate(int threads, std::int64_t n, Which which) {
+  SparseProblem<T> p{2048, 2048, n, 0.01, which};
+  const auto probe = p.state(0);
+  return p.flops(probe) / per_thread_seconds(threads, p, 0.05) / 1e9;
+}
+
+template <class T>
+double dense_rate(int threads, std::int64_t size, Which which) {
+  DenseProblem<T> p{size, size, size, which};
+  return p.flops() / per_thread_seconds(threads, p, 0.05) / 1e9;
+}
+
+void calibrate_gpu(MachineModel& m) {
+  using T = float;
+  using I = std::int32_t;
+  gpu::Executor ex;
+  m.gpu_transfer_gbps = ex.measure_bandwidth(std::size_t{64} << 20).h2d_bytes_per_s / 1e9;
+  std::mt19937_64 rng(7);
+  const std::int64_t size = 4096, n = 64;
+  const CsrMatrix<T, I> a = random_csr<T>(size, size, 0.01, rng);
+  const gpu::DeviceCsrBatch<T, I> da(a.view());
+  DenseBatch<T> hb = DenseBatch<T>::uniform(1, size, n);
+  hb.values() = random_values<T>(static_cast<std::size_t>(size * n), rng);
+  const gpu::DeviceDenseBatch<T> db(hb);
+  gpu::DeviceDenseBatch<T> dc = gpu::DeviceDenseBatch<T>::uniform(1, size, n);
+  const auto time = [&](auto&& call) {
+    call();
+    ex.synchronize();
+    double best = 1e300;
+    for (int r = 0; r < 5; ++r) {
+      const auto start = Clock::now();
+      for (int k = 0; k < 10; ++k) call();
+      ex.synchronize();
+      best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count() / 10);
+    }
+    return best;
+  };
+  const double spmm = time([&] { ex.spmm<T, I>(da, db.view(), dc.view(), 1.0f, 0.0f); });
+  m.gpu_gflops = 2.0 * static_cast<double>(a.nnz() * n) / spmm / 1e9;
+  const std::int64_t d = 1024;
+  DenseBatch<T> ha = DenseBatch<T>::uniform(1, d, d);
+  ha.values() = random_values<T>(static_cast<std::size_t>(d * d), rng);
+  const gpu::DeviceDenseBatch<T> dda(ha);
+  const gpu::DeviceDenseBatch<T> ddb(ha);
+  gpu::DeviceDenseBatch<T> ddc = gpu::DeviceDenseBatch<T>::uniform(1, d, d);
+  const double gemm = time([&] { ex.gemm<T>(dda.view(), ddb.view(), ddc.view(), 1.0f, 0.0f); });
+  m.gpu_dense_gflops = 2.0 * static_cast<double>(d * d * d) / gemm / 1e9;
+  // A 1x1 product is all overhead.
+  const CsrMatrix<T, I> tiny(1, 1, {0, 1}, {0}, {1.0f});
+  const gpu::DeviceCsrBatch<T, I> dt(tiny.view());
+  const gpu::DeviceDenseBatch<T> tb = gpu::DeviceDenseBatch<T>::uniform(1, 1, 1);
+  gpu::DeviceDenseBatch<T> tc = gpu::DeviceDenseBatch<T>::uniform(1, 1, 1);
+  m.gpu_launch_seconds = time([&] { ex.spmm<T, I>(dt, tb.view(), tc.view(), 1.0f, 0.0f); });
+}
+
+}  // namespace
+
+MachineModel MachineModel::calibrate(int threads) {
+#ifdef _OPENMP
+  const int t = threads > 0 ? threads : omp_get_max_threads();
+#else
+  const int t = 1;
+#endif
+  // One product per thread: BLAS threads inside them would oversubscribe the cores.
+  kernels::cpu::BlasThreadsScope blas(1);
+  MachineModel m;
+  m.threads = t;
+  m.sparse_gflops = sparse_rate<float>(t, 64, Which::Cpu);
+  m.sparse_gflops_small_n = sparse_rate<float>(t, 4, Which::Cpu);
+  m.dense_gflops_small = dense_rate<float>(t, 32, Which::Cpu);
+  m.dense_gflops_large = dense_rate<float>(t, 256, Which::Cpu);
+  m.eigen_sparse_gflops = sparse_rate<float>(t, 64, Which::Eigen);
+  m.eigen_dense_gflops = dense_rate<float>(t, 128, Which::Eigen);
+  m.f64_sparse_factor = sparse_rate<double>(t, 64, Which::Cpu) / m.sparse_gflops;
+  m.f64_dense_factor = dense_rate<double>(t, 256, Which::Cpu) / m.dense_gflops_large;
+  ConvertProblem convert;
+  m.convert_gbps = ConvertProblem::bytes() / per_thread_seconds(t, convert, 0.05) / 1e9;
+  WriteProblem write;
+  m.memory_gbps = WriteProblem::bytes() / per_thread_seconds(t, write, 0.05) / 1e9;
+  if (gpu::available()) calibrate_gpu(m);
+  return m;
+}
+
+}  // namespace spbmm

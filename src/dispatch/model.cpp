@@ -1,0 +1,354 @@
+// The decision model: kernel names, the machine model's text form and defaults, choose_kernel.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/checks.hpp"
+#include "spbmm/error.hpp"
+#include "spbmm/plan.hpp"
+
+namespace spbmm {
+
+using detail::cat;
+
+const char* to_string(Kernel kernel) noexcept {
+  switch (kernel) {
+    case Kernel::Auto:
+      return "auto";
+    case Kernel::Reference:
+      return "reference";
+    case Kernel::Sparse:
+      return "sparse";
+    case Kernel::Dense:
+      return "dense";
+    case Kernel::Eigen:
+      return "eigen";
+    case Kernel::Gpu:
+      return "gpu";
+  }
+  return "?";
+}
+
+namespace {
+
+// The text form's keys, in output order, with the member each names.
+struct Field {
+  const char* key;
+  double MachineModel::*member;
+};
+constexpr Field kFields[] = {
+    {"sparse_gflops", &MachineModel::sparse_gflops},
+    {"sparse_gflops_small_n", &MachineModel::sparse_gflops_small_n},
+    {"dense_gflops_small", &MachineModel::dense_gflops_small},
+    {"dense_gflops_large", &MachineModel::dense_gflops_large},
+    {"eigen_sparse_gflops", &MachineModel::eigen_sparse_gflops},
+    {"eigen_dense_gflops", &MachineModel::eigen_dense_gflops},
+    {"convert_gbps", &MachineModel::convert_gbps},
+    {"memory_gbps", &MachineModel::memory_gbps},
+    {"f64_sparse_factor", &MachineModel::f64_sparse_factor},
+    {"f64_dense_factor", &MachineModel::f64_dense_factor},
+    {"gpu_gflops", &MachineModel::gpu_gflops},
+    {"gpu_dense_gflops", &MachineModel::gpu_dense_gflops},
+    {"gpu_transfer_gbps", &MachineModel::gpu_transfer_gbps},
+    {"gpu_launch_seconds", &MachineModel::gpu_launch_seconds},
+};
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+// Figures of the reference machine (2-core AMD EPYC with AVX-512, the W1-W9 machine), printed by
+//   OMP_NUM_THREADS=2 build/bench/dispatch/bench_w7 --calibrate --threads 2
+// i.e. MachineModel::calibrate(2).to_text(). The machine is shared, and other jobs only ever
+// slow a calibration down, so these are the fastest complete run of several (with the fp64
+// factors, which are ratios, from the two runs whose fp32 figures were least disturbed). No GPU
+// there: the device figures are 0, so Auto picks the GPU only with a calibration made on a
+// machine that has one (SPBMM_MACHINE_FILE).
+constexpr const char* kReferenceCalibration = R"(
+sparse_gflops = 14.96
+sparse_gflops_small_n = 6.688
+dense_gflops_small = 119.0
+dense_gflops_large = 125.7
+eigen_sparse_gflops = 7.160
+eigen_dense_gflops = 48.75
+convert_gbps = 31.01
+memory_gbps = 65.35
+f64_sparse_factor = 0.52
+f64_dense_factor = 0.475
+gpu_gflops = 0
+gpu_dense_gflops = 0
+gpu_transfer_gbps = 0
+gpu_launch_seconds = 0
+threads = 2
+)";
+
+MachineModel load_defaults() {
+  const char* file = std::getenv("SPBMM_MACHINE_FILE");
+  if (file == nullptr || *file == '\0') return MachineModel::from_text(kReferenceCalibration);
+  std::ifstream in(file);
+  if (!in) throw IoError(cat("SPBMM_MACHINE_FILE: cannot open '", file, "'"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw IoError(cat("SPBMM_MACHINE_FILE: cannot read '", file, "'"));
+  try {
+    return MachineModel::from_text(text.str());
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(cat("SPBMM_MACHINE_FILE '", file, "': ", e.what()));
+  }
+}
+
+}  // namespace
+
+const MachineModel& MachineModel::defaults() {
+  static const MachineModel model = load_defaults();
+  return model;
+}
+
+std::string MachineModel::to_text() const {
+  std::string out = "# spbmm machine model (GFLOP/s per thread, fp32; see spbmm/plan.hpp)\n";
+  char line[128];
+  for (const Field& f : kFields) {
+    std::snprintf(line, sizeof(line), "%s = %.17g\n", f.key, this->*f.member);
+    out += line;
+  }
+  out += cat("threads = ", threads, "\n");
+  return out;
+}
+
+MachineModel MachineModel::from_text(const std::string& text) {
+  MachineModel m;
+  std::istringstream in(text);
+  std::string raw;
+  int line_no = 0;
+  while (std::getline(in, raw)) {
+    ++line_no;
+    std::string line = raw.substr(0, raw.find('#'));
+    line = trim(line);
+    if (line.empty()) continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) {
+      throw InvalidArgument(
+          cat("machine model line ", line_no, ": expected 'key = value', got '", line, "'"));
+    }
+    const std::string key = trim(line.substr(0, eq));
+    const std::string value = trim(line.substr(eq + 1));
+    char* end = nullptr;
+    const double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || end == nullptr || *end != '\0' || !std::isfinite(v) || v < 0) {
+      throw InvalidArgument(cat("machine model line ", line_no, ": value of '", key, "' is '",
+                                value, "'; expected a finite number >= 0"));
+    }
+    if (key == "threads") {
+      if (v < 1 || v != std::floor(v) || v > 1e6) {
+        throw InvalidArgument(cat("machine model line ", line_no, ": threads is '", value,
+                                  "'; expected a positive integer"));
+      }
+      m.threads = static_cast<int>(v);
+      continue;
+    }
+    const auto* f = std::find_if(std::begin(kFields), std::end(kFields),
+                                 [&](const Field& x) { return key == x.key; });
+    if (f == std::end(kFields)) {
+      throw InvalidArgument(cat("machine model line ", line_no, ": unknown key '", key, "'"));
+    }
+    m.*(f->member) = v;
+  }
+  return m;
+}
+
+namespace {
+
+// "0.41 ms", "37 us", "1.9 s": three significant figures in a readable unit.
+std::string seconds_str(double s) {
+  char buf[32];
+  if (s >= 1.0) {
+    std::snprintf(buf, sizeof(buf), "%.3g s", s);
+  } else if (s >= 1e-4) {
+    std::snprintf(buf, sizeof(buf), "%.3g ms", s * 1e3);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.3g us", s * 1e6);
+  }
+  return buf;
+}
+
+// Linear interpolation of y between (x0, y0) and (x1, y1), clamped at both ends.
+double lerp_clamped(double x, double x0, double y0, double x1, double y1) {
+  if (x <= x0) return y0;
+  if (x >= x1) return y1;
+  return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
+}
+
+// Seconds for `flops` at `gflops` (an absent figure prices the work out of the race).
+double at_rate(double flops, double gflops) {
+  return gflops > 0 ? flops / (gflops * 1e9) : HUGE_VAL;
+}
+
+struct Estimate {
+  Kernel kernel;
+  double seconds;
+  double convert_seconds;  // the amortised conversion share included in `seconds`
+};
+
+struct Estimates {
+  std::vector<Estimate> all;  // the candidates Auto may take
+  Estimate sparse{Kernel::Sparse, 0, 0};
+  Estimate dense{Kernel::Dense, 0, 0};
+  Estimate eigen{Kernel::Eigen, 0, 0};
+  Estimate gpu{Kernel::Gpu, 0, 0};
+};
+
+Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel& m) {
+  const bool f64 = s.value_bytes >= 8;
+  const double vb = s.value_bytes > 0 ? s.value_bytes : 4;
+  const double sparse_factor = f64 ? m.f64_sparse_factor : 1.0;
+  const double dense_factor = f64 ? m.f64_dense_factor : 1.0;
+  const auto rows = static_cast<double>(s.rows);
+  const auto cols = static_cast<double>(s.cols);
+  const auto n = static_cast<double>(s.n);
+  const auto nnz = static_cast<double>(s.nnz);
+  const double sparse_flops = 2 * nnz * n;
+  const double dense_flops = 2 * rows * cols * n;
+  // Every CPU kernel writes all of C; pricing it keeps near-empty entries from looking free.
+  const double write = m.memory_gbps > 0 ? rows * n * vb / (m.memory_gbps * 1e9) : 0.0;
+  const int calls = std::max(1, policy.expected_calls);
+  const double convert =
+      m.convert_gbps > 0 ? rows * cols * vb / (m.convert_gbps * 1e9) / calls : HUGE_VAL;
+  const bool stored_dense = s.format == Format::Dense;
+
+  // The sparse kernel loses SIMD width on narrow B: its rate is measured at N = 4 and N = 64
+  // and interpolated in log2(N) between 4 and 32.
+  const double sparse_rate =
+      sparse_factor *
+      lerp_clamped(std::log2(std::max(n, 1.0)), 2.0, m.sparse_gflops_small_n, 5.0, m.sparse_gflops);
+  // The dense kernel reaches its large-entry rate around 256^3 and its small one around 32^3.
+  const double volume = std::max(rows * cols * n, 1.0);
+  const double dense_rate =
+      dense_factor *
+      lerp_clamped(std::log2(volume), 15.0, m.dense_gflops_small, 24.0, m.dense_gflops_large);
+
+  Estimates e;
+  e.sparse = {Kernel::Sparse, at_rate(sparse_flops, sparse_rate) + write, 0};
+  if (stored_dense) {
+    e.sparse.convert_seconds = convert;
+    e.sparse.seconds += convert;
+  }
+  e.dense = {Kernel::Dense, at_rate(dense_flops, dense_rate) + write, 0};
+  if (!stored_dense) {
+    e.dense.convert_seconds = convert;
+    e.dense.seconds += convert;
+  }
+  e.eigen = {Kernel::Eigen,
+             (stored_dense ? at_rate(dense_flops, m.eigen_dense_gflops * dense_factor)
+                           : at_rate(sparse_flops, m.eigen_sparse_gflops * sparse_factor)) +
+                 write,
+             0};
+  // A stays on the device (uploaded at plan time); every call moves B up and C down.
+  const double gpu_rate =
+      stored_dense && m.gpu_dense_gflops > 0 ? m.gpu_dense_gflops : m.gpu_gflops;
+  const double transfer =
+      m.gpu_transfer_gbps > 0 ? (cols * n + rows * n) * vb / (m.gpu_transfer_gbps * 1e9) : HUGE_VAL;
+  e.gpu = {Kernel::Gpu,
+           transfer + m.gpu_launch_seconds +
+               at_rate(stored_dense ? dense_flops : sparse_flops, gpu_rate * dense_factor),
+           0};
+
+  e.all = {e.sparse, e.dense};
+  if (m.eigen_sparse_gflops > 0 && m.eigen_dense_gflops > 0) e.all.push_back(e.eigen);
+  if (m.gpu_gflops > 0 && policy.allow_gpu) e.all.push_back(e.gpu);
+  return e;
+}
+
+double estimate_of(const Estimates& e, Kernel k) {
+  switch (k) {
+    case Kernel::Sparse:
+      return e.sparse.seconds;
+    case Kernel::Dense:
+      return e.dense.seconds;
+    case Kernel::Eigen:
+      return e.eigen.seconds;
+    case Kernel::Gpu:
+      return e.gpu.seconds;
+    default:
+      return 0;
+  }
+}
+
+Kernel stored_kernel(const EntryStats& s) {
+  return s.format == Format::Dense ? Kernel::Dense : Kernel::Sparse;
+}
+
+}  // namespace
+
+Choice choose_kernel(const EntryStats& s, const Policy& policy, const MachineModel& machine) {
+  const Estimates e = estimate(s, policy, machine);
+  Choice c;
+
+  Kernel forced = policy.force;
+  std::string forced_by = "forced for every entry (Policy::force)";
+  for (const auto& [index, k] : policy.per_entry) {
+    if (index == s.index) {
+      forced = k;
+      forced_by = cat("forced for entry ", index, " (Policy::per_entry)");
+    }
+  }
+  if (forced != Kernel::Auto) {
+    c.kernel = forced;
+    const double t = estimate_of(e, forced);
+    c.estimated_seconds = std::isfinite(t) ? t : 0.0;
+    c.reason = forced_by;
+    return c;
+  }
+
+  const bool empty = s.rows == 0 || s.n == 0 || s.cols == 0 || s.nnz == 0;
+  const double volume =
+      static_cast<double>(s.rows) * static_cast<double>(s.cols) * static_cast<double>(s.n);
+  if (empty || volume < static_cast<double>(kTinyVolume)) {
+    c.kernel = stored_kernel(s);
+    const double t =
+        estimate_of(e, c.kernel) -
+        (c.kernel == Kernel::Sparse ? e.sparse.convert_seconds : e.dense.convert_seconds);
+    c.estimated_seconds = std::isfinite(t) ? t : 0.0;
+    c.reason = empty ? "empty product: C is only scaled by beta"
+                     : cat("tiny entry (", s.rows, "x", s.cols, "x", s.n, " < ", kTinyVolume,
+                           "): stays in its stored format");
+    return c;
+  }
+
+  std::vector<Estimate> ranked = e.all;
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const Estimate& x, const Estimate& y) { return x.seconds < y.seconds; });
+  c.kernel = ranked.front().kernel;
+  c.estimated_seconds = std::isfinite(ranked.front().seconds) ? ranked.front().seconds : 0.0;
+  std::string why;
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    if (i > 0) why += ranked[i].seconds == ranked[i - 1].seconds ? " = " : " < ";
+    why += cat(to_string(ranked[i].kernel), " ",
+               std::isfinite(ranked[i].seconds) ? seconds_str(ranked[i].seconds) : "n/a");
+  }
+  for (const Estimate& x : ranked) {
+    if (x.convert_seconds > 0 && std::isfinite(x.convert_seconds)) {
+      why +=
+          cat("; ", to_string(x.kernel), " includes converting A (", seconds_str(x.convert_seconds),
+              " per call over ", std::max(1, policy.expected_calls), " expected call",
+              policy.expected_calls > 1 ? "s" : "", ")");
+    }
+  }
+  if (machine.gpu_gflops <= 0) {
+    why += "; gpu not considered (no device figures)";
+  } else if (!policy.allow_gpu) {
+    why += "; gpu not allowed by the policy";
+  }
+  c.reason = why;
+  return c;
+}
+
+}  // namespace spbmm

@@ -1,0 +1,568 @@
+// cpu::dense_dense and the dense batch path: register-blocked AVX2/FMA and generic kernels, BLAS
+// for large products, and the one-entry-per-thread or all-threads-per-entry batch schedule.
+#include "kernels/cpu/dense_dense.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define SPBMM_DENSE_X86 1
+#include <immintrin.h>
+#else
+#define SPBMM_DENSE_X86 0
+#endif
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include "kernels/kernels.hpp"
+#include "spbmm/config.hpp"
+
+#if SPBMM_HAVE_BLAS
+#include <cblas.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace spbmm::kernels::cpu {
+namespace {
+
+using std::int64_t;
+
+bool in_parallel() noexcept {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
+int default_threads() noexcept {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// The product as strided arrays, normalized so that C is row-major: op(A)(i, p) is
+// a[i * a_rs + p * a_cs], op(B)(p, j) is b[p * b_rs + j * b_cs], C(i, j) is c[i * c_rs + j].
+// For any layout and op, each operand has a unit stride along one of its two indices.
+template <class T>
+struct Problem {
+  int64_t m, n, k;
+  const T* a;
+  int64_t a_rs, a_cs;
+  const T* b;
+  int64_t b_rs, b_cs;
+  T* c;
+  int64_t c_rs;
+  T alpha, beta;
+};
+
+// Strides of op(X)(i, j) for a stored X.
+template <class T>
+void op_strides(const DenseView<const T>& x, Op op, int64_t& rs, int64_t& cs) {
+  const bool row_major = x.layout == Layout::RowMajor;
+  // Stored (i, j) is at i * ld + j (row-major) or i + j * ld (column-major).
+  int64_t srs = row_major ? x.ld : 1;
+  int64_t scs = row_major ? 1 : x.ld;
+  if (op == Op::T) std::swap(srs, scs);
+  rs = srs;
+  cs = scs;
+}
+
+template <class T>
+Problem<T> make_problem(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
+                        const DenseView<const T>& b, T beta, const DenseView<T>& c) {
+  const int64_t k = (op_a == Op::N) ? a.cols : a.rows;
+  Problem<T> p{c.rows, c.cols, k, a.data, 0, 0, b.data, 0, 0, c.data, c.ld, alpha, beta};
+  op_strides(a, op_a, p.a_rs, p.a_cs);
+  op_strides(b, op_b, p.b_rs, p.b_cs);
+  if (c.layout == Layout::ColMajor) {
+    // C^T = op(B)^T op(A)^T is row-major in C's storage.
+    Problem<T> t{c.cols, c.rows, k,      b.data, p.b_cs, p.b_rs, a.data,
+                 p.a_cs, p.a_rs, c.data, c.ld,   alpha,  beta};
+    return t;
+  }
+  return p;
+}
+
+// C = beta * C over the whole of C (the product is empty or alpha is zero); beta == 0 writes zeros
+// without reading C.
+template <class T>
+void scale_c(const Problem<T>& p) {
+  if (p.beta == T(1)) return;
+  for (int64_t i = 0; i < p.m; ++i) {
+    T* row = p.c + i * p.c_rs;
+    if (p.beta == T(0)) {
+      std::fill(row, row + p.n, T(0));
+    } else {
+      for (int64_t j = 0; j < p.n; ++j) row[j] *= p.beta;
+    }
+  }
+}
+
+// K is processed in chunks so that a B panel (kKc x NR) stays in L1 while all row blocks use it.
+constexpr int64_t kKc = 256;
+constexpr int kMr = 6;
+
+// Copies rows [0, kc) and columns [0, nr) of a B panel into buf (row stride nr_pad), zero-padding
+// the columns past nr.
+template <class T>
+void pack_b(const T* b, int64_t b_rs, int64_t b_cs, int64_t kc, int nr, int nr_pad, T* buf) {
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* src = b + p * b_rs;
+    T* dst = buf + p * nr_pad;
+    int j = 0;
+    for (; j < nr; ++j) dst[j] = src[j * b_cs];
+    for (; j < nr_pad; ++j) dst[j] = T(0);
+  }
+}
+
+#if SPBMM_DENSE_X86
+// ---------------------------------------------------------------------------------------------
+// AVX2 + FMA: a 6 x (2 vectors) tile of C in 12 accumulators, B rows loaded as vectors, A
+// elements broadcast. Edge columns use masked loads and stores, so no tile is ever padded.
+
+#define SPBMM_AVX2 __attribute__((target("avx2,fma")))
+
+template <class T>
+struct Avx;
+
+template <>
+struct Avx<float> {
+  using V = __m256;
+  static constexpr int kLanes = 8;
+  SPBMM_AVX2 static V zero() { return _mm256_setzero_ps(); }
+  SPBMM_AVX2 static V set1(float x) { return _mm256_set1_ps(x); }
+  SPBMM_AVX2 static V load(const float* p) { return _mm256_loadu_ps(p); }
+  SPBMM_AVX2 static V load(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
+  SPBMM_AVX2 static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  SPBMM_AVX2 static void store(float* p, __m256i m, V v) { _mm256_maskstore_ps(p, m, v); }
+  SPBMM_AVX2 static V bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  SPBMM_AVX2 static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  SPBMM_AVX2 static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  SPBMM_AVX2 static __m256i mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+};
+
+template <>
+struct Avx<double> {
+  using V = __m256d;
+  static constexpr int kLanes = 4;
+  SPBMM_AVX2 static V zero() { return _mm256_setzero_pd(); }
+  SPBMM_AVX2 static V set1(double x) { return _mm256_set1_pd(x); }
+  SPBMM_AVX2 static V load(const double* p) { return _mm256_loadu_pd(p); }
+  SPBMM_AVX2 static V load(const double* p, __m256i m) { return _mm256_maskload_pd(p, m); }
+  SPBMM_AVX2 static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+  SPBMM_AVX2 static void store(double* p, __m256i m, V v) { _mm256_maskstore_pd(p, m, v); }
+  SPBMM_AVX2 static V bcast(const double* p) { return _mm256_broadcast_sd(p); }
+  SPBMM_AVX2 static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  SPBMM_AVX2 static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  SPBMM_AVX2 static __m256i mask(int n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+};
+
+// The tile: MR rows, NV vectors of columns, the last one masked when kMask. kRowA: A has unit
+// stride along k (a_cs == 1), else along i (a_rs == 1); both are common and both stay in L1.
+template <class T, int MR, int NV, bool kMask, bool kRowA>
+SPBMM_AVX2 void tile_avx2(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                          int64_t b_rs, T* c, int64_t c_rs, T alpha, T beta, int tail) {
+  using X = Avx<T>;
+  const __m256i mask = X::mask(tail);
+  using V = typename X::V;
+  constexpr int L = X::kLanes;
+  V acc[MR][NV];
+  for (int r = 0; r < MR; ++r) {
+    for (int v = 0; v < NV; ++v) acc[r][v] = X::zero();
+  }
+  const T* ar[MR];
+  for (int r = 0; r < MR; ++r) ar[r] = a + r * a_rs;
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kc; ++p) {
+    V bv[NV];
+    for (int v = 0; v < NV; ++v) {
+      bv[v] = (kMask && v == NV - 1) ? X::load(b + v * L, mask) : X::load(b + v * L);
+    }
+    for (int r = 0; r < MR; ++r) {
+      const V av = kRowA ? X::bcast(ar[r] + p) : X::bcast(a + r);
+      for (int v = 0; v < NV; ++v) acc[r][v] = X::fmadd(av, bv[v], acc[r][v]);
+    }
+    b += b_rs;
+    if (!kRowA) a += a_cs;
+  }
+  const V va = X::set1(alpha);
+  const V vb = X::set1(beta);
+  for (int r = 0; r < MR; ++r) {
+    T* cr = c + r * c_rs;
+    for (int v = 0; v < NV; ++v) {
+      const bool masked = kMask && v == NV - 1;
+      V res = X::mul(acc[r][v], va);
+      // beta == 0 must not read C: NaN there may not leak into the result.
+      if (beta != T(0))
+        res = X::fmadd(masked ? X::load(cr + v * L, mask) : X::load(cr + v * L), vb, res);
+      if (masked) {
+        X::store(cr + v * L, mask, res);
+      } else {
+        X::store(cr + v * L, res);
+      }
+    }
+  }
+}
+
+template <class T>
+using TileFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t, T, T,
+                        int);
+
+template <class T, bool kRowA, int NV, bool kMask, std::size_t... R>
+constexpr std::array<TileFn<T>, kMr> tile_row(std::index_sequence<R...> /*rows*/) {
+  return {&tile_avx2<T, static_cast<int>(R) + 1, NV, kMask, kRowA>...};
+}
+
+// Tile kernels indexed [nv - 1][masked][mr - 1], for one A access kind.
+template <class T, bool kRowA>
+inline constexpr std::array<std::array<std::array<TileFn<T>, kMr>, 2>, 2> kTiles = {{
+    {{tile_row<T, kRowA, 1, false>(std::make_index_sequence<kMr>{}),
+      tile_row<T, kRowA, 1, true>(std::make_index_sequence<kMr>{})}},
+    {{tile_row<T, kRowA, 2, false>(std::make_index_sequence<kMr>{}),
+      tile_row<T, kRowA, 2, true>(std::make_index_sequence<kMr>{})}},
+}};
+
+// Column panels [j_begin, j_end) (in units of NR columns) of the product.
+template <class T, bool kRowA>
+SPBMM_AVX2 void gemm_avx2(const Problem<T>& p, int64_t j_begin, int64_t j_end) {
+  using X = Avx<T>;
+  constexpr int L = X::kLanes;
+  constexpr int kNr = 2 * L;
+  alignas(32) T buf[kKc * kNr];
+  const bool pack = p.b_cs != 1;
+  for (int64_t kb = 0; kb < p.k; kb += kKc) {
+    const int64_t kc = std::min(kKc, p.k - kb);
+    const T beta = kb == 0 ? p.beta : T(1);
+    for (int64_t jp = j_begin; jp < j_end; ++jp) {
+      const int64_t jb = jp * kNr;
+      const int nr = static_cast<int>(std::min<int64_t>(kNr, p.n - jb));
+      const T* bp = p.b + kb * p.b_rs + jb * p.b_cs;
+      int64_t b_rs = p.b_rs;
+      if (pack) {
+        pack_b(bp, p.b_rs, p.b_cs, kc, nr, kNr, buf);
+        bp = buf;
+        b_rs = kNr;
+      }
+      const int nv = nr > L ? 2 : 1;
+      const int tail = nr - (nv - 1) * L;
+      const bool masked = tail != L;
+      const auto& fns =
+          kTiles<T, kRowA>[static_cast<std::size_t>(nv - 1)][static_cast<std::size_t>(masked)];
+      const T* ab = p.a + kb * p.a_cs;
+      T* cb = p.c + jb;
+      for (int64_t ib = 0; ib < p.m; ib += kMr) {
+        const int mr = static_cast<int>(std::min<int64_t>(kMr, p.m - ib));
+        fns[static_cast<std::size_t>(mr - 1)](kc, ab + ib * p.a_rs, p.a_rs, p.a_cs, bp, b_rs,
+                                              cb + ib * p.c_rs, p.c_rs, p.alpha, beta, tail);
+      }
+    }
+  }
+}
+
+#endif  // SPBMM_DENSE_X86
+
+// ---------------------------------------------------------------------------------------------
+// Generic (any ISA): the same blocking with the B panel always packed (zero-padded), so the
+// fixed-width inner loop vectorizes with the baseline ISA and never reads past a row.
+
+constexpr int kGenericNr = 8;
+
+template <class T, int MR>
+void tile_generic(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, T* c,
+                  int64_t c_rs, int nr, T alpha, T beta) {
+  T acc[MR][kGenericNr] = {};
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* bp = b + p * kGenericNr;
+    for (int r = 0; r < MR; ++r) {
+      const T av = a[r * a_rs + p * a_cs];
+      for (int j = 0; j < kGenericNr; ++j) acc[r][j] += av * bp[j];
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    T* cr = c + r * c_rs;
+    for (int j = 0; j < nr; ++j) {
+      cr[j] = beta == T(0) ? alpha * acc[r][j] : alpha * acc[r][j] + beta * cr[j];
+    }
+  }
+}
+
+template <class T>
+void gemm_generic(const Problem<T>& p, int64_t j_begin, int64_t j_end) {
+  alignas(32) T buf[kKc * kGenericNr];
+  using Fn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, T*, int64_t, int, T, T);
+  static constexpr Fn kFns[kMr] = {&tile_generic<T, 1>, &tile_generic<T, 2>, &tile_generic<T, 3>,
+                                   &tile_generic<T, 4>, &tile_generic<T, 5>, &tile_generic<T, 6>};
+  for (int64_t kb = 0; kb < p.k; kb += kKc) {
+    const int64_t kc = std::min(kKc, p.k - kb);
+    const T beta = kb == 0 ? p.beta : T(1);
+    for (int64_t jp = j_begin; jp < j_end; ++jp) {
+      const int64_t jb = jp * kGenericNr;
+      const int nr = static_cast<int>(std::min<int64_t>(kGenericNr, p.n - jb));
+      pack_b(p.b + kb * p.b_rs + jb * p.b_cs, p.b_rs, p.b_cs, kc, nr, kGenericNr, buf);
+      for (int64_t ib = 0; ib < p.m; ib += kMr) {
+        const int mr = static_cast<int>(std::min<int64_t>(kMr, p.m - ib));
+        kFns[mr - 1](kc, p.a + ib * p.a_rs + kb * p.a_cs, p.a_rs, p.a_cs, buf,
+                     p.c + ib * p.c_rs + jb, p.c_rs, nr, p.alpha, beta);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::atomic<bool> g_force_generic{false};
+
+bool have_avx2() noexcept {
+#if SPBMM_DENSE_X86
+  static const bool kHave = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return kHave && !g_force_generic.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+// The register-blocked product over column panels [j_begin, j_end) of NR columns.
+template <class T>
+void gemm_panels(const Problem<T>& p, bool avx2, int64_t j_begin, int64_t j_end) {
+#if SPBMM_DENSE_X86
+  if (avx2) {
+    if (p.a_cs == 1) {
+      gemm_avx2<T, true>(p, j_begin, j_end);
+    } else {
+      gemm_avx2<T, false>(p, j_begin, j_end);
+    }
+    return;
+  }
+#else
+  (void)avx2;
+#endif
+  gemm_generic<T>(p, j_begin, j_end);
+}
+
+// The register-blocked product; with threads > 1 the column panels are split between threads, so
+// each thread owns whole columns of C and needs no synchronization between K chunks.
+template <class T>
+void gemm_blocked(const Problem<T>& p, int threads) {
+  const bool avx2 = have_avx2();
+#if SPBMM_DENSE_X86
+  const int64_t w = avx2 ? 2 * Avx<T>::kLanes : kGenericNr;
+#else
+  const int64_t w = kGenericNr;
+#endif
+  const int64_t panels = (p.n + w - 1) / w;
+#ifdef _OPENMP
+  if (threads > 1 && panels > 1 && !in_parallel()) {
+    const int t = static_cast<int>(std::min<int64_t>(threads, panels));
+#pragma omp parallel num_threads(t)
+    {
+      const int64_t id = omp_get_thread_num();
+      const int64_t nt = omp_get_num_threads();
+      gemm_panels(p, avx2, panels * id / nt, panels * (id + 1) / nt);
+    }
+    return;
+  }
+#else
+  (void)threads;
+#endif
+  gemm_panels(p, avx2, 0, panels);
+}
+
+#if SPBMM_HAVE_BLAS
+CBLAS_TRANSPOSE blas_trans(Layout stored, Layout order, Op op) {
+  // A matrix stored in the other layout is its own transpose in this one.
+  const bool t = (op == Op::T) != (stored != order);
+  return t ? CblasTrans : CblasNoTrans;
+}
+
+template <class T>
+void blas_gemm(Op op_a, Op op_b, T alpha, const DenseView<const T>& a, const DenseView<const T>& b,
+               T beta, const DenseView<T>& c, int64_t k) {
+  const CBLAS_ORDER order = c.layout == Layout::RowMajor ? CblasRowMajor : CblasColMajor;
+  const Layout ord = c.layout;
+  const auto m = static_cast<blasint>(c.rows);
+  const auto n = static_cast<blasint>(c.cols);
+  const auto kk = static_cast<blasint>(k);
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(order, blas_trans(a.layout, ord, op_a), blas_trans(b.layout, ord, op_b), m, n, kk,
+                alpha, a.data, static_cast<blasint>(a.ld), b.data, static_cast<blasint>(b.ld), beta,
+                c.data, static_cast<blasint>(c.ld));
+  } else {
+    cblas_dgemm(order, blas_trans(a.layout, ord, op_a), blas_trans(b.layout, ord, op_b), m, n, kk,
+                alpha, a.data, static_cast<blasint>(a.ld), b.data, static_cast<blasint>(b.ld), beta,
+                c.data, static_cast<blasint>(c.ld));
+  }
+}
+
+bool blas_int_ok(int64_t x) { return x <= static_cast<int64_t>(INT_MAX); }
+#endif
+
+// m*k*n in floating point: the product of three int64 dimensions may not fit in one.
+double volume(int64_t m, int64_t n, int64_t k) {
+  return static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+}
+
+}  // namespace
+
+void detail::force_generic_dense_kernel(bool on) noexcept {
+  g_force_generic.store(on, std::memory_order_relaxed);
+}
+
+bool dense_uses_blas(std::int64_t m, std::int64_t n, std::int64_t k) noexcept {
+#if SPBMM_HAVE_BLAS
+  return volume(m, n, k) >= static_cast<double>(kDenseBlasMinVolume) && blas_int_ok(m) &&
+         blas_int_ok(n) && blas_int_ok(k);
+#else
+  (void)m;
+  (void)n;
+  (void)k;
+  return false;
+#endif
+}
+
+BlasThreadsScope::BlasThreadsScope(int threads) noexcept {
+#if SPBMM_HAVE_BLAS
+  saved_ = openblas_get_num_threads();
+  if (threads > 0 && threads != saved_) openblas_set_num_threads(threads);
+#else
+  (void)threads;
+#endif
+}
+
+BlasThreadsScope::~BlasThreadsScope() {
+#if SPBMM_HAVE_BLAS
+  if (openblas_get_num_threads() != saved_) openblas_set_num_threads(saved_);
+#endif
+}
+
+template <Value T>
+void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
+                         const DenseView<const T>& b, T beta, const DenseView<T>& c, int threads) {
+  if (c.rows == 0 || c.cols == 0) return;
+  const Problem<T> p = make_problem(op_a, op_b, alpha, a, b, beta, c);
+  // As in BLAS, alpha == 0 does not form the product, so NaN in A or B does not reach C.
+  if (p.k == 0 || alpha == T(0)) {
+    scale_c(p);
+    return;
+  }
+  const bool nested = in_parallel();
+  if (nested) threads = 1;
+#if SPBMM_HAVE_BLAS
+  if (dense_uses_blas(p.m, p.n, p.k)) {
+    if (!nested) {
+      const BlasThreadsScope scope(threads);
+      blas_gemm(op_a, op_b, alpha, a, b, beta, c, p.k);
+      return;
+    }
+    // The BLAS thread count is process-wide and cannot be changed safely from here; a
+    // multi-threaded BLAS call from every thread of a team would oversubscribe the cores.
+    if (openblas_get_num_threads() == 1) {
+      blas_gemm(op_a, op_b, alpha, a, b, beta, c, p.k);
+      return;
+    }
+  }
+#endif
+  gemm_blocked(p, volume(p.m, p.n, p.k) >= static_cast<double>(kDenseSplitMinVolume) ? threads : 1);
+}
+
+template <Value T>
+void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>>& a,
+                 const std::vector<DenseView<const T>>& b, T beta,
+                 const std::vector<DenseView<T>>& c, int threads) {
+  const std::size_t count = c.size();
+  if (count == 0) return;
+  const auto a_at = [&](std::size_t i) -> const DenseView<const T>& {
+    return a.size() == 1 ? a[0] : a[i];
+  };
+  const auto b_at = [&](std::size_t i) -> const DenseView<const T>& {
+    return b.size() == 1 ? b[0] : b[i];
+  };
+  const auto vol = [&](std::size_t i) {
+    const DenseView<const T>& ai = a_at(i);
+    return volume(c[i].rows, c[i].cols, op_a == Op::N ? ai.cols : ai.rows);
+  };
+  if (in_parallel()) {
+    // The caller already spreads work over threads; the BLAS thread count is left alone, since it
+    // is process-wide (dense_dense_threads avoids a multi-threaded BLAS here).
+    for (std::size_t i = 0; i < count; ++i) {
+      dense_dense_threads(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], 1);
+    }
+    return;
+  }
+  if (threads <= 0) threads = default_threads();
+  if (threads == 1 || count == 1) {
+    const BlasThreadsScope scope(threads);
+    for (std::size_t i = 0; i < count; ++i) {
+      dense_dense_threads(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], threads);
+    }
+    return;
+  }
+
+  double total = 0;
+  for (std::size_t i = 0; i < count; ++i) total += vol(i);
+  // An entry bigger than a thread's share would leave the other threads idle at the end of an
+  // entry-parallel loop, so it is split instead (when it is big enough to split well).
+  const auto split = [&](std::size_t i) {
+    const double v = vol(i);
+    return v >= static_cast<double>(kDenseSplitMinVolume) && v * threads > total;
+  };
+  bool any_split = false;
+  for (std::size_t i = 0; i < count && !any_split; ++i) any_split = split(i);
+  if (any_split) {
+    const BlasThreadsScope scope(threads);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (split(i)) dense_dense_threads(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], threads);
+    }
+  }
+
+  // Chunks of about 2^16 multiply-adds amortize the dynamic schedule's shared counter on tiny
+  // entries and still balance a ragged batch.
+  const double avg = std::max(1.0, total / static_cast<double>(count));
+  const int chunk = static_cast<int>(std::clamp(65536.0 / avg, 1.0, 64.0));
+  const BlasThreadsScope scope(1);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(dynamic, chunk)
+#endif
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(count); ++i) {
+    const auto u = static_cast<std::size_t>(i);
+    if (any_split && split(u)) continue;
+    dense_dense_threads(op_a, op_b, alpha, a_at(u), b_at(u), beta, c[u], 1);
+  }
+  (void)chunk;
+}
+
+template <Value T>
+void dense_dense(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
+                 const DenseView<const T>& b, T beta, const DenseView<T>& c) {
+  dense_dense_threads(op_a, op_b, alpha, a, b, beta, c, in_parallel() ? 1 : default_threads());
+}
+
+#define SPBMM_INSTANTIATE_DENSE(T)                                                                 \
+  template void dense_dense<T>(Op, Op, T, const DenseView<const T>&, const DenseView<const T>&, T, \
+                               const DenseView<T>&);                                               \
+  template void dense_dense_threads<T>(Op, Op, T, const DenseView<const T>&,                       \
+                                       const DenseView<const T>&, T, const DenseView<T>&, int);    \
+  template void dense_batch<T>(Op, Op, T, const std::vector<DenseView<const T>>&,                  \
+                               const std::vector<DenseView<const T>>&, T,                          \
+                               const std::vector<DenseView<T>>&, int);
+
+SPBMM_INSTANTIATE_DENSE(float)
+SPBMM_INSTANTIATE_DENSE(double)
+#undef SPBMM_INSTANTIATE_DENSE
+
+}  // namespace spbmm::kernels::cpu

@@ -1,0 +1,254 @@
+// The AVX2+FMA loops of the CPU sparse x dense kernels, compiled for that ISA only here and
+// entered only after a run-time check, so the library still runs on any x86-64.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/sparse_detail.hpp"
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+
+namespace spbmm::kernels::cpu::detail {
+namespace {
+
+template <class T>
+struct Vec;
+
+template <>
+struct Vec<float> {
+  using V = __m256;
+  using M = __m256i;
+  static constexpr std::int64_t kLanes = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(float x) { return _mm256_set1_ps(x); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  // The first n lanes (0 < n < kLanes).
+  static M mask(std::int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static V maskload(const float* p, M m) { return _mm256_maskload_ps(p, m); }
+  static void maskstore(float* p, M m, V v) { _mm256_maskstore_ps(p, m, v); }
+};
+
+template <>
+struct Vec<double> {
+  using V = __m256d;
+  using M = __m256i;
+  static constexpr std::int64_t kLanes = 4;
+  static V zero() { return _mm256_setzero_pd(); }
+  static V set1(double x) { return _mm256_set1_pd(x); }
+  static V load(const double* p) { return _mm256_loadu_pd(p); }
+  static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static M mask(std::int64_t n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static V maskload(const double* p, M m) { return _mm256_maskload_pd(p, m); }
+  static void maskstore(double* p, M m, V v) { _mm256_maskstore_pd(p, m, v); }
+};
+
+// One row of C over NV vectors of columns: the accumulators live in registers for the whole
+// row. With few accumulators the FMA latency would bind, so short blocks keep two sets and
+// alternate nonzeros between them. kMasked handles a final partial vector (NV == 1) without
+// touching memory past the row.
+template <class T, class I, int NV, BetaMode kMode, bool kMasked>
+inline __attribute__((always_inline)) void row_block(const I* __restrict ci, const T* __restrict va,
+                                                     std::int64_t p0, std::int64_t p1,
+                                                     const T* __restrict b, std::int64_t ldb,
+                                                     T* __restrict c, T alpha, T beta,
+                                                     typename Vec<T>::M mask) {
+  using W = Vec<T>;
+  using V = typename W::V;
+  constexpr std::int64_t L = W::kLanes;
+  constexpr int kSets = NV <= 4 ? 2 : 1;
+  V acc[kSets][NV];
+  for (int s = 0; s < kSets; ++s) {
+    for (int k = 0; k < NV; ++k) acc[s][k] = W::zero();
+  }
+  std::int64_t p = p0;
+  if constexpr (kSets == 2) {
+    for (; p + 1 < p1; p += 2) {
+      const V v0 = W::set1(va[p]), v1 = W::set1(va[p + 1]);
+      const T* b0 = b + static_cast<std::int64_t>(ci[p]) * ldb;
+      const T* b1 = b + static_cast<std::int64_t>(ci[p + 1]) * ldb;
+      for (int k = 0; k < NV; ++k) {
+        if constexpr (kMasked) {
+          acc[0][k] = W::fma(v0, W::maskload(b0 + k * L, mask), acc[0][k]);
+          acc[1][k] = W::fma(v1, W::maskload(b1 + k * L, mask), acc[1][k]);
+        } else {
+          acc[0][k] = W::fma(v0, W::load(b0 + k * L), acc[0][k]);
+          acc[1][k] = W::fma(v1, W::load(b1 + k * L), acc[1][k]);
+        }
+      }
+    }
+  }
+  for (; p < p1; ++p) {
+    const V v = W::set1(va[p]);
+    const T* br = b + static_cast<std::int64_t>(ci[p]) * ldb;
+    for (int k = 0; k < NV; ++k) {
+      if constexpr (kMasked) {
+        acc[0][k] = W::fma(v, W::maskload(br + k * L, mask), acc[0][k]);
+      } else {
+        acc[0][k] = W::fma(v, W::load(br + k * L), acc[0][k]);
+      }
+    }
+  }
+  const V va_alpha = W::set1(alpha);
+  for (int k = 0; k < NV; ++k) {
+    V sum = acc[0][k];
+    if constexpr (kSets == 2) sum = W::add(sum, acc[1][k]);
+    V r = W::mul(sum, va_alpha);
+    if constexpr (kMode != BetaMode::Zero) {
+      const V old = kMasked ? W::maskload(c + k * L, mask) : W::load(c + k * L);
+      r = kMode == BetaMode::One ? W::add(r, old) : W::fma(W::set1(beta), old, r);
+    }
+    if constexpr (kMasked) {
+      W::maskstore(c + k * L, mask, r);
+    } else {
+      W::store(c + k * L, r);
+    }
+  }
+}
+
+// Touches the lines of B's rows that the nonzeros [q0, q1) will gather, so the misses of a
+// large B overlap with the arithmetic of the rows before them.
+template <class T, class I>
+inline __attribute__((always_inline)) void prefetch_rows(const I* __restrict ci, std::int64_t q0,
+                                                         std::int64_t q1, const T* b,
+                                                         std::int64_t ldb, std::int64_t bytes) {
+  for (std::int64_t q = q0; q < q1; ++q) {
+    const char* row = reinterpret_cast<const char*>(b + static_cast<std::int64_t>(ci[q]) * ldb);
+    for (std::int64_t off = 0; off < bytes; off += 64) _mm_prefetch(row + off, _MM_HINT_T0);
+  }
+}
+
+template <class T, class I, BetaMode kMode>
+void csr_rows_mode(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1) {
+  using W = Vec<T>;
+  constexpr std::int64_t L = W::kLanes;
+  const I* ci = job.col_idx;
+  const T* va = job.values;
+  const std::int64_t pf_end = static_cast<std::int64_t>(job.row_ptr[r1]);
+  const std::int64_t tile = std::max<std::int64_t>(job.tile, L);
+  for (std::int64_t j0 = 0; j0 < job.n; j0 += tile) {
+    const std::int64_t jt = std::min(tile, job.n - j0);
+    const std::int64_t tail = jt % L;
+    const typename W::M mask = tail != 0 ? W::mask(tail) : typename W::M{};
+    const std::int64_t pf_bytes = static_cast<std::int64_t>(jt * sizeof(T));
+    const T* b = job.b + j0;
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const auto p0 = static_cast<std::int64_t>(job.row_ptr[r]);
+      const auto p1 = static_cast<std::int64_t>(job.row_ptr[r + 1]);
+      if (job.prefetch > 0) {
+        prefetch_rows(ci, std::min(p0 + job.prefetch, pf_end), std::min(p1 + job.prefetch, pf_end),
+                      b, job.ldb, pf_bytes);
+      }
+      T* c = job.c + r * job.ldc + j0;
+      std::int64_t j = 0;
+      for (; j + 8 * L <= jt; j += 8 * L) {
+        row_block<T, I, 8, kMode, false>(ci, va, p0, p1, b + j, job.ldb, c + j, job.alpha, job.beta,
+                                         mask);
+      }
+      if (j + 4 * L <= jt) {
+        row_block<T, I, 4, kMode, false>(ci, va, p0, p1, b + j, job.ldb, c + j, job.alpha, job.beta,
+                                         mask);
+        j += 4 * L;
+      }
+      if (j + 2 * L <= jt) {
+        row_block<T, I, 2, kMode, false>(ci, va, p0, p1, b + j, job.ldb, c + j, job.alpha, job.beta,
+                                         mask);
+        j += 2 * L;
+      }
+      if (j + L <= jt) {
+        row_block<T, I, 1, kMode, false>(ci, va, p0, p1, b + j, job.ldb, c + j, job.alpha, job.beta,
+                                         mask);
+        j += L;
+      }
+      if (j < jt) {
+        row_block<T, I, 1, kMode, true>(ci, va, p0, p1, b + j, job.ldb, c + j, job.alpha, job.beta,
+                                        mask);
+      }
+    }
+  }
+}
+
+// y[0:w] += s * x[0:w].
+template <class T>
+inline __attribute__((always_inline)) void axpy(std::int64_t w, T s, const T* __restrict x,
+                                                T* __restrict y) {
+  using W = Vec<T>;
+  constexpr std::int64_t L = W::kLanes;
+  const typename W::V vs = W::set1(s);
+  std::int64_t j = 0;
+  for (; j + 4 * L <= w; j += 4 * L) {
+    for (int k = 0; k < 4; ++k) {
+      W::store(y + j + k * L, W::fma(vs, W::load(x + j + k * L), W::load(y + j + k * L)));
+    }
+  }
+  for (; j + L <= w; j += L) W::store(y + j, W::fma(vs, W::load(x + j), W::load(y + j)));
+  if (j < w) {
+    const typename W::M m = W::mask(w - j);
+    W::maskstore(y + j, m, W::fma(vs, W::maskload(x + j, m), W::maskload(y + j, m)));
+  }
+}
+
+}  // namespace
+
+template <class T, class I>
+void csr_rows_avx2(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1) {
+  if (r1 <= r0) return;
+  switch (beta_mode(job.beta)) {
+    case BetaMode::Zero:
+      return csr_rows_mode<T, I, BetaMode::Zero>(job, r0, r1);
+    case BetaMode::One:
+      return csr_rows_mode<T, I, BetaMode::One>(job, r0, r1);
+    case BetaMode::General:
+      return csr_rows_mode<T, I, BetaMode::General>(job, r0, r1);
+  }
+}
+
+template <class T, class I>
+void scatter_avx2(const Triplets<T, I>& t, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
+                  std::int64_t j0, std::int64_t j1, T alpha) {
+  const std::int64_t w = j1 - j0;
+  if (w <= 0) return;
+  b += j0;
+  c += j0;
+  if (t.row_ptr != nullptr) {
+    for (std::int64_t i = 0; i < t.rows; ++i) {
+      for (auto p = static_cast<std::int64_t>(t.row_ptr[i]);
+           p < static_cast<std::int64_t>(t.row_ptr[i + 1]); ++p) {
+        axpy(w, alpha * t.values[p], b + i * ldb,
+             c + static_cast<std::int64_t>(t.out_idx[p]) * ldc);
+      }
+    }
+  } else {
+    for (std::int64_t k = 0; k < t.nnz; ++k) {
+      axpy(w, alpha * t.values[k], b + static_cast<std::int64_t>(t.in_idx[k]) * ldb,
+           c + static_cast<std::int64_t>(t.out_idx[k]) * ldc);
+    }
+  }
+}
+
+#define SPBMM_INSTANTIATE(T, I)                                                       \
+  template void csr_rows_avx2<T, I>(const RowJob<T, I>&, std::int64_t, std::int64_t); \
+  template void scatter_avx2<T, I>(const Triplets<T, I>&, const T*, std::int64_t, T*, \
+                                   std::int64_t, std::int64_t, std::int64_t, T);
+SPBMM_INSTANTIATE(float, std::int32_t)
+SPBMM_INSTANTIATE(float, std::int64_t)
+SPBMM_INSTANTIATE(double, std::int32_t)
+SPBMM_INSTANTIATE(double, std::int64_t)
+#undef SPBMM_INSTANTIATE
+
+}  // namespace spbmm::kernels::cpu::detail
+
+#pragma GCC pop_options

@@ -1,0 +1,598 @@
+// Tests of Plan: results against the reference for every kernel, reuse, concurrency, explain().
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels/kernels.hpp"
+#include "spbmm/convert.hpp"
+#include "spbmm/error.hpp"
+#include "spbmm/gpu.hpp"
+#include "spbmm/plan.hpp"
+#include "test_util.hpp"
+
+namespace spbmm {
+namespace {
+
+using test::AllPairs;
+using test::dense_near;
+using test::tolerance;
+
+constexpr double kSentinel = 12345.0;
+
+template <class T>
+void fill(std::vector<T>& v, double x) {
+  for (T& e : v) e = static_cast<T>(x);
+}
+
+// A ragged batch of A operands in every format, owned here, with a few empty entries.
+template <class T, class I>
+struct Mixed {
+  std::vector<CsrMatrix<T, I>> csr;
+  std::vector<CooMatrix<T, I>> coo;
+  std::vector<DenseMatrix<T>> dense;
+  BatchView<T, I> view;
+
+  // Stored shapes per entry; op_a decides whether they are op(A) or its transpose.
+  Mixed(const std::vector<std::pair<std::int64_t, std::int64_t>>& shapes, std::mt19937_64& rng) {
+    csr.reserve(shapes.size());
+    coo.reserve(shapes.size());
+    dense.reserve(shapes.size());
+    const double densities[] = {0.02, 0.3, 0.7};
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      const auto [r, c] = shapes[i];
+      const double d = densities[i % 3];
+      switch (i % 3) {
+        case 0:
+          csr.push_back(test::random_csr<T, I>(r, c, d, rng));
+          view.push_back(csr.back().view());
+          break;
+        case 1:
+          coo.push_back(test::random_coo<T, I>(r, c, static_cast<std::int64_t>(d * r * c), 3, rng));
+          view.push_back(coo.back().view());
+          break;
+        default:
+          dense.push_back(
+              test::random_dense<T>(r, c, rng, i % 2 ? Layout::RowMajor : Layout::ColMajor));
+          view.push_back(DenseView<const T>(dense.back().view()));
+          break;
+      }
+    }
+  }
+};
+
+// B_i (op_b applied) and C_i for a batch, random, row-major.
+template <class T>
+struct Operands {
+  DenseBatch<T> b;
+  DenseBatch<T> c;
+};
+
+template <class T>
+Operands<T> operands(const std::vector<std::int64_t>& m, const std::vector<std::int64_t>& k,
+                     const std::vector<std::int64_t>& n, Op op_b, std::mt19937_64& rng) {
+  Operands<T> o;
+  o.b = op_b == Op::N ? DenseBatch<T>(k, n) : DenseBatch<T>(n, k);
+  o.c = DenseBatch<T>(m, n, Layout::ColMajor);
+  for (auto& v : o.b.values()) v = test::random_value<T>(rng);
+  for (auto& v : o.c.values()) v = test::random_value<T>(rng);
+  return o;
+}
+
+template <class T, class I>
+void reference_loop(const DenseBatchView<T>& c, const BatchView<T, I>& a,
+                    const DenseBatchView<const T>& b, T alpha, T beta, Op oa, Op ob) {
+  namespace ref = kernels::reference;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    const auto& ai = a[a.size() == 1 ? 0 : i];
+    const auto& bi = b[b.size() == 1 ? 0 : i];
+    if (const auto* d = std::get_if<DenseView<const T>>(&ai)) {
+      ref::dense_dense<T>(oa, ob, alpha, *d, bi, beta, c[i]);
+    } else if (const auto* s = std::get_if<CsrView<T, I>>(&ai)) {
+      ref::csr_dense<T, I>(oa, ob, alpha, *s, bi, beta, c[i]);
+    } else {
+      ref::coo_dense<T, I>(oa, ob, alpha, std::get<CooView<T, I>>(ai), bi, beta, c[i]);
+    }
+  }
+}
+
+template <class T>
+::testing::AssertionResult batch_near(const DenseBatch<T>& got, const DenseBatch<T>& want,
+                                      std::int64_t k) {
+  if (got.size() != want.size()) return ::testing::AssertionFailure() << "sizes differ";
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    auto r = dense_near(got.entry(i), want.entry(i), tolerance<T>(k));
+    if (!r) return r << " (entry " << i << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+template <class P>
+class PlanTest : public ::testing::Test {};
+TYPED_TEST_SUITE(PlanTest, AllPairs);
+
+// Every kernel forced for the whole batch, and Auto, over all op combinations and alpha/beta:
+// the plan's results equal the reference loop (Dense on sparse entries and Sparse on dense ones
+// included, as forcing converts them).
+TYPED_TEST(PlanTest, EveryKernelAndOpMatchesTheReference) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(99);
+  std::uniform_int_distribution<std::int64_t> dim(1, 40);
+  for (Op oa : {Op::N, Op::T}) {
+    for (Op ob : {Op::N, Op::T}) {
+      std::vector<std::int64_t> m, k, n;
+      std::vector<std::pair<std::int64_t, std::int64_t>> stored;
+      for (int e = 0; e < 9; ++e) {
+        m.push_back(e == 4 ? 0 : dim(rng));
+        k.push_back(e == 7 ? 0 : dim(rng));
+        n.push_back(dim(rng));
+        stored.emplace_back(oa == Op::N ? m.back() : k.back(), oa == Op::N ? k.back() : m.back());
+      }
+      const Mixed<T, I> a(stored, rng);
+      const Operands<T> ops = operands<T>(m, k, n, ob, rng);
+      for (auto [alpha, beta] : {std::pair<T, T>{T(1), T(0)}, std::pair<T, T>{T(-0.5), T(1.5)}}) {
+        DenseBatch<T> want = ops.c;
+        reference_loop<T, I>(want.view(), a.view, ops.b.view(), alpha, beta, oa, ob);
+        for (Kernel kernel :
+             {Kernel::Auto, Kernel::Reference, Kernel::Sparse, Kernel::Dense, Kernel::Eigen}) {
+          SCOPED_TRACE(::testing::Message() << "op_a=" << to_string(oa) << " op_b=" << to_string(ob)
+                                            << " kernel=" << to_string(kernel) << " beta=" << beta);
+          PlanOptions po;
+          po.op_a = oa;
+          po.op_b = ob;
+          po.policy.force = kernel;
+          const Plan<T, I> plan(a.view, n, po);
+          ASSERT_EQ(plan.size(), 9u);
+          DenseBatch<T> got = ops.c;
+          plan.execute(got.view(), ops.b.view(), alpha, beta);
+          EXPECT_TRUE(batch_near(got, want, 40));
+          for (const Choice& c : plan.choices()) {
+            if (kernel != Kernel::Auto) {
+              EXPECT_EQ(c.kernel, kernel);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Per-entry overrides mix every kernel in one batch.
+TYPED_TEST(PlanTest, PerEntryOverridesMixKernels) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(3);
+  std::vector<std::int64_t> m{30, 20, 25, 12, 33, 8}, k{18, 40, 22, 9, 27, 16}, n(6, 24);
+  std::vector<std::pair<std::int64_t, std::int64_t>> stored;
+  for (int i = 0; i < 6; ++i) stored.emplace_back(m[i], k[i]);
+  const Mixed<T, I> a(stored, rng);
+  const Operands<T> ops = operands<T>(m, k, n, Op::N, rng);
+  PlanOptions po;
+  po.policy.force = Kernel::Sparse;
+  po.policy.per_entry = {
+      {1, Kernel::Dense}, {2, Kernel::Eigen}, {3, Kernel::Reference}, {5, Kernel::Dense}};
+  const Plan<T, I> plan(a.view, 24, po);
+  const std::vector<Kernel> expect{Kernel::Sparse,    Kernel::Dense,  Kernel::Eigen,
+                                   Kernel::Reference, Kernel::Sparse, Kernel::Dense};
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(plan.choices()[i].kernel, expect[i]) << i;
+  DenseBatch<T> want = ops.c;
+  reference_loop<T, I>(want.view(), a.view, ops.b.view(), T(2), T(-1), Op::N, Op::N);
+  DenseBatch<T> got = ops.c;
+  plan.execute(got.view(), ops.b.view(), T(2), T(-1));
+  EXPECT_TRUE(batch_near(got, want, 40));
+}
+
+// Plans are reusable: a second and third run give bit-identical results, and new B operands
+// need no new plan.
+TYPED_TEST(PlanTest, ReuseGivesIdenticalResults) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(11);
+  std::vector<std::int64_t> m, k, n;
+  std::vector<std::pair<std::int64_t, std::int64_t>> stored;
+  for (int i = 0; i < 12; ++i) {
+    m.push_back(20 + 7 * i);
+    k.push_back(90 - 5 * i);
+    n.push_back(16);
+    stored.emplace_back(m.back(), k.back());
+  }
+  const Mixed<T, I> a(stored, rng);
+  const Plan<T, I> plan(a.view, 16);
+  const Operands<T> ops = operands<T>(m, k, n, Op::N, rng);
+  const DenseBatch<T> first = plan.execute(ops.b.view());
+  for (int r = 0; r < 2; ++r) {
+    const DenseBatch<T> again = plan.execute(ops.b.view());
+    EXPECT_EQ(again.values(), first.values());
+  }
+  const Operands<T> other = operands<T>(m, k, n, Op::N, rng);
+  DenseBatch<T> want = other.c;
+  reference_loop<T, I>(want.view(), a.view, other.b.view(), T(1), T(0), Op::N, Op::N);
+  EXPECT_TRUE(batch_near(plan.execute(other.b.view(), T(1), Layout::ColMajor), want, 90));
+}
+
+// One const plan, four threads, distinct outputs: each equals the serial execution.
+TYPED_TEST(PlanTest, ConcurrentExecutionEqualsSerial) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(12);
+  std::vector<std::int64_t> m, k, n;
+  std::vector<std::pair<std::int64_t, std::int64_t>> stored;
+  for (int i = 0; i < 10; ++i) {
+    m.push_back(16 + 9 * i);
+    k.push_back(60 + 3 * i);
+    n.push_back(8 + i);
+    stored.emplace_back(k.back(), m.back());
+  }
+  const Mixed<T, I> a(stored, rng);
+  PlanOptions po;
+  po.op_a = Op::T;
+  po.threads = 2;
+  const Plan<T, I> plan(a.view, n, po);
+  const Operands<T> ops = operands<T>(m, k, n, Op::N, rng);
+  DenseBatch<T> serial = ops.c;
+  plan.execute(serial.view(), ops.b.view(), T(1.5), T(0.5));
+  std::vector<DenseBatch<T>> outs(4, ops.c);
+  std::vector<std::thread> pool;
+  for (std::size_t t = 0; t < 4; ++t) {
+    pool.emplace_back([&, t] {
+      for (int r = 0; r < 3; ++r) {
+        outs[t] = ops.c;
+        plan.execute(outs[t].view(), ops.b.view(), T(1.5), T(0.5));
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (const auto& o : outs) EXPECT_EQ(o.values(), serial.values());
+}
+
+// One A shared by many B (a graph times several feature matrices), and many A with one B.
+TYPED_TEST(PlanTest, BroadcastBothWays) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(13);
+  const auto graph = test::random_csr<T, I>(50, 50, 0.1, rng);
+  BatchView<T, I> one;
+  one.push_back(graph.view());
+  std::vector<DenseMatrix<T>> feats;
+  for (int i = 0; i < 5; ++i) feats.push_back(test::random_dense<T>(50, 4 + 6 * i, rng));
+  const auto b = DenseBatch<T>::from_list(feats);
+  for (Kernel kernel : {Kernel::Auto, Kernel::Sparse, Kernel::Dense, Kernel::Eigen}) {
+    PlanOptions po;
+    po.policy.force = kernel;
+    const Plan<T, I> plan(one, 16, po);
+    const DenseBatch<T> got = plan.execute(b.view());
+    ASSERT_EQ(got.size(), 5u);
+    DenseBatch<T> want(std::vector<std::int64_t>(5, 50), {4, 10, 16, 22, 28});
+    reference_loop<T, I>(want.view(), one, b.view(), T(1), T(0), Op::N, Op::N);
+    EXPECT_TRUE(batch_near(got, want, 50)) << to_string(kernel);
+  }
+  std::vector<std::pair<std::int64_t, std::int64_t>> stored{{7, 9}, {30, 9}, {12, 9}, {1, 9}};
+  const Mixed<T, I> many(stored, rng);
+  const auto table = test::random_dense<T>(9, 6, rng);
+  const auto b1 = DenseBatchView<const T>::single(table.view());
+  const Plan<T, I> plan(many.view, 6);
+  const DenseBatch<T> got = plan.execute(b1);
+  DenseBatch<T> want({7, 30, 12, 1}, {6, 6, 6, 6});
+  reference_loop<T, I>(want.view(), many.view, b1, T(1), T(0), Op::N, Op::N);
+  EXPECT_TRUE(batch_near(got, want, 9));
+}
+
+// One large entry next to many small ones, with threads, and from inside a caller's parallel
+// region (which runs the batch serially): results do not depend on the schedule.
+TYPED_TEST(PlanTest, SkewedBatchAndCallerThreads) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(14);
+  std::vector<std::int64_t> m{300}, k{300}, n{64};
+  std::vector<std::pair<std::int64_t, std::int64_t>> stored{{300, 300}};
+  for (int i = 0; i < 30; ++i) {
+    m.push_back(5 + i);
+    k.push_back(9 + i);
+    n.push_back(64);
+    stored.emplace_back(m.back(), k.back());
+  }
+  const Mixed<T, I> a(stored, rng);
+  const Operands<T> ops = operands<T>(m, k, n, Op::N, rng);
+  DenseBatch<T> want = ops.c;
+  reference_loop<T, I>(want.view(), a.view, ops.b.view(), T(1), T(1), Op::N, Op::N);
+  for (int threads : {0, 1, 2, 3}) {
+    PlanOptions po;
+    po.threads = threads;
+    const Plan<T, I> plan(a.view, n, po);
+    DenseBatch<T> got = ops.c;
+    plan.execute(got.view(), ops.b.view(), T(1), T(1));
+    EXPECT_TRUE(batch_near(got, want, 300)) << "threads " << threads;
+  }
+  const Plan<T, I> plan(a.view, n);
+  std::vector<DenseBatch<T>> outs(2, ops.c);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(2)
+#endif
+  for (int t = 0; t < 2; ++t) plan.execute(outs[t].view(), ops.b.view(), T(1), T(1));
+  for (const auto& o : outs) EXPECT_TRUE(batch_near(o, want, 300));
+}
+
+// A ragged CSR batch with a common N and an empty entry, on the sparse kernel, with C stacked
+// row-major back to back and column-major: the same results either way.
+TYPED_TEST(PlanTest, RaggedSparseBatchWithCommonN) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(15);
+  std::vector<CsrMatrix<T, I>> list;
+  std::vector<std::int64_t> m, k, n;
+  for (int i = 0; i < 20; ++i) {
+    m.push_back(3 + (i * 7) % 40);
+    k.push_back(5 + (i * 11) % 37);
+    n.push_back(12);
+    list.push_back(test::random_csr<T, I>(m.back(), k.back(), 0.05, rng));
+  }
+  list.push_back(CsrMatrix<T, I>(0, 4));
+  m.push_back(0);
+  k.push_back(4);
+  n.push_back(12);
+  const auto a = CsrBatch<T, I>::from_list(list);
+  PlanOptions po;
+  po.policy.force = Kernel::Sparse;
+  const Plan<T, I> plan(BatchView<T, I>(a), 12, po);
+  const Operands<T> ops = operands<T>(m, k, n, Op::N, rng);
+  DenseBatch<T> want = ops.c;
+  reference_loop<T, I>(want.view(), BatchView<T, I>(a), ops.b.view(), T(0.5), T(2), Op::N, Op::N);
+  DenseBatch<T> stacked_c(m, n);  // row-major, back to back
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    for (std::int64_t r = 0; r < m[i]; ++r) {
+      for (std::int64_t j = 0; j < 12; ++j) stacked_c.entry(i)(r, j) = ops.c.entry(i)(r, j);
+    }
+  }
+  plan.execute(stacked_c.view(), ops.b.view(), T(0.5), T(2));
+  EXPECT_TRUE(batch_near(stacked_c, want, 40));
+  DenseBatch<T> col_c = ops.c;
+  plan.execute(col_c.view(), ops.b.view(), T(0.5), T(2));
+  EXPECT_TRUE(batch_near(col_c, want, 40));
+}
+
+TYPED_TEST(PlanTest, ExplainListsEveryEntryAndKernel) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(16);
+  std::vector<std::pair<std::int64_t, std::int64_t>> stored{
+      {40, 30}, {20, 60}, {64, 64}, {10, 10}, {0, 5}};
+  const Mixed<T, I> a(stored, rng);
+  PlanOptions po;
+  po.policy.per_entry = {{1, Kernel::Eigen}, {3, Kernel::Reference}};
+  const Plan<T, I> plan(a.view, 32, po);
+  const std::string text = plan.explain();
+  for (const char* word :
+       {"entry", "op(A)", "nnz", "density", "kernel", "estimate", "reason", "40x30", "20x60",
+        "64x64 D", "0x5", "eigen", "reference", "forced for entry 1"}) {
+    EXPECT_NE(text.find(word), std::string::npos) << "missing '" << word << "' in\n" << text;
+  }
+  // One line per entry after the header lines.
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    char row[32];
+    std::snprintf(row, sizeof(row), "\n%6zu  ", i);
+    EXPECT_NE(text.find(row), std::string::npos) << "entry " << i << " in\n" << text;
+    EXPECT_NE(text.find(to_string(plan.choices()[i].kernel)), std::string::npos);
+  }
+  ASSERT_EQ(plan.stats().size(), 5u);
+  EXPECT_EQ(plan.stats()[2].format, Format::Dense);
+  EXPECT_EQ(plan.stats()[4].rows, 0);
+}
+
+TYPED_TEST(PlanTest, StatsDescribeOpA) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  // Rows of lengths 3, 0, 1; columns of lengths 1, 1, 2.
+  const CsrMatrix<T, I> csr(3, 3, {0, 3, 3, 4}, {0, 1, 2, 2}, {1, 2, 3, 4});
+  BatchView<T, I> a;
+  a.push_back(csr.view());
+  const Plan<T, I> plan(a, 5);
+  const EntryStats& s = plan.stats()[0];
+  EXPECT_EQ(s.nnz, 4);
+  EXPECT_EQ(s.n, 5);
+  EXPECT_EQ(s.max_row, 3);
+  EXPECT_NEAR(s.density, 4.0 / 9.0, 1e-12);
+  EXPECT_NEAR(s.row_cv, std::sqrt(14.0 / 9.0) / (4.0 / 3.0), 1e-12);
+  EXPECT_EQ(s.value_bytes, static_cast<int>(sizeof(T)));
+  PlanOptions po;
+  po.op_a = Op::T;
+  const Plan<T, I> pt(a, 5, po);
+  EXPECT_EQ(pt.stats()[0].max_row, 2);
+}
+
+// Forcing the GPU on a machine without one: DeviceError (or NotCompiled) with the reason, and
+// C as it was.
+TYPED_TEST(PlanTest, ForcedGpuWithoutDeviceIsAClearError) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  if (gpu::available()) GTEST_SKIP() << "a GPU is present: " << gpu::status();
+  std::mt19937_64 rng(17);
+  const auto a = CsrBatch<T, I>::from_list({test::random_csr<T, I>(6, 5, 0.5, rng)});
+  DenseBatch<T> b = DenseBatch<T>::uniform(1, 5, 3);
+  DenseBatch<T> c = DenseBatch<T>::uniform(1, 6, 3);
+  fill(c.values(), kSentinel);
+  Options o;
+  o.kernel = Kernel::Gpu;
+  const auto check = [&](auto&& call) {
+    try {
+      call();
+      ADD_FAILURE() << "expected DeviceError or NotCompiled";
+    } catch (const DeviceError& e) {
+      EXPECT_NE(std::string(e.what()).find("Kernel::Gpu was requested but no GPU is usable"),
+                std::string::npos)
+          << e.what();
+    } catch (const NotCompiled& e) {
+      EXPECT_NE(std::string(e.what()).find("-Dcuda=enabled"), std::string::npos) << e.what();
+    }
+  };
+  check([&] { bmm_into(c, a, b, T(1), T(0), o); });
+  for (const T& v : c.values()) EXPECT_EQ(v, T(kSentinel));
+  PlanOptions po;
+  po.policy.per_entry = {{0, Kernel::Gpu}};
+  check([&] { Plan<T, I>(BatchView<T, I>(a), 3, po); });
+  // Auto never picks the device, whatever the model claims.
+  MachineModel m = MachineModel::defaults();
+  m.gpu_gflops = 1e9;
+  m.gpu_dense_gflops = 1e9;
+  m.gpu_transfer_gbps = 1e9;
+  PlanOptions fast;
+  fast.machine = &m;
+  const Plan<T, I> plan(BatchView<T, I>(a), 3, fast);
+  EXPECT_NE(plan.choices()[0].kernel, Kernel::Gpu);
+  EXPECT_NE(plan.explain().find("gpu not considered"), std::string::npos);
+}
+
+// With a device: the GPU forced for every entry, for some entries, and with a shared A, equals
+// the reference (sparse entries run on cuSPARSE, dense ones on cuBLAS).
+TYPED_TEST(PlanTest, ForcedGpuMatchesTheReference) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  if (!gpu::available()) GTEST_SKIP() << "no GPU: " << gpu::status();
+  std::mt19937_64 rng(20);
+  for (Op oa : {Op::N, Op::T}) {
+    for (Op ob : {Op::N, Op::T}) {
+      std::vector<std::int64_t> m{30, 20, 25, 12, 33, 8}, k{18, 40, 22, 9, 27, 16}, n(6, 24);
+      std::vector<std::pair<std::int64_t, std::int64_t>> stored;
+      for (int i = 0; i < 6; ++i) {
+        stored.emplace_back(oa == Op::N ? m[i] : k[i], oa == Op::N ? k[i] : m[i]);
+      }
+      const Mixed<T, I> a(stored, rng);
+      const Operands<T> ops = operands<T>(m, k, n, ob, rng);
+      DenseBatch<T> want = ops.c;
+      reference_loop<T, I>(want.view(), a.view, ops.b.view(), T(1.5), T(-0.5), oa, ob);
+      for (int mode = 0; mode < 2; ++mode) {
+        PlanOptions po;
+        po.op_a = oa;
+        po.op_b = ob;
+        if (mode == 0) {
+          po.policy.force = Kernel::Gpu;
+        } else {
+          po.policy.per_entry = {{0, Kernel::Gpu}, {2, Kernel::Gpu}, {4, Kernel::Gpu}};
+        }
+        const Plan<T, I> plan(a.view, n, po);
+        DenseBatch<T> got = ops.c;
+        plan.execute(got.view(), ops.b.view(), T(1.5), T(-0.5));
+        EXPECT_TRUE(batch_near(got, want, 40))
+            << "op_a=" << to_string(oa) << " op_b=" << to_string(ob) << " mode " << mode;
+      }
+    }
+  }
+  const auto graph = test::random_csr<T, I>(50, 50, 0.1, rng);
+  BatchView<T, I> one;
+  one.push_back(graph.view());
+  std::vector<DenseMatrix<T>> feats;
+  for (int i = 0; i < 3; ++i) feats.push_back(test::random_dense<T>(50, 16, rng));
+  const auto b = DenseBatch<T>::from_list(feats);
+  PlanOptions po;
+  po.policy.force = Kernel::Gpu;
+  const Plan<T, I> plan(one, 16, po);
+  DenseBatch<T> want(std::vector<std::int64_t>(3, 50), std::vector<std::int64_t>(3, 16));
+  reference_loop<T, I>(want.view(), one, b.view(), T(1), T(0), Op::N, Op::N);
+  EXPECT_TRUE(batch_near(plan.execute(b.view()), want, 50));
+}
+
+// execute() re-checks B and C with bmm_into's messages and writes nothing on error.
+TYPED_TEST(PlanTest, ExecuteChecksLikeBmmInto) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(18);
+  const auto a = CsrBatch<T, I>::from_list(
+      {test::random_csr<T, I>(2, 3, 0.5, rng), test::random_csr<T, I>(2, 3, 0.5, rng)});
+  const Plan<T, I> plan(BatchView<T, I>(a), 2);
+  DenseBatch<T> c = DenseBatch<T>::uniform(2, 2, 2);
+  fill(c.values(), kSentinel);
+  const DenseBatch<T> b3({3, 3, 3}, {2, 2, 2});
+  SPBMM_EXPECT_THROW_MSG(plan.execute(c.view(), b3.view()), ShapeError,
+                         "batch sizes do not broadcast: A has 2 entries, B has 3");
+  const DenseBatch<T> b_bad({3, 4}, {2, 2});
+  SPBMM_EXPECT_THROW_MSG(plan.execute(c.view(), b_bad.view()), ShapeError,
+                         "entry 1: op(A) is 2x3 but op(B) is 4x2 (inner dimensions 3 != 4)");
+  const DenseBatch<T> b2({3, 3}, {2, 2});
+  DenseBatch<T> c_bad({2, 2}, {2, 3});
+  SPBMM_EXPECT_THROW_MSG(plan.execute(c_bad.view(), b2.view()), ShapeError,
+                         "entry 1: C is 2x3 but op(A) * op(B) is 2x2");
+  SPBMM_EXPECT_THROW_MSG(
+      plan.execute(c.view(),
+                   DenseBatchView<const T>({b2.entry(0), DenseView<const T>(nullptr, 3, 2)})),
+      FormatError, "B entry 1: null data pointer");
+  // C laid over B.
+  DenseBatch<T> sq = DenseBatch<T>::uniform(2, 3, 2);
+  DenseBatch<T> own = DenseBatch<T>::uniform(1, 2, 2);
+  const DenseBatchView<T> c_alias({DenseView<T>(sq.entry(0).data, 2, 2), own.entry(0)});
+  SPBMM_EXPECT_THROW_MSG(plan.execute(c_alias, sq.view()), InvalidArgument, "overlaps B entry");
+  for (const T& v : c.values()) EXPECT_EQ(v, T(kSentinel));
+}
+
+TYPED_TEST(PlanTest, ConstructorRejectsBadArguments) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  const auto a = CsrBatch<T, I>::from_list({CsrMatrix<T, I>(2, 3), CsrMatrix<T, I>(2, 3)});
+  const BatchView<T, I> av(a);
+  PlanOptions po;
+  po.policy.per_entry = {{2, Kernel::Dense}};
+  SPBMM_EXPECT_THROW_MSG((Plan<T, I>(av, 4, po)), InvalidArgument,
+                         "policy.per_entry names entry 2 but the batch has 2 entries");
+  SPBMM_EXPECT_THROW_MSG((Plan<T, I>(av, std::vector<std::int64_t>{1, 2, 3})), InvalidArgument,
+                         "3 values of n for a batch of 2 entries");
+  SPBMM_EXPECT_THROW_MSG((Plan<T, I>(av, -1)), InvalidArgument, "entry 0: n is -1");
+  PlanOptions threads;
+  threads.threads = -2;
+  SPBMM_EXPECT_THROW_MSG((Plan<T, I>(av, 4, threads)), InvalidArgument, "options.threads is -2");
+  const std::vector<I> rp = {0, 1, 2}, ci = {0, 9};
+  const std::vector<T> vals = {1, 2};
+  BatchView<T, I> bad;
+  bad.push_back(CsrView<T, I>{2, 3, rp.data(), ci.data(), vals.data()});
+  SPBMM_EXPECT_THROW_MSG((Plan<T, I>(bad, 4)), FormatError,
+                         "CSR entry 0: row 1: column index 9 >= cols 3");
+  const Plan<T, I> empty(BatchView<T, I>(), 4);
+  EXPECT_EQ(empty.size(), 0u);
+  DenseBatch<T> none;
+  empty.execute(none.view(), DenseBatchView<const T>());
+}
+
+// The W7 shape of problem, smaller: with the default model, the 0.5-density entries run dense
+// and the 0.001-density ones sparse.
+TYPED_TEST(PlanTest, RaggedW7LikeBatchChoosesPerDensity) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(19);
+  std::uniform_int_distribution<std::int64_t> dim(256, 640);
+  const double densities[] = {0.001, 0.01, 0.1, 0.5};
+  std::vector<CsrMatrix<T, I>> list;
+  for (int i = 0; i < 8; ++i) {
+    list.push_back(test::random_csr<T, I>(dim(rng), dim(rng), densities[i % 4], rng));
+  }
+  const auto a = CsrBatch<T, I>::from_list(list);
+  const Plan<T, I> plan(BatchView<T, I>(a), 64);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const Kernel k = plan.choices()[i].kernel;
+    if (i % 4 == 0) {
+      EXPECT_EQ(k, Kernel::Sparse) << plan.explain();
+    } else if (i % 4 == 3) {
+      EXPECT_EQ(k, Kernel::Dense) << plan.explain();
+    }
+  }
+  std::vector<std::int64_t> m, k, n;
+  for (const auto& x : list) {
+    m.push_back(x.rows());
+    k.push_back(x.cols());
+    n.push_back(64);
+  }
+  const Operands<T> ops = operands<T>(m, k, n, Op::N, rng);
+  DenseBatch<T> want = ops.c;
+  reference_loop<T, I>(want.view(), BatchView<T, I>(a), ops.b.view(), T(1), T(0), Op::N, Op::N);
+  EXPECT_TRUE(batch_near(plan.execute(ops.b.view()), want, 640));
+}
+
+}  // namespace
+}  // namespace spbmm

@@ -1,0 +1,122 @@
+// `spbmm info` and `spbmm convert`: output, exit codes and one-line errors.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "spbmm/matrix_market.hpp"
+#include "test_util.hpp"
+
+namespace spbmm {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string corpus(const std::string& name) { return test::test_data() + "/mm/" + name; }
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+// Runs a subcommand with argv[0] = its name, capturing stdout and stderr.
+Result run(int (*cmd)(int, char**), std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  const int code = cmd(static_cast<int>(argv.size()), argv.data());
+  Result r{code, ::testing::internal::GetCapturedStdout(),
+           ::testing::internal::GetCapturedStderr()};
+  return r;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string tmp_file(const std::string& name) {
+  return (fs::temp_directory_path() / ("spbmm_cli_" + name)).string();
+}
+
+TEST(MmCli, InfoDescribesFiles) {
+  const auto r = run(cli::cmd_info, {"info", corpus("coord_symmetric.mtx")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("banner:     %%MatrixMarket matrix coordinate real symmetric"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("shape:      3 x 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nnz:        6"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("symmetry:   symmetric"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("density:    0.666667"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("row length: min 2, mean 2.000, max 2"), std::string::npos) << r.out;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+TEST(MmCli, InfoReportsBadFilesOnOneLine) {
+  const std::string bad = corpus("err_row_zero.mtx");
+  const auto r = run(cli::cmd_info, {"info", corpus("coord_skew.mtx"), bad});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "spbmm info: " + bad + ":4: row index 0 is out of range 1..3 (indices are 1-based)\n");
+  EXPECT_NE(r.out.find("coord_skew.mtx"), std::string::npos);
+}
+
+TEST(MmCli, InfoUsage) {
+  EXPECT_EQ(run(cli::cmd_info, {"info"}).code, 2);
+  EXPECT_EQ(run(cli::cmd_info, {"info", "--frobnicate"}).code, 2);
+  const auto h = run(cli::cmd_info, {"info", "--help"});
+  EXPECT_EQ(h.code, 0);
+  EXPECT_NE(h.out.find("example: spbmm info"), std::string::npos);
+}
+
+TEST(MmCli, ConvertKeepsSymmetryOrExpands) {
+  const std::string out = tmp_file("sym.mtx");
+  auto r = run(cli::cmd_convert, {"convert", corpus("coord_symmetric_upper.mtx"), out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(out),
+            "%%MatrixMarket matrix coordinate real symmetric\n3 3 3\n2 1 5\n3 2 6\n1 1 1\n");
+  r = run(cli::cmd_convert,
+          {"convert", corpus("coord_symmetric_upper.mtx"), out, "--expand-symmetry"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto h = read_matrix_market_header(out);
+  EXPECT_EQ(h.symmetry, MmSymmetry::General);
+  EXPECT_EQ(h.nnz, 5);
+  r = run(cli::cmd_convert, {"convert", corpus("coord_skew.mtx"), out, "--to", "array"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(out), "%%MatrixMarket matrix array real skew-symmetric\n3 3\n2\n-1\n0\n");
+  r = run(cli::cmd_convert, {"convert", corpus("array_integer.mtx"), out, "--to=coordinate"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(out),
+            "%%MatrixMarket matrix coordinate integer general\n2 2 3\n1 1 1\n1 2 -3\n2 2 4\n");
+  fs::remove(out);
+}
+
+TEST(MmCli, ConvertErrorsAndUsage) {
+  const std::string out = tmp_file("err.mtx");
+  auto r = run(cli::cmd_convert, {"convert", corpus("err_bad_value.mtx"), out});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "spbmm convert: " + corpus("err_bad_value.mtx") +
+                       ":3: expected a real value, found 'abc'\n");
+  r = run(cli::cmd_convert, {"convert", corpus("err_complex.mtx"), out});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("complex values are not supported"), std::string::npos);
+  EXPECT_EQ(run(cli::cmd_convert, {"convert", "only_one.mtx"}).code, 2);
+  EXPECT_EQ(run(cli::cmd_convert, {"convert", "a.mtx", "b.mtx", "c.mtx"}).code, 2);
+  EXPECT_EQ(run(cli::cmd_convert, {"convert", "a.mtx", "b.mtx", "--to", "csr"}).code, 2);
+  EXPECT_EQ(run(cli::cmd_convert, {"convert", "a.mtx", "b.mtx", "--to"}).code, 2);
+  const auto h = run(cli::cmd_convert, {"convert", "--help"});
+  EXPECT_EQ(h.code, 0);
+  EXPECT_NE(h.out.find("example: spbmm convert"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace spbmm

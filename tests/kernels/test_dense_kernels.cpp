@@ -1,0 +1,434 @@
+// Tests of the dense kernels (cpu::dense_dense, cpu::dense_batch, eigen::*) against the reference.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/dense_dense.hpp"
+#include "kernels/kernels.hpp"
+#include "spbmm/config.hpp"
+#include "test_util.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace spbmm {
+namespace {
+
+using test::dense_near;
+using test::tolerance;
+namespace ref = kernels::reference;
+
+constexpr double kPadSentinel = -555.0;
+
+// A random matrix in a buffer whose leading dimension is the tight one plus `pad`; the padding
+// holds NaN in inputs (a kernel reading it poisons its result) and a sentinel in outputs (a kernel
+// writing it is caught).
+template <class T>
+struct Buffer {
+  std::vector<T> storage;
+  DenseView<T> view;
+
+  Buffer(std::int64_t rows, std::int64_t cols, Layout layout, std::int64_t pad, T pad_value) {
+    const std::int64_t ld = DenseView<T>::natural_ld(rows, cols, layout) + pad;
+    const std::int64_t outer = layout == Layout::RowMajor ? rows : cols;
+    storage.assign(static_cast<std::size_t>(std::max<std::int64_t>(1, outer * ld)), pad_value);
+    view = DenseView<T>(storage.data(), rows, cols, layout, ld);
+  }
+  void fill(std::mt19937_64& rng) {
+    for (std::int64_t i = 0; i < view.rows; ++i) {
+      for (std::int64_t j = 0; j < view.cols; ++j) view(i, j) = test::random_value<T>(rng);
+    }
+  }
+  void fill(T value) {
+    for (std::int64_t i = 0; i < view.rows; ++i) {
+      for (std::int64_t j = 0; j < view.cols; ++j) view(i, j) = value;
+    }
+  }
+  bool padding_is(T value) const {
+    std::vector<bool> inside(storage.size(), false);
+    for (std::int64_t i = 0; i < view.rows; ++i) {
+      for (std::int64_t j = 0; j < view.cols; ++j) {
+        inside[static_cast<std::size_t>(&view(i, j) - storage.data())] = true;
+      }
+    }
+    for (std::size_t k = 0; k < storage.size(); ++k) {
+      if (!inside[k] && storage[k] != value) return false;
+    }
+    return true;
+  }
+  DenseView<const T> cview() const { return view; }
+
+  // Copies point their view at their own storage.
+  Buffer(const Buffer& o) : storage(o.storage), view(o.view) { view.data = storage.data(); }
+  Buffer& operator=(const Buffer& o) {
+    storage = o.storage;
+    view = o.view;
+    view.data = storage.data();
+    return *this;
+  }
+  Buffer(Buffer&&) noexcept = default;
+  Buffer& operator=(Buffer&&) noexcept = default;
+  ~Buffer() = default;
+};
+
+template <class T>
+Buffer<T> input(std::int64_t rows, std::int64_t cols, Layout layout, std::mt19937_64& rng) {
+  Buffer<T> b(rows, cols, layout, 3, std::numeric_limits<T>::quiet_NaN());
+  b.fill(rng);
+  return b;
+}
+
+struct Case {
+  Op op_a, op_b;
+  Layout la, lb, lc;
+  double alpha, beta;
+};
+
+// All 32 op/layout combinations, with alpha/beta cycling through the interesting cases
+// (beta == 0 runs with NaN in C, which must not leak).
+std::vector<Case> all_cases() {
+  const double ab[][2] = {{1.0, 0.0}, {-0.75, 0.5}, {2.0, 1.0}, {0.0, -1.5}, {1.25, 0.0}};
+  std::vector<Case> cases;
+  int n = 0;
+  for (Op oa : {Op::N, Op::T}) {
+    for (Op ob : {Op::N, Op::T}) {
+      for (Layout la : {Layout::RowMajor, Layout::ColMajor}) {
+        for (Layout lb : {Layout::RowMajor, Layout::ColMajor}) {
+          for (Layout lc : {Layout::RowMajor, Layout::ColMajor}) {
+            const auto& s = ab[n++ % 5];
+            cases.push_back({oa, ob, la, lb, lc, s[0], s[1]});
+          }
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+// Runs `kernel` and the reference on one case and compares (and checks C's padding).
+template <class T, class Kernel>
+void check_case(const Case& cs, std::int64_t m, std::int64_t n, std::int64_t k, Kernel kernel,
+                std::mt19937_64& rng, const char* what) {
+  SCOPED_TRACE(::testing::Message()
+               << what << " m=" << m << " n=" << n << " k=" << k << " op_a=" << to_string(cs.op_a)
+               << " op_b=" << to_string(cs.op_b) << " A " << to_string(cs.la) << " B "
+               << to_string(cs.lb) << " C " << to_string(cs.lc) << " alpha=" << cs.alpha
+               << " beta=" << cs.beta);
+  const Buffer<T> a = cs.op_a == Op::N ? input<T>(m, k, cs.la, rng) : input<T>(k, m, cs.la, rng);
+  const Buffer<T> b = cs.op_b == Op::N ? input<T>(k, n, cs.lb, rng) : input<T>(n, k, cs.lb, rng);
+  const T pad = static_cast<T>(kPadSentinel);
+  Buffer<T> want(m, n, cs.lc, 2, pad);
+  Buffer<T> got(m, n, cs.lc, 2, pad);
+  if (cs.beta == 0.0) {
+    want.fill(std::numeric_limits<T>::quiet_NaN());
+  } else {
+    want.fill(rng);
+  }
+  got.storage = want.storage;
+  const auto alpha = static_cast<T>(cs.alpha);
+  const auto beta = static_cast<T>(cs.beta);
+  ref::dense_dense<T>(cs.op_a, cs.op_b, alpha, a.cview(), b.cview(), beta, want.view);
+  kernel(cs.op_a, cs.op_b, alpha, a.cview(), b.cview(), beta, got.view);
+  EXPECT_TRUE(dense_near(got.view, want.view, tolerance<T>(k)));
+  EXPECT_TRUE(got.padding_is(pad));
+}
+
+// Shapes (m, n, k) covering 0, 1, 3, 16, 17, 33, 65 and 130 in every position.
+std::vector<std::array<std::int64_t, 3>> shapes() {
+  const std::int64_t s[] = {0, 1, 3, 16, 17, 33, 65, 130};
+  std::vector<std::array<std::int64_t, 3>> out;
+  for (int i = 0; i < 8; ++i) {
+    out.push_back({s[i], s[i], s[i]});
+    out.push_back({s[i], s[(i + 3) % 8], s[(i + 5) % 8]});
+  }
+  return out;
+}
+
+// Every case for small shapes; for the large ones a rotating quarter of the cases, so that
+// the whole set is still covered across shapes while the oracle's time stays bounded.
+template <class T, class Kernel>
+void check_all(Kernel kernel, const char* what) {
+  std::mt19937_64 rng(42);
+  const std::vector<Case> cases = all_cases();
+  int shape_index = 0;
+  for (const auto& sh : shapes()) {
+    const bool big = sh[0] * sh[1] * sh[2] > 40000;
+    for (std::size_t c = 0; c < cases.size(); ++c) {
+      if (big && (c + static_cast<std::size_t>(shape_index)) % 4 != 0) continue;
+      check_case<T>(cases[c], sh[0], sh[1], sh[2], kernel, rng, what);
+    }
+    ++shape_index;
+  }
+}
+
+template <class T>
+class DenseKernelTest : public ::testing::Test {};
+using Values = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(DenseKernelTest, Values);
+
+TYPED_TEST(DenseKernelTest, CpuMatchesReferenceOnAllCombinations) {
+  using T = TypeParam;
+  check_all<T>(&kernels::cpu::dense_dense<T>, "cpu");
+}
+
+TYPED_TEST(DenseKernelTest, CpuGenericIsaPathMatchesReference) {
+  using T = TypeParam;
+  kernels::cpu::detail::force_generic_dense_kernel(true);
+  check_all<T>(&kernels::cpu::dense_dense<T>, "cpu generic");
+  kernels::cpu::detail::force_generic_dense_kernel(false);
+}
+
+TYPED_TEST(DenseKernelTest, EigenMatchesReferenceOnAllCombinations) {
+  using T = TypeParam;
+  check_all<T>(&kernels::eigen::dense_dense<T>, "eigen");
+}
+
+// Products big enough for BLAS (when built with it), and the split-over-threads path.
+TYPED_TEST(DenseKernelTest, LargeProductsMatchReference) {
+  using T = TypeParam;
+  std::mt19937_64 rng(7);
+  const std::vector<Case> cases = all_cases();
+  EXPECT_EQ(kernels::cpu::dense_uses_blas(256, 256, 256), SPBMM_HAVE_BLAS != 0);
+  // Every fifth case: both ops, all layouts and beta == 0 with NaN in C are among them.
+  for (std::size_t c = 0; c < cases.size(); c += 5) {
+    check_case<T>(cases[c], 256, 256, 256, &kernels::cpu::dense_dense<T>, rng, "cpu 256");
+  }
+  check_case<T>(cases[3], 300, 200, 260, &kernels::cpu::dense_dense<T>, rng, "cpu 300x200x260");
+  const auto one_thread = [](Op oa, Op ob, T alpha, const DenseView<const T>& a,
+                             const DenseView<const T>& b, T beta, const DenseView<T>& c) {
+    kernels::cpu::dense_dense_threads<T>(oa, ob, alpha, a, b, beta, c, 1);
+  };
+  check_case<T>(cases[6], 256, 256, 256, one_thread, rng, "cpu 256, 1 thread");
+  check_case<T>(cases[0], 7, 5, 300, &kernels::cpu::dense_dense<T>, rng, "cpu long k");
+  check_case<T>(cases[9], 256, 256, 256, &kernels::eigen::dense_dense<T>, rng, "eigen 256");
+}
+
+TYPED_TEST(DenseKernelTest, AlphaZeroDoesNotReadAOrB) {
+  using T = TypeParam;
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  std::vector<T> a(12, nan), b(20, nan), c(15, T(2));
+  const DenseView<const T> va(a.data(), 3, 4), vb(b.data(), 4, 5);
+  kernels::cpu::dense_dense<T>(Op::N, Op::N, T(0), va, vb, T(0.5), DenseView<T>(c.data(), 3, 5));
+  for (T x : c) EXPECT_EQ(x, T(1));
+  kernels::eigen::dense_dense<T>(Op::N, Op::N, T(0), va, vb, T(0), DenseView<T>(c.data(), 3, 5));
+  for (T x : c) EXPECT_EQ(x, T(0));
+}
+
+// A ragged batch against a loop of reference products: shapes from empty to BLAS-sized, mixed
+// layouts per entry, with 1, 2 and the default number of threads, and both broadcast modes.
+template <class T>
+struct RaggedBatch {
+  std::vector<Buffer<T>> a, b, c, want;
+  std::vector<DenseView<const T>> va, vb;
+  std::vector<DenseView<T>> vc;
+
+  RaggedBatch(const std::vector<std::array<std::int64_t, 3>>& mnk, Op op_a, Op op_b, bool one_a,
+              bool one_b, T alpha, T beta, std::mt19937_64& rng) {
+    std::uniform_int_distribution<int> coin(0, 1);
+    const auto layout = [&] { return coin(rng) ? Layout::RowMajor : Layout::ColMajor; };
+    for (std::size_t i = 0; i < mnk.size(); ++i) {
+      const auto [m, n, k] = mnk[i];
+      if (!one_a || i == 0) {
+        a.push_back(op_a == Op::N ? input<T>(m, k, layout(), rng) : input<T>(k, m, layout(), rng));
+      }
+      if (!one_b || i == 0) {
+        b.push_back(op_b == Op::N ? input<T>(k, n, layout(), rng) : input<T>(n, k, layout(), rng));
+      }
+      c.emplace_back(m, n, layout(), 1, static_cast<T>(kPadSentinel));
+      if (beta == T(0)) {
+        c.back().fill(std::numeric_limits<T>::quiet_NaN());
+      } else {
+        c.back().fill(rng);
+      }
+      want.push_back(c.back());
+      const DenseView<const T>& ai = a[one_a ? 0 : i].view;
+      const DenseView<const T>& bi = b[one_b ? 0 : i].view;
+      ref::dense_dense<T>(op_a, op_b, alpha, ai, bi, beta, want.back().view);
+    }
+    for (auto& x : a) va.push_back(x.view);
+    for (auto& x : b) vb.push_back(x.view);
+    for (auto& x : c) vc.push_back(x.view);
+  }
+
+  void expect_matches(std::int64_t max_k) const {
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      EXPECT_TRUE(dense_near(c[i].view, want[i].view, tolerance<T>(max_k))) << "entry " << i;
+      EXPECT_TRUE(c[i].padding_is(static_cast<T>(kPadSentinel))) << "entry " << i;
+    }
+  }
+};
+
+std::vector<std::array<std::int64_t, 3>> ragged_shapes(std::mt19937_64& rng, std::size_t count,
+                                                       std::int64_t max_dim) {
+  std::uniform_int_distribution<std::int64_t> d(0, max_dim);
+  std::vector<std::array<std::int64_t, 3>> out;
+  for (std::size_t i = 0; i < count; ++i) out.push_back({d(rng), d(rng), d(rng)});
+  return out;
+}
+
+TYPED_TEST(DenseKernelTest, RaggedBatchMatchesLoopOfReferenceProducts) {
+  using T = TypeParam;
+  std::mt19937_64 rng(99);
+  auto mnk = ragged_shapes(rng, 60, 70);
+  mnk.push_back({0, 5, 5});
+  mnk.push_back({5, 0, 5});
+  mnk.push_back({5, 5, 0});
+  mnk.push_back({260, 250, 256});  // BLAS-sized, one entry among many small ones
+  for (int threads : {1, 2, 0}) {
+    for (Op op_a : {Op::N, Op::T}) {
+      const Op op_b = threads == 2 ? Op::T : Op::N;
+      const T beta = op_a == Op::N ? T(0) : T(0.5);
+      RaggedBatch<T> batch(mnk, op_a, op_b, false, false, T(1.5), beta, rng);
+      kernels::cpu::dense_batch<T>(op_a, op_b, T(1.5), batch.va, batch.vb, beta, batch.vc, threads);
+      SCOPED_TRACE(::testing::Message() << "threads " << threads << " op_a " << to_string(op_a));
+      batch.expect_matches(256);
+    }
+  }
+}
+
+TYPED_TEST(DenseKernelTest, BatchBroadcastsOneAOrOneB) {
+  using T = TypeParam;
+  std::mt19937_64 rng(5);
+  // One A (m x k) with many B (k x n_i), and many A (m_i x k) with one B.
+  std::vector<std::array<std::int64_t, 3>> one_a, one_b;
+  for (std::int64_t i = 0; i < 12; ++i) {
+    one_a.push_back({19, 3 + 5 * i, 23});
+    one_b.push_back({3 + 5 * i, 17, 29});
+  }
+  RaggedBatch<T> x(one_a, Op::N, Op::T, true, false, T(1), T(0), rng);
+  kernels::cpu::dense_batch<T>(Op::N, Op::T, T(1), x.va, x.vb, T(0), x.vc, 2);
+  x.expect_matches(23);
+  RaggedBatch<T> y(one_b, Op::T, Op::N, false, true, T(-1), T(2), rng);
+  kernels::cpu::dense_batch<T>(Op::T, Op::N, T(-1), y.va, y.vb, T(2), y.vc, 2);
+  y.expect_matches(29);
+}
+
+// A batch dominated by one big entry splits that entry over the threads: a BLAS-sized one and one
+// that the register-blocked kernel splits by column panels (both ISA paths).
+TYPED_TEST(DenseKernelTest, BatchWithOneDominantEntry) {
+  using T = TypeParam;
+  std::mt19937_64 rng(11);
+  for (std::int64_t big : {300, 150}) {
+    SCOPED_TRACE(::testing::Message() << "big entry " << big);
+    const std::vector<std::array<std::int64_t, 3>> mnk = {
+        {5, 6, 7}, {big, big - 10, big - 20}, {33, 17, 65}, {1, 1, 1}};
+    RaggedBatch<T> batch(mnk, Op::N, Op::N, false, false, T(1), T(0.25), rng);
+    kernels::cpu::dense_batch<T>(Op::N, Op::N, T(1), batch.va, batch.vb, T(0.25), batch.vc, 2);
+    batch.expect_matches(big);
+    RaggedBatch<T> generic(mnk, Op::T, Op::T, false, false, T(1), T(0), rng);
+    kernels::cpu::detail::force_generic_dense_kernel(true);
+    kernels::cpu::dense_batch<T>(Op::T, Op::T, T(1), generic.va, generic.vb, T(0), generic.vc, 2);
+    kernels::cpu::detail::force_generic_dense_kernel(false);
+    generic.expect_matches(big);
+  }
+}
+
+TYPED_TEST(DenseKernelTest, EmptyBatchDoesNothing) {
+  using T = TypeParam;
+  kernels::cpu::dense_batch<T>(Op::N, Op::N, T(1), {}, {}, T(0), {}, 2);
+}
+
+// The dispatcher's one-entry-per-thread mode: the kernel called from inside a parallel region,
+// each thread writing its own outputs; BLAS-sized entries included.
+TYPED_TEST(DenseKernelTest, CalledFromInsideParallelRegion) {
+  using T = TypeParam;
+  std::mt19937_64 rng(3);
+  std::vector<std::array<std::int64_t, 3>> mnk = ragged_shapes(rng, 16, 90);
+  mnk.push_back({256, 256, 256});
+  mnk.push_back({256, 200, 256});
+  RaggedBatch<T> per_entry(mnk, Op::N, Op::T, false, false, T(1), T(0), rng);
+  RaggedBatch<T> per_batch(mnk, Op::T, Op::N, false, false, T(2), T(1), rng);
+  const auto count = static_cast<std::int64_t>(mnk.size());
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(2) schedule(dynamic)
+#endif
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto u = static_cast<std::size_t>(i);
+    kernels::cpu::dense_dense<T>(Op::N, Op::T, T(1), per_entry.va[u], per_entry.vb[u], T(0),
+                                 per_entry.vc[u]);
+  }
+  per_entry.expect_matches(256);
+  // Each thread runs half the batch through dense_batch, which must stay on its thread.
+#ifdef _OPENMP
+#pragma omp parallel num_threads(2)
+#endif
+  {
+#ifdef _OPENMP
+    const auto id = static_cast<std::size_t>(omp_get_thread_num());
+    const auto nt = static_cast<std::size_t>(omp_get_num_threads());
+#else
+    const std::size_t id = 0, nt = 1;
+#endif
+    std::vector<DenseView<const T>> a, b;
+    std::vector<DenseView<T>> c;
+    for (std::size_t i = id; i < mnk.size(); i += nt) {
+      a.push_back(per_batch.va[i]);
+      b.push_back(per_batch.vb[i]);
+      c.push_back(per_batch.vc[i]);
+    }
+    kernels::cpu::dense_batch<T>(Op::T, Op::N, T(2), a, b, T(1), c, 2);
+  }
+  per_batch.expect_matches(256);
+}
+
+// eigen::csr_dense and eigen::coo_dense against the reference, over value and index types.
+template <class P>
+class EigenSparseTest : public ::testing::Test {};
+TYPED_TEST_SUITE(EigenSparseTest, test::AllPairs);
+
+TYPED_TEST(EigenSparseTest, MatchesReference) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(21);
+  const std::vector<Case> cases = all_cases();
+  const std::int64_t dims[][3] = {{0, 4, 5},   {4, 0, 5},    {4, 5, 0},   {1, 1, 1},
+                                  {17, 9, 33}, {40, 33, 16}, {65, 17, 70}};
+  for (const auto& d : dims) {
+    const std::int64_t m = d[0], n = d[1], k = d[2];
+    for (std::size_t ci = 0; ci < cases.size(); ci += 3) {
+      const Case& cs = cases[ci];
+      SCOPED_TRACE(::testing::Message() << "m=" << m << " n=" << n << " k=" << k << " op_a="
+                                        << to_string(cs.op_a) << " op_b=" << to_string(cs.op_b)
+                                        << " C " << to_string(cs.lc) << " beta=" << cs.beta);
+      const std::int64_t ar = cs.op_a == Op::N ? m : k;
+      const std::int64_t ac = cs.op_a == Op::N ? k : m;
+      const double density = ci % 2 == 0 ? 0.2 : 0.0;  // zero nnz too
+      const CsrMatrix<T, I> csr = test::random_csr<T, I>(ar, ac, density, rng);
+      const CooMatrix<T, I> coo = test::random_coo<T, I>(ar, ac, (ar * ac) / 5, 6, rng);
+      const Buffer<T> b =
+          cs.op_b == Op::N ? input<T>(k, n, cs.lb, rng) : input<T>(n, k, cs.lb, rng);
+      const auto alpha = static_cast<T>(cs.alpha);
+      const auto beta = static_cast<T>(cs.beta);
+      const T pad = static_cast<T>(kPadSentinel);
+      Buffer<T> init(m, n, cs.lc, 2, pad);
+      if (cs.beta == 0.0) {
+        init.fill(std::numeric_limits<T>::quiet_NaN());
+      } else {
+        init.fill(rng);
+      }
+      Buffer<T> want = init, got = init;
+      ref::csr_dense<T, I>(cs.op_a, cs.op_b, alpha, csr.view(), b.cview(), beta, want.view);
+      kernels::eigen::csr_dense<T, I>(cs.op_a, cs.op_b, alpha, csr.view(), b.cview(), beta,
+                                      got.view);
+      EXPECT_TRUE(dense_near(got.view, want.view, tolerance<T>(k))) << "csr";
+      EXPECT_TRUE(got.padding_is(pad)) << "csr";
+
+      want = init;
+      got = init;
+      ref::coo_dense<T, I>(cs.op_a, cs.op_b, alpha, coo.view(), b.cview(), beta, want.view);
+      kernels::eigen::coo_dense<T, I>(cs.op_a, cs.op_b, alpha, coo.view(), b.cview(), beta,
+                                      got.view);
+      EXPECT_TRUE(dense_near(got.view, want.view, tolerance<T>(k))) << "coo";
+      EXPECT_TRUE(got.padding_is(pad)) << "coo";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace spbmm
