@@ -1,7 +1,9 @@
 // G1-G3 on the GPU: spbmm's executor against raw cuSPARSE calls on the same device buffers.
 //
 // Usage: bench_gpu [results.csv]. fp32, row-major dense operands, CUDA-event timing on one stream,
-// best of 10 runs after 3 warm-up runs. GFLOP/s counts 2 * nnz * N.
+// best of 10 runs after 3 warm-up runs. GFLOP/s counts 2 * nnz * N. Every timed result (raw and
+// spbmm) is checked against a double-precision CPU product on a sample of rows, and a short
+// diagnostic first settles what cuSPARSE's strided-batch CSR SpMM computes.
 #include <cuda_runtime_api.h>
 #include <cusparse.h>
 
@@ -152,16 +154,66 @@ double best_ms(cudaStream_t stream, const std::function<void()>& f) {
   return best;
 }
 
-// Largest relative difference between two device batches of the same shape.
-double max_rel_diff(const gpu::DeviceDenseBatch<float>& x, const gpu::DeviceDenseBatch<float>& y) {
-  const auto a = x.download();
-  const auto b = y.download();
-  double worst = 0;
-  for (std::size_t i = 0; i < a.values().size(); ++i) {
-    const double d = std::fabs(static_cast<double>(a.values()[i]) - b.values()[i]);
-    worst = std::max(worst, d / std::max(1.0, std::fabs(static_cast<double>(b.values()[i]))));
+// ---- CPU checks: a double-precision product on a sample of rows of every entry.
+
+constexpr std::int64_t kSampleRows = 64;  // rows checked per entry (evenly spread)
+constexpr double kTolerance = 1e-3;       // fp32 products of a few hundred terms stay far below
+
+// Largest relative error |got - want| / max(1, |want|) of C_i = A_i * B_i over sampled rows of
+// every entry; `a`, `b` and `c` are row-major host data, entry by entry.
+std::vector<double> entry_errors(const std::vector<const Csr*>& a,
+                                 const spbmm::DenseBatch<float>& b,
+                                 const spbmm::DenseBatch<float>& c) {
+  std::vector<double> errors;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    const Csr& m = *a[a.size() == 1 ? 0 : i];
+    const auto bv = b.entry(b.size() == 1 ? 0 : i);
+    const auto cv = c.entry(i);
+    const std::int64_t n = cv.cols;
+    const std::int64_t step = std::max<std::int64_t>(1, m.rows() / kSampleRows);
+    double worst = 0;
+    std::vector<double> row(static_cast<std::size_t>(n));
+    for (std::int64_t r = 0; r < m.rows(); r += step) {
+      std::fill(row.begin(), row.end(), 0.0);
+      for (auto p = m.row_ptr()[static_cast<std::size_t>(r)];
+           p < m.row_ptr()[static_cast<std::size_t>(r) + 1]; ++p) {
+        const auto q = static_cast<std::size_t>(p);
+        const double v = m.values()[q];
+        const std::int64_t k = m.col_idx()[q];
+        for (std::int64_t j = 0; j < n; ++j) row[static_cast<std::size_t>(j)] += v * bv(k, j);
+      }
+      for (std::int64_t j = 0; j < n; ++j) {
+        const double want = row[static_cast<std::size_t>(j)];
+        const double d = std::fabs(static_cast<double>(cv(r, j)) - want);
+        worst = std::max(worst, d / std::max(1.0, std::fabs(want)));
+      }
+    }
+    errors.push_back(worst);
   }
-  return worst;
+  return errors;
+}
+
+double max_of(const std::vector<double>& v) {
+  double m = 0;
+  for (double x : v) m = std::max(m, std::isnan(x) ? 1e30 : x);
+  return m;
+}
+
+std::string verdict(double err) {
+  char line[64];
+  std::snprintf(line, sizeof line, "%s, max rel error %.1e", err <= kTolerance ? "ok" : "WRONG",
+                err);
+  return line;
+}
+
+// Checks a device result against the CPU and prints one line.
+double check_line(const char* workload, const std::string& what, const std::vector<const Csr*>& a,
+                  const spbmm::DenseBatch<float>& b, const gpu::DeviceDenseBatch<float>& c) {
+  const double err = max_of(entry_errors(a, b, c.download()));
+  std::printf("  %-4s check vs CPU reference (%lld sampled rows per entry): %-40s %s\n", workload,
+              static_cast<long long>(kSampleRows), what.c_str(), verdict(err).c_str());
+  std::fflush(stdout);
+  return err;
 }
 
 struct Row {
@@ -219,6 +271,142 @@ void spmm(cusparseHandle_t h, const Descriptors& d, void* ws) {
                             &kOne, d.a, d.b, &kZero, d.c, CUDA_R_32F, CUSPARSE_SPMM_CSR_ALG2, ws));
 }
 
+// ---- What cuSPARSE's strided-batch CSR SpMM computes: one small uniform batch, several ways of
+// laying out and describing A, each entry checked against the CPU.
+
+struct StridedVariant {
+  const char* name;
+  bool global_row_ptr;  // row pointers continue across entries (entry i's start at i * nnz)
+  bool same_pattern;    // every entry has entry 0's row pointers (nonzeros per row)
+  bool shared_a;        // one A broadcast over the batch (batch stride 0)
+  std::int64_t cv_stride_factor;  // columnsValuesBatchStride = factor * nnz
+};
+
+void strided_diagnostic(cusparseHandle_t h, cudaStream_t stream, std::mt19937_64& rng) {
+  const int batch = 8;
+  const std::int64_t m = 64, nnz = 400, n = 16;
+  std::printf(
+      "Strided-batch diagnostic: %d entries of %lld x %lld, nnz %lld each, N = %lld, row-major "
+      "B and C\n",
+      batch, static_cast<long long>(m), static_cast<long long>(m), static_cast<long long>(nnz),
+      static_cast<long long>(n));
+  // Entries with distinct row patterns, and entries sharing entry 0's row pointers.
+  std::vector<Csr> distinct, same;
+  for (int i = 0; i < batch; ++i) distinct.push_back(uniform_random(m, m, nnz, rng));
+  {
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    const Csr& p = distinct[0];
+    for (int i = 0; i < batch; ++i) {
+      std::vector<std::int32_t> ci;
+      std::vector<float> v;
+      for (std::int64_t r = 0; r < m; ++r) {
+        const auto lo = p.row_ptr()[static_cast<std::size_t>(r)];
+        const auto hi = p.row_ptr()[static_cast<std::size_t>(r) + 1];
+        // Row r keeps its count but takes other columns: a shifted copy of entry 0's.
+        std::vector<std::int32_t> cols;
+        for (auto q = lo; q < hi; ++q) {
+          cols.push_back(
+              static_cast<std::int32_t>((p.col_idx()[static_cast<std::size_t>(q)] + 7 * i) % m));
+        }
+        std::sort(cols.begin(), cols.end());
+        for (auto c : cols) {
+          ci.push_back(c);
+          v.push_back(u(rng));
+        }
+      }
+      same.emplace_back(m, m, p.row_ptr(), std::move(ci), std::move(v));
+    }
+  }
+  const auto hb = [&] {
+    auto x = spbmm::DenseBatch<float>::uniform(batch, m, n);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (auto& e : x.values()) e = u(rng);
+    return x;
+  }();
+  const gpu::DeviceDenseBatch<float> b(hb);
+  const auto c = gpu::DeviceDenseBatch<float>::uniform(batch, m, n);
+
+  const StridedVariant variants[] = {
+      {"(a) per-entry row pointers from 0, offsets stride rows+1, col/val stride nnz", false, false,
+       false, 1},
+      {"(b) global row pointers, offsets stride rows+1, col/val stride nnz", true, false, false, 1},
+      {"(c) global row pointers, offsets stride rows+1, col/val stride 0", true, false, false, 0},
+      {"(d) same row pointers in every entry, offsets stride rows+1, col/val stride nnz", false,
+       true, false, 1},
+      {"(e) one A broadcast: batch count 8, strides 0 and 0; B strided", false, false, true, 1},
+  };
+  for (const auto& v : variants) {
+    const std::vector<Csr>& list = v.same_pattern ? same : distinct;
+    std::vector<std::int32_t> rp, ci;
+    std::vector<float> vals;
+    const int entries = v.shared_a ? 1 : batch;
+    for (int i = 0; i < entries; ++i) {
+      const Csr& e = list[static_cast<std::size_t>(i)];
+      for (auto x : e.row_ptr()) {
+        rp.push_back(v.global_row_ptr ? x + static_cast<std::int32_t>(i * nnz) : x);
+      }
+      ci.insert(ci.end(), e.col_idx().begin(), e.col_idx().end());
+      vals.insert(vals.end(), e.values().begin(), e.values().end());
+    }
+    gpu::DeviceBuffer drp(rp.size() * sizeof(std::int32_t));
+    gpu::DeviceBuffer dci(ci.size() * sizeof(std::int32_t));
+    gpu::DeviceBuffer dv(vals.size() * sizeof(float));
+    drp.upload(rp.data(), rp.size() * sizeof(std::int32_t));
+    dci.upload(ci.data(), ci.size() * sizeof(std::int32_t));
+    dv.upload(vals.data(), vals.size() * sizeof(float));
+    std::vector<const Csr*> ref;
+    for (int i = 0; i < entries; ++i) ref.push_back(&list[static_cast<std::size_t>(i)]);
+    for (cusparseSpMMAlg_t alg : {CUSPARSE_SPMM_CSR_ALG2, CUSPARSE_SPMM_ALG_DEFAULT}) {
+      const char* alg_name = alg == CUSPARSE_SPMM_CSR_ALG2 ? "CSR_ALG2" : "ALG_DEFAULT";
+      cusparseSpMatDescr_t da = nullptr;
+      cusparseDnMatDescr_t db = nullptr, dc = nullptr;
+      CHECK_SPARSE(cusparseCreateCsr(&da, m, m, nnz, drp.as<std::int32_t>(), dci.as<std::int32_t>(),
+                                     dv.as<float>(), CUSPARSE_INDEX_32I, CUSPARSE_INDEX_32I,
+                                     CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F));
+      CHECK_SPARSE(cusparseCreateDnMat(&db, m, n, n, b.data(), CUDA_R_32F, CUSPARSE_ORDER_ROW));
+      CHECK_SPARSE(cusparseCreateDnMat(&dc, m, n, n, c.data(), CUDA_R_32F, CUSPARSE_ORDER_ROW));
+      CHECK_SPARSE(cusparseCsrSetStridedBatch(da, batch, v.shared_a ? 0 : m + 1,
+                                              v.shared_a ? 0 : v.cv_stride_factor * nnz));
+      CHECK_SPARSE(cusparseDnMatSetStridedBatch(db, batch, m * n));
+      CHECK_SPARSE(cusparseDnMatSetStridedBatch(dc, batch, m * n));
+      std::size_t bytes = 0;
+      const cusparseStatus_t st = cusparseSpMM_bufferSize(
+          h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &kOne, da, db,
+          &kZero, dc, CUDA_R_32F, alg, &bytes);
+      std::string result;
+      if (st != CUSPARSE_STATUS_SUCCESS) {
+        result = std::string("refused: ") + cusparseGetErrorString(st);
+      } else {
+        gpu::DeviceBuffer ws(std::max<std::size_t>(bytes, 1));
+        CHECK_CUDA(cudaMemsetAsync(c.data(), 0xff,
+                                   static_cast<std::size_t>(batch * m * n) * sizeof(float),
+                                   stream));  // NaNs: entries left unwritten show up
+        const cusparseStatus_t run =
+            cusparseSpMM(h, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE,
+                         &kOne, da, db, &kZero, dc, CUDA_R_32F, alg, ws.data());
+        CHECK_CUDA(cudaStreamSynchronize(stream));
+        if (run != CUSPARSE_STATUS_SUCCESS) {
+          result = std::string("cusparseSpMM failed: ") + cusparseGetErrorString(run);
+        } else {
+          const auto errs = entry_errors(ref, hb, c.download());
+          char buf[32];
+          for (double e : errs) {
+            std::snprintf(buf, sizeof buf, " %.1e", e);
+            result += buf;
+          }
+          result += max_of(errs) <= kTolerance ? "  => CORRECT" : "  => WRONG";
+        }
+      }
+      std::printf("  strided variant %s, %s: max rel error per entry:%s%s\n", v.name, alg_name,
+                  st == CUSPARSE_STATUS_SUCCESS ? "" : " ", result.c_str());
+      std::fflush(stdout);
+      cusparseDestroySpMat(da);
+      cusparseDestroyDnMat(db);
+      cusparseDestroyDnMat(dc);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -237,6 +425,7 @@ int main(int argc, char** argv) {
     const gpu::Bandwidth bw = ex.measure_bandwidth();
     std::printf("pinned copies: H2D %.1f GB/s, D2H %.1f GB/s, latency %.1f us\n",
                 bw.h2d_bytes_per_s / 1e9, bw.d2h_bytes_per_s / 1e9, bw.latency_s * 1e6);
+    strided_diagnostic(h, stream, rng);
 
     // ---- G1: W3 R-MAT x dense 131072 x 64, A resident.
     {
@@ -256,15 +445,20 @@ int main(int argc, char** argv) {
       const double flops = 2.0 * static_cast<double>(a_host.nnz()) * static_cast<double>(n);
       Descriptors d = describe(a, 0, b.entry(0), c_raw.entry(0));
       gpu::DeviceBuffer ws(std::max<std::size_t>(buffer_size(h, d), 1));
+      const auto hb = b.download();
+      const std::vector<const Csr*> ref = {&a_host};
       const double raw = best_ms(stream, [&] { spmm(h, d, ws.data()); });
-      add("G1", "raw cusparseSpMM (CSR_ALG2)", "one call", raw, flops, raw);
+      const double raw_err = check_line("G1", "raw cusparseSpMM (CSR_ALG2)", ref, hb, c_raw);
+      add("G1", "raw cusparseSpMM (CSR_ALG2)", "one call; " + verdict(raw_err), raw, flops, raw);
       const double ours = best_ms(stream, [&] { ex.spmm(a, b.view(), c.view(), 1, 0); });
-      add("G1", "spbmm Executor::spmm", ex.last_report().str(), ours, flops, raw);
+      // Checked right after the beta = 0 runs: the beta = 1 runs below accumulate into C.
+      const double ours_err = check_line("G1", "spbmm Executor::spmm", ref, hb, c);
+      add("G1", "spbmm Executor::spmm", ex.last_report().str() + "; " + verdict(ours_err), ours,
+          flops, raw);
       const double ours_b1 = best_ms(stream, [&] { ex.spmm(a, b.view(), c.view(), 1, 1); });
-      add("G1", "spbmm Executor::spmm (beta = 1)", "no zeroing of C", ours_b1, flops, raw);
-      std::printf("  G1 max relative difference spbmm vs raw: %.2e\n", max_rel_diff(c, c_raw));
+      add("G1", "spbmm Executor::spmm (beta = 1)", "no zeroing of C (not checked: accumulates)",
+          ours_b1, flops, raw);
       // Host operands: B up, C down, A resident; against the transfer estimate.
-      auto hb = b.download();
       auto hc = c.download();
       double host_best = 1e30;
       for (int r = 0; r < 5; ++r) {
@@ -273,6 +467,12 @@ int main(int argc, char** argv) {
         host_best =
             std::min(host_best,
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count());
+      }
+      {
+        const double err = max_of(entry_errors(ref, hb, hc));
+        std::printf("  G1   check vs CPU reference (%lld sampled rows per entry): %-40s %s\n",
+                    static_cast<long long>(kSampleRows), "spbmm bmm_into, host B and C",
+                    verdict(err).c_str());
       }
       const double est = gpu::estimate_seconds(spbmm::gpu::dense_bytes<float>(a_host.cols(), n),
                                                spbmm::gpu::dense_bytes<float>(a_host.rows(), n));
@@ -302,21 +502,52 @@ int main(int argc, char** argv) {
       const auto c_raw = gpu::DeviceDenseBatch<float>::uniform(batch, m, n);
       fill_random(b, rng);
       const double flops = 2.0 * static_cast<double>(nnz * static_cast<std::int64_t>(batch) * n);
+      const auto hb = b.download();
+      std::vector<const Csr*> ref;
+      for (const auto& e : list) ref.push_back(&e);
+      // Raw baseline: the block-diagonal matrix diag(A_0, ..., A_31) times the stacked B, one
+      // cusparseSpMM written directly on the arrays DeviceCsrBatch uploaded.
+      Descriptors bd;
+      CHECK_SPARSE(cusparseCreateCsr(&bd.a, a.total_rows(), a.total_cols(), a.total_nnz(),
+                                     const_cast<std::int32_t*>(a.stacked_row_ptr()),
+                                     const_cast<std::int32_t*>(a.block_col_idx()),
+                                     const_cast<float*>(a.all_values()), CUSPARSE_INDEX_32I,
+                                     CUSPARSE_INDEX_32I, CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F));
+      CHECK_SPARSE(cusparseCreateDnMat(&bd.b, a.total_cols(), n, n, b.data(), CUDA_R_32F,
+                                       CUSPARSE_ORDER_ROW));
+      CHECK_SPARSE(cusparseCreateDnMat(&bd.c, a.total_rows(), n, n, c_raw.data(), CUDA_R_32F,
+                                       CUSPARSE_ORDER_ROW));
+      gpu::DeviceBuffer ws_bd(std::max<std::size_t>(buffer_size(h, bd), 1));
+      const double raw = best_ms(stream, [&] { spmm(h, bd, ws_bd.data()); });
+      const double raw_err = check_line("G2", "raw block-diagonal cusparseSpMM", ref, hb, c_raw);
+      add("G2", "raw block-diagonal cusparseSpMM", "one call; baseline; " + verdict(raw_err), raw,
+          flops, raw);
+      // The strided-batch call as cuSPARSE documents it (per-entry row pointers from 0, offsets
+      // stride rows + 1, column/value stride nnz), timed and checked; its ratio is against the
+      // block-diagonal baseline above.
       Descriptors d = describe(a, 0, b.entry(0), c_raw.entry(0));
       CHECK_SPARSE(cusparseCsrSetStridedBatch(d.a, static_cast<int>(batch), m + 1, nnz));
       CHECK_SPARSE(cusparseDnMatSetStridedBatch(d.b, static_cast<int>(batch), m * n));
       CHECK_SPARSE(cusparseDnMatSetStridedBatch(d.c, static_cast<int>(batch), m * n));
       gpu::DeviceBuffer ws(std::max<std::size_t>(buffer_size(h, d), 1));
-      const double raw = best_ms(stream, [&] { spmm(h, d, ws.data()); });
-      add("G2", "raw strided-batch cusparseSpMM", "one call", raw, flops, raw);
+      const double strided = best_ms(stream, [&] { spmm(h, d, ws.data()); });
+      const double strided_err = check_line("G2", "raw strided-batch cusparseSpMM", ref, hb, c_raw);
+      add("G2",
+          strided_err <= kTolerance ? "raw strided-batch cusparseSpMM"
+                                    : "raw strided-batch cusparseSpMM (WRONG RESULTS)",
+          "one call; " + verdict(strided_err), strided, flops, raw);
       const double ours = best_ms(stream, [&] { ex.spmm(a, b.view(), c.view(), 1, 0); });
-      add("G2", "spbmm Executor::spmm", ex.last_report().str(), ours, flops, raw);
-      std::printf("  G2 max relative difference spbmm vs raw: %.2e\n", max_rel_diff(c, c_raw));
+      const double ours_err = check_line("G2", "spbmm Executor::spmm", ref, hb, c);
+      add("G2", "spbmm Executor::spmm", ex.last_report().str() + "; " + verdict(ours_err), ours,
+          flops, raw);
       gpu::Options o;
-      o.force = gpu::Path::BlockDiagonal;
-      const double bd = best_ms(stream, [&] { ex.spmm(a, b.view(), c.view(), 1, 0, o); });
-      add("G2", "spbmm, block-diagonal forced", ex.last_report().str(), bd, flops, raw);
+      o.force = gpu::Path::PerEntry;
+      const double pe = best_ms(stream, [&] { ex.spmm(a, b.view(), c.view(), 1, 0, o); });
+      const double pe_err = check_line("G2", "spbmm, per entry forced", ref, hb, c);
+      add("G2", "spbmm, per entry forced (4 streams)",
+          ex.last_report().str() + "; " + verdict(pe_err), pe, flops, raw);
       destroy(d);
+      destroy(bd);
     }
 
     // ---- G3: W8, 512 graphs of 50..2000 nodes, average degree 8, x features N = 128.
@@ -354,14 +585,22 @@ int main(int argc, char** argv) {
       const double raw = best_ms(stream, [&] {
         for (const auto& d : ds) spmm(h, d, ws.data());
       });
-      add("G3", "raw cusparseSpMM loop, one per graph", "512 calls", raw, flops, raw);
+      const auto hb = b.download();
+      std::vector<const Csr*> ref;
+      for (const auto& e : list) ref.push_back(&e);
+      const double raw_err = check_line("G3", "raw cusparseSpMM loop", ref, hb, c_raw);
+      add("G3", "raw cusparseSpMM loop, one per graph", "512 calls; " + verdict(raw_err), raw,
+          flops, raw);
       const double ours = best_ms(stream, [&] { ex.spmm(a, b.view(), c.view(), 1, 0); });
-      add("G3", "spbmm Executor::spmm", ex.last_report().str(), ours, flops, raw);
-      std::printf("  G3 max relative difference spbmm vs raw: %.2e\n", max_rel_diff(c, c_raw));
+      const double ours_err = check_line("G3", "spbmm Executor::spmm", ref, hb, c);
+      add("G3", "spbmm Executor::spmm", ex.last_report().str() + "; " + verdict(ours_err), ours,
+          flops, raw);
       gpu::Options o;
       o.force = gpu::Path::PerEntry;
       const double pe = best_ms(stream, [&] { ex.spmm(a, b.view(), c.view(), 1, 0, o); });
-      add("G3", "spbmm, per entry forced (4 streams)", ex.last_report().str(), pe, flops, raw);
+      const double pe_err = check_line("G3", "spbmm, per entry forced", ref, hb, c);
+      add("G3", "spbmm, per entry forced (4 streams)",
+          ex.last_report().str() + "; " + verdict(pe_err), pe, flops, raw);
       for (auto& d : ds) destroy(d);
     }
     cusparseDestroy(h);

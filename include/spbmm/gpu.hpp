@@ -204,8 +204,11 @@ class DeviceCsrBatch {
   // Row (column) where entry i starts in the stacked (block-diagonal) matrix.
   std::int64_t row_offset(std::size_t i) const { return row_offsets_[i]; }
   std::int64_t col_offset(std::size_t i) const { return col_offsets_[i]; }
-  // Every entry has the same rows, cols and nnz: one strided-batch SpMM can run them all.
+  // Every entry has the same rows, cols and nnz.
   bool is_uniform() const noexcept { return uniform_; }
+  // Every entry has the same rows and the same row pointers (nonzeros per row), as cuSPARSE's
+  // strided-batch CSR SpMM requires of a batch of A matrices.
+  bool same_row_pattern() const noexcept { return same_row_pattern_; }
   // Every entry has the same number of columns.
   bool same_cols() const noexcept { return same_cols_; }
   // The stacked matrix exists (global row pointers fit I).
@@ -233,6 +236,7 @@ class DeviceCsrBatch {
   std::vector<std::int64_t> row_offsets_ = {0};
   std::vector<std::int64_t> col_offsets_ = {0};
   bool uniform_ = true;
+  bool same_row_pattern_ = true;
   bool same_cols_ = true;
   bool stacked_ = false;
   bool block_diagonal_ = false;
@@ -251,7 +255,8 @@ enum class Path : std::uint8_t {
   Auto,           // let choose_spmm decide (only meaningful in Options::force)
   Empty,          // nothing to multiply: C is only scaled by beta (or left alone)
   Single,         // one entry, one SpMM
-  StridedBatch,   // one strided-batch SpMM (uniform shapes and nnz), split at 65,535 entries
+  StridedBatch,   // one strided-batch SpMM (opt-in: Options::allow_strided_batch), split at
+                  // 65,535 entries
   Stacked,        // A_i * B with one shared B: [A_0; A_1; ...] * B as one SpMM
   BlockDiagonal,  // ragged A_i * B_i with a common N: diag(A_0, A_1, ...) * [B_0; B_1; ...]
   PerEntry,       // one SpMM per entry, spread over a few streams
@@ -271,19 +276,26 @@ struct Options {
   bool deterministic = false;
   // Path::Auto lets choose_spmm decide; any other value is used when the operands allow it.
   Path force = Path::Auto;
+  // Let uniform batches use cuSPARSE's strided-batch SpMM (cusparseCsrSetStridedBatch /
+  // cusparseDnMatSetStridedBatch). Off by default: until it has been verified against the
+  // reference on a device, uniform batches with a common N run as one block-diagonal SpMM (or per
+  // entry), whose results are checked. Even when allowed, a batch of A matrices is only sent
+  // strided when every entry has the same row pointers, which cuSPARSE requires of batched CSR.
+  bool allow_strided_batch = false;
 };
 
 // What the path choice looks at; filled from the operands by the executor (or by a planner
 // that has not touched the device yet).
 struct SpmmShape {
-  std::size_t batch_a = 0;        // entries of A (1 means broadcast)
-  std::size_t batch_b = 0;        // entries of B (1 means broadcast)
-  std::size_t batch_c = 0;        // entries of C (= the batch)
-  bool a_uniform = false;         // same rows, cols and nnz in every A entry
-  bool a_same_cols = false;       // same cols in every A entry
-  bool a_stacked = false;         // the stacked matrix of A exists on the device
-  bool a_block_diagonal = false;  // the block-diagonal matrix of A exists on the device
-  bool b_strided = false;         // B entries: one shape, ld and layout, evenly spaced in memory
+  std::size_t batch_a = 0;          // entries of A (1 means broadcast)
+  std::size_t batch_b = 0;          // entries of B (1 means broadcast)
+  std::size_t batch_c = 0;          // entries of C (= the batch)
+  bool a_uniform = false;           // same rows, cols and nnz in every A entry
+  bool a_same_row_pattern = false;  // same rows and row pointers in every A entry
+  bool a_same_cols = false;         // same cols in every A entry
+  bool a_stacked = false;           // the stacked matrix of A exists on the device
+  bool a_block_diagonal = false;    // the block-diagonal matrix of A exists on the device
+  bool b_strided = false;           // B entries: one shape, ld and layout, evenly spaced in memory
   bool c_strided = false;
   bool b_stacked = false;  // B entries row-major, one N and ld, back to back (a tall matrix)
   bool c_stacked = false;
@@ -349,7 +361,10 @@ double estimate_seconds(std::int64_t h2d_bytes, std::int64_t d2h_bytes) noexcept
 // A CUDA stream with its cuSPARSE and cuBLAS handles, a workspace that grows to the largest
 // cusparseSpMM_bufferSize seen and is then reused, and pinned staging for host operands.
 // Calls are asynchronous on the executor's stream unless they take host operands; an Executor is
-// used by one thread at a time.
+// used by one thread at a time. The executor's streams are ordinary (blocking) streams, so the
+// synchronous copies of DeviceBuffer, DeviceDenseBatch and DeviceCsrBatch (which run on the
+// legacy default stream) wait for the work already issued and the work issued later waits for
+// them: downloading C right after spmm() sees the finished product.
 class Executor {
  public:
   // Throws DeviceError (or NotCompiled) when no device is usable.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -24,9 +25,10 @@ constexpr const char* kDemoHelp =
     "usage: spbmm demo [DIR] [--cols N] [--threads T] [--quiet]\n"
     "\n"
     "Loads every .mtx file in DIR (default: the bundled demo batch) as one ragged CSR batch,\n"
-    "multiplies each entry by a random dense matrix with N columns (default 32), checks the\n"
-    "result against the reference kernels on the dense form of each entry, and prints the\n"
-    "time per entry and for the whole batch. --quiet prints only the summary.\n"
+    "plans it (the table shows the kernel chosen for each entry and why), multiplies each\n"
+    "entry by a random dense matrix with N columns (default 32), checks the result against\n"
+    "the reference kernel on the dense form of each entry, and prints the time per entry, per\n"
+    "kernel and for the whole batch. --quiet prints only the summary.\n"
     "\n"
     "example: spbmm demo --cols 64 --threads 2\n";
 
@@ -120,29 +122,49 @@ int cmd_demo(int argc, char** argv) {
     std::uniform_real_distribution<T> u(-1, 1);
     for (auto& x : b.values()) x = u(rng);
 
-    Options opts;
-    opts.threads = threads;
-    const auto t_run = std::chrono::steady_clock::now();
-    const DenseBatch<T> c = bmm(a, b, opts);
-    const double run_s = seconds_since(t_run);
+    // Analyse once, then run: the plan's choices are what the timings below measure.
+    PlanOptions popts;
+    popts.threads = threads;
+    const auto t_plan = std::chrono::steady_clock::now();
+    const Plan<T, I> plan(BatchView<T, I>(a), n, popts);
+    const double plan_s = seconds_since(t_plan);
+    if (!quiet) std::printf("%s\n", plan.explain().c_str());
+
+    DenseBatch<T> c = plan.execute(b.view());  // warm-up; also the result checked below
+    double run_s = 1e300;
+    for (int rep = 0; rep < 5; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      plan.execute(c.view(), b.view(), T(1), T(0));
+      run_s = std::min(run_s, seconds_since(t0));
+    }
 
     std::printf("spbmm demo: %zu entries from %s, times a random dense matrix with %lld columns\n",
                 a.size(), dir.c_str(), static_cast<long long>(n));
     if (!quiet) {
-      std::printf("%-5s %-34s %13s %9s %9s %11s %10s\n", "entry", "file", "shape", "nnz", "density",
-                  "time (ms)", "max error");
+      std::printf("%-5s %-30s %11s %8s %8s %-7s %10s %10s\n", "entry", "file", "shape", "nnz",
+                  "density", "kernel", "time (ms)", "max error");
     }
     double worst = 0;
     double flops = 0;
+    std::map<std::string, double> per_kernel;
     for (std::size_t i = 0; i < a.size(); ++i) {
-      // Time the entry alone, then check it against the dense reference product.
+      // Time the entry alone with the kernel the plan chose for it, best of 3.
       const CsrView<T, I> ai = a.entry(i);
+      const Kernel kernel = plan.choices()[i].kernel;
+      PlanOptions one_opts = popts;
+      one_opts.policy.force = kernel;
+      const Plan<T, I> one(BatchView<T, I>({MatrixView<T, I>(ai)}), n, one_opts);
       DenseBatch<T> ci({ai.rows}, {n});
-      const BatchView<T, I> one({MatrixView<T, I>(ai)});
-      const auto t0 = std::chrono::steady_clock::now();
-      bmm_into(ci.view(), one, DenseBatchView<const T>::single(b.entry(i)), T(1), T(0), opts);
-      const double entry_s = seconds_since(t0);
+      const auto bi = DenseBatchView<const T>::single(b.entry(i));
+      double entry_s = 1e300;
+      for (int rep = 0; rep < 3; ++rep) {
+        const auto t0 = std::chrono::steady_clock::now();
+        one.execute(ci.view(), bi, T(1), T(0));
+        entry_s = std::min(entry_s, seconds_since(t0));
+      }
+      per_kernel[to_string(kernel)] += entry_s;
 
+      // The check: the reference dense kernel on the dense form of the entry.
       const DenseMatrix<T> ad = to_dense(ai);
       DenseMatrix<T> want(ai.rows, n);
       kernels::reference::dense_dense<T>(Op::N, Op::N, T(1), ad.view(), b.entry(i), T(0),
@@ -151,20 +173,28 @@ int cmd_demo(int argc, char** argv) {
           std::max(max_rel_error(c.entry(i), want.view()), max_rel_error(ci.entry(0), want.view()));
       worst = std::max(worst, err);
       flops += 2.0 * static_cast<double>(ai.nnz()) * static_cast<double>(n);
+      if (quiet) continue;
       const double density =
           ai.rows && ai.cols ? static_cast<double>(ai.nnz()) / (double(ai.rows) * double(ai.cols))
                              : 0.0;
       char shape[32];
       std::snprintf(shape, sizeof shape, "%lldx%lld", static_cast<long long>(ai.rows),
                     static_cast<long long>(ai.cols));
-      if (quiet) continue;
-      std::printf("%-5zu %-34s %13s %9lld %9.4f %11.3f %10.2e\n", i,
+      std::printf("%-5zu %-30s %11s %8lld %8.4f %-7s %10.3f %10.2e\n", i,
                   std::filesystem::path(files[i]).filename().string().c_str(), shape,
-                  static_cast<long long>(ai.nnz()), density, entry_s * 1e3, err);
+                  static_cast<long long>(ai.nnz()), density, to_string(kernel), entry_s * 1e3, err);
+    }
+    if (!quiet) {
+      std::printf("\ntime per kernel (entries run alone):");
+      for (const auto& [name, secs] : per_kernel)
+        std::printf("  %s %.3f ms", name.c_str(), secs * 1e3);
+      std::printf("\n");
     }
     const double tol = 1e-4;
-    std::printf("\nload %.1f ms; whole batch %.3f ms (%.2f GFLOP/s); max relative error %.2e\n",
-                load_s * 1e3, run_s * 1e3, run_s > 0 ? flops / run_s * 1e-9 : 0.0, worst);
+    std::printf(
+        "load %.1f ms; plan %.1f ms; whole batch %.3f ms (%.2f GFLOP/s, best of 5); max relative "
+        "error %.2e\n",
+        load_s * 1e3, plan_s * 1e3, run_s * 1e3, run_s > 0 ? flops / run_s * 1e-9 : 0.0, worst);
     if (!(worst <= tol)) {
       std::printf("check: FAILED (error above %.0e)\n", tol);
       return 1;

@@ -1,6 +1,7 @@
 // GPU backend against the reference kernels: every SpMM path and the cuBLAS paths (needs a device).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -45,6 +46,32 @@ CsrMatrix<T, I> fixed_nnz_csr(std::int64_t rows, std::int64_t cols, std::int64_t
   }
   for (std::size_t r = 0; r < static_cast<std::size_t>(rows); ++r) rp[r + 1] += rp[r];
   return CsrMatrix<T, I>(rows, cols, std::move(rp), std::move(ci), std::move(v));
+}
+
+// `count` matrices with base's row pointers (nonzeros per row) but other columns and values.
+template <class T, class I>
+std::vector<CsrMatrix<T, I>> same_row_pattern(const CsrMatrix<T, I>& base, int count,
+                                              std::mt19937_64& rng) {
+  std::vector<CsrMatrix<T, I>> out;
+  for (int i = 0; i < count; ++i) {
+    std::vector<I> ci;
+    std::vector<T> v;
+    for (std::int64_t r = 0; r < base.rows(); ++r) {
+      std::vector<I> cols;
+      for (auto p = base.row_ptr()[static_cast<std::size_t>(r)];
+           p < base.row_ptr()[static_cast<std::size_t>(r) + 1]; ++p) {
+        cols.push_back(
+            static_cast<I>((base.col_idx()[static_cast<std::size_t>(p)] + 3 * i) % base.cols()));
+      }
+      std::sort(cols.begin(), cols.end());
+      for (I c : cols) {
+        ci.push_back(c);
+        v.push_back(spbmm::test::random_value<T>(rng));
+      }
+    }
+    out.emplace_back(base.rows(), base.cols(), base.row_ptr(), std::move(ci), std::move(v));
+  }
+  return out;
 }
 
 template <class T>
@@ -158,7 +185,7 @@ class GpuSpmm : public ::testing::Test {
 };
 TYPED_TEST_SUITE(GpuSpmm, spbmm::test::AllPairs);
 
-TYPED_TEST(GpuSpmm, UniformIsOneStridedBatchForEveryOp) {
+TYPED_TEST(GpuSpmm, UniformRunsAsOneBlockDiagonalSpmm) {
   using T = typename TypeParam::T;
   using I = typename TypeParam::I;
   for (Op op_a : {Op::N, Op::T}) {
@@ -171,12 +198,78 @@ TYPED_TEST(GpuSpmm, UniformIsOneStridedBatchForEveryOp) {
       for (int i = 0; i < 6; ++i) k.a.push_back(fixed_nnz_csr<T, I>(37, 23, 90, this->rng_));
       k.make_dense(9, this->rng_);
       const auto r = run_device(this->ex(), k);
-      if (op_a == Op::N && op_b == Op::N) {
-        EXPECT_EQ(r.choice.path, gpu::Path::StridedBatch);
-      }
-      EXPECT_TRUE(r.choice.path == gpu::Path::StridedBatch || r.choice.path == gpu::Path::PerEntry);
+      EXPECT_EQ(r.choice.path, op_b == Op::N ? gpu::Path::BlockDiagonal : gpu::Path::PerEntry);
     }
   }
+}
+
+// cuSPARSE's strided-batch SpMM, reachable only through Options::allow_strided_batch and only for
+// A entries with the same row pointers: every op, both layouts, checked against the reference.
+TYPED_TEST(GpuSpmm, StridedBatchOptInSameRowPattern) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  for (Layout layout : {Layout::RowMajor, Layout::ColMajor}) {
+    for (Op op_a : {Op::N, Op::T}) {
+      for (Op op_b : {Op::N, Op::T}) {
+        SCOPED_TRACE(std::string("op_a ") + spbmm::to_string(op_a) + " op_b " +
+                     spbmm::to_string(op_b) + " " + spbmm::to_string(layout));
+        Case<T, I> k;
+        k.layout = layout;
+        k.options.op_a = op_a;
+        k.options.op_b = op_b;
+        k.options.allow_strided_batch = true;
+        k.a = same_row_pattern(fixed_nnz_csr<T, I>(37, 23, 90, this->rng_), 6, this->rng_);
+        k.make_dense(9, this->rng_);
+        const auto r = run_device(this->ex(), k);
+        EXPECT_EQ(r.choice.path, gpu::Path::StridedBatch) << r.str();
+      }
+    }
+  }
+}
+
+// The broadcast modes: one A (or one B) with the batch's count and a batch stride of 0.
+TYPED_TEST(GpuSpmm, StridedBatchOptInBroadcast) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  Case<T, I> shared_a;
+  shared_a.options.allow_strided_batch = true;
+  shared_a.a.push_back(spbmm::test::random_csr<T, I>(30, 20, 0.2, this->rng_));
+  shared_a.make_dense(8, this->rng_, 5);
+  EXPECT_EQ(run_device(this->ex(), shared_a).choice.path, gpu::Path::StridedBatch);
+  Case<T, I> shared_b;  // a shared B: Stacked comes first unless forced
+  shared_b.options.allow_strided_batch = true;
+  shared_b.options.force = gpu::Path::StridedBatch;
+  shared_b.a = same_row_pattern(fixed_nnz_csr<T, I>(12, 16, 40, this->rng_), 4, this->rng_);
+  shared_b.make_dense(5, this->rng_, 1);
+  EXPECT_EQ(run_device(this->ex(), shared_b).choice.path, gpu::Path::StridedBatch);
+}
+
+// Uniform nnz with different nonzeros per row never takes the strided call, even when allowed.
+TYPED_TEST(GpuSpmm, StridedBatchOptInNeedsTheSameRowPattern) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  Case<T, I> k;
+  k.options.allow_strided_batch = true;
+  for (int i = 0; i < 6; ++i) k.a.push_back(fixed_nnz_csr<T, I>(37, 23, 90, this->rng_));
+  k.make_dense(9, this->rng_);
+  const auto r = run_device(this->ex(), k);
+  EXPECT_EQ(r.choice.path, gpu::Path::BlockDiagonal) << r.str();
+}
+
+// DeviceDenseBatch::download right after spmm, without Executor::synchronize, sees the product.
+TYPED_TEST(GpuSpmm, DownloadAfterSpmmSeesTheProduct) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  Case<T, I> k;
+  for (std::int64_t m : {300, 120, 450}) {
+    k.a.push_back(spbmm::test::random_csr<T, I>(m, 200, 0.05, this->rng_));
+  }
+  k.make_dense(64, this->rng_);
+  const gpu::DeviceCsrBatch<T, I> a(CsrBatch<T, I>::from_list(k.a));
+  const gpu::DeviceDenseBatch<T> b(DenseBatch<T>::from_list(k.b, k.layout));
+  const gpu::DeviceDenseBatch<T> c(DenseBatch<T>::from_list(k.c, k.layout));
+  this->ex().spmm(a, b.view(), c.view(), k.alpha, k.beta, k.options);
+  EXPECT_TRUE(batch_near(c.download(), k.expected(), spbmm::test::tolerance<T>(k.max_k())));
 }
 
 TYPED_TEST(GpuSpmm, SharedABroadcastsOverB) {
@@ -188,8 +281,7 @@ TYPED_TEST(GpuSpmm, SharedABroadcastsOverB) {
     k.a.push_back(spbmm::test::random_csr<T, I>(30, 20, 0.2, this->rng_));
     k.make_dense(8, this->rng_, 5);  // five B entries share the one A
     ASSERT_EQ(k.b.size(), 5u);
-    const auto r = run_device(this->ex(), k);
-    EXPECT_TRUE(r.choice.path == gpu::Path::StridedBatch || r.choice.path == gpu::Path::PerEntry);
+    EXPECT_EQ(run_device(this->ex(), k).choice.path, gpu::Path::PerEntry);
   }
 }
 
@@ -268,7 +360,8 @@ TYPED_TEST(GpuSpmm, ColumnMajorOperands) {
   for (int i = 0; i < 4; ++i) k.a.push_back(fixed_nnz_csr<T, I>(21, 17, 40, this->rng_));
   k.make_dense(6, this->rng_);
   const auto r = run_device(this->ex(), k);
-  EXPECT_NE(r.choice.algorithm, gpu::SpmmAlgorithm::CsrAlg2);
+  EXPECT_EQ(r.choice.path, gpu::Path::PerEntry);  // column-major B and C do not stack
+  EXPECT_EQ(r.choice.algorithm, gpu::SpmmAlgorithm::CsrAlg1);
   Case<T, I> ragged;
   ragged.layout = Layout::ColMajor;
   ragged.options.op_b = Op::T;
@@ -348,7 +441,10 @@ TYPED_TEST(GpuSpmm, CooWithDuplicatesMatchesCooReference) {
                          want[i].view());
   }
   this->ex().spmm(a, b.view(), c.view(), 1.25, 0.5);
-  EXPECT_TRUE(batch_near(c.download(), want, spbmm::test::tolerance<T>(40)));
+  this->ex().synchronize();
+  EXPECT_EQ(this->ex().last_report().choice.path, gpu::Path::BlockDiagonal);
+  EXPECT_TRUE(batch_near(c.download(), want, spbmm::test::tolerance<T>(40)))
+      << this->ex().last_report().str();
 }
 
 TYPED_TEST(GpuSpmm, SingleMatrixUpload) {
@@ -414,7 +510,9 @@ TYPED_TEST(GpuSpmm, CallerDevicePointers) {
       gpu::DeviceDenseBatchView<T>::uniform(c_mem.as<T>(), 3, 10, 4, Layout::RowMajor, 48);
   const gpu::DeviceCsrBatch<T, I> a(CsrBatch<T, I>::from_list(k.a));
   this->ex().spmm(a, b, c, k.alpha, k.beta);
-  EXPECT_EQ(this->ex().last_report().choice.path, gpu::Path::StridedBatch);
+  this->ex().synchronize();
+  // The gap between entries keeps B and C from stacking: one SpMM per entry.
+  EXPECT_EQ(this->ex().last_report().choice.path, gpu::Path::PerEntry);
   const auto want = k.expected();
   for (std::size_t i = 0; i < 3; ++i) {
     DenseMatrix<T> got(10, 4);
@@ -438,7 +536,7 @@ TYPED_TEST(GpuSpmm, ShapeErrorsBeforeAnyWork) {
   EXPECT_NE(shape_error_of(count).find("C has 3 entries"), std::string::npos);
 }
 
-TEST(GpuSpmmLarge, BatchesBeyondTheCusparseLimitAreSplit) {
+TEST(GpuSpmmLarge, StridedBatchOptInBeyondTheCusparseLimitIsSplit) {
   if (!gpu::available()) GTEST_SKIP() << gpu::status();
   gpu::Executor ex;
   const std::size_t n = 70000;
@@ -458,7 +556,9 @@ TEST(GpuSpmmLarge, BatchesBeyondTheCusparseLimitAreSplit) {
   const gpu::DeviceCsrBatch<float, std::int32_t> da(a);
   const gpu::DeviceDenseBatch<float> b(hb);
   const auto c = gpu::DeviceDenseBatch<float>::uniform(n, 2, 3);
-  ex.spmm(da, b.view(), c.view(), 1, 0);
+  gpu::Options allow;
+  allow.allow_strided_batch = true;
+  ex.spmm(da, b.view(), c.view(), 1, 0, allow);
   const auto got = c.download();
   EXPECT_EQ(ex.last_report().choice.path, gpu::Path::StridedBatch) << ex.last_report().str();
   EXPECT_EQ(ex.last_report().calls, 2);

@@ -11,6 +11,7 @@
 #include "kernels/cuda/layout.hpp"
 #include "kernels/kernels.hpp"
 #include "spbmm/config.hpp"
+#include "spbmm/convert.hpp"
 #include "spbmm/gpu.hpp"
 #include "test_util.hpp"
 
@@ -121,22 +122,36 @@ TEST(GpuChoice, EmptyAndSingle) {
   EXPECT_EQ(gpu::choose_spmm(s, {}).algorithm, gpu::SpmmAlgorithm::CsrAlg1);
 }
 
-TEST(GpuChoice, UniformIsOneStridedBatch) {
+TEST(GpuChoice, UniformIsBlockDiagonalUnlessStridedIsAllowed) {
   gpu::SpmmShape s = ragged(32);
-  s.a_uniform = s.b_strided = s.c_strided = true;
-  const auto c = gpu::choose_spmm(s, {});
-  EXPECT_EQ(c.path, gpu::Path::StridedBatch) << c.reason;
+  s.a_uniform = s.a_same_row_pattern = s.b_strided = s.c_strided = true;
+  auto c = gpu::choose_spmm(s, {});
+  EXPECT_EQ(c.path, gpu::Path::BlockDiagonal) << c.reason;
   EXPECT_NE(c.reason.find("CSR_ALG2"), std::string::npos) << c.reason;
-  // A shared A broadcasts over B without needing uniform A entries.
+  gpu::Options allow;
+  allow.allow_strided_batch = true;
+  c = gpu::choose_spmm(s, allow);
+  EXPECT_EQ(c.path, gpu::Path::StridedBatch) << c.reason;
+  // Uniform nnz but different nonzeros per row: never strided.
+  s.a_same_row_pattern = false;
+  EXPECT_EQ(gpu::choose_spmm(s, allow).path, gpu::Path::BlockDiagonal);
+  s.b_stacked = false;
+  c = gpu::choose_spmm(s, allow);
+  EXPECT_EQ(c.path, gpu::Path::PerEntry);
+  EXPECT_NE(c.reason.find("nonzeros per row"), std::string::npos) << c.reason;
+  // A shared A: per entry by default, strided (A batch stride 0) when allowed.
   s = ragged(8);
   s.batch_a = 1;
   s.b_strided = s.c_strided = true;
-  EXPECT_EQ(gpu::choose_spmm(s, {}).path, gpu::Path::StridedBatch);
+  c = gpu::choose_spmm(s, {});
+  EXPECT_EQ(c.path, gpu::Path::PerEntry);
+  EXPECT_NE(c.reason.find("not enabled"), std::string::npos) << c.reason;
+  EXPECT_EQ(gpu::choose_spmm(s, allow).path, gpu::Path::StridedBatch);
   // An empty entry keeps the batch off the strided path.
   s = ragged(8);
-  s.a_uniform = s.b_strided = s.c_strided = true;
+  s.a_uniform = s.a_same_row_pattern = s.b_strided = s.c_strided = true;
   s.any_empty = true;
-  EXPECT_EQ(gpu::choose_spmm(s, {}).path, gpu::Path::BlockDiagonal);
+  EXPECT_EQ(gpu::choose_spmm(s, allow).path, gpu::Path::BlockDiagonal);
 }
 
 TEST(GpuChoice, SharedBStacks) {
@@ -193,7 +208,7 @@ TEST(GpuChoice, ForcedPathWhenPossible) {
   EXPECT_NE(c.reason.find("forced"), std::string::npos);
   o.force = gpu::Path::Stacked;  // B is not shared
   c = gpu::choose_spmm(s, o);
-  EXPECT_EQ(c.path, gpu::Path::StridedBatch);
+  EXPECT_EQ(c.path, gpu::Path::BlockDiagonal);
   EXPECT_NE(c.reason.find("forced Stacked not possible"), std::string::npos) << c.reason;
 }
 
@@ -328,23 +343,54 @@ TYPED_TEST(GpuLayout, UniformBatch) {
   EXPECT_EQ(h.stacked_row_ptr, (std::vector<I>{0, 1, 2, 3, 4, 5, 6}));
 }
 
-TYPED_TEST(GpuLayout, CooToCanonicalCsr) {
+// What DeviceCsrBatch(CooBatch) uploads: each entry through spbmm::to_csr (duplicates summed),
+// then the block-diagonal matrix of the batch; its product equals the COO reference per entry.
+TYPED_TEST(GpuLayout, CooBatchWithDuplicatesBlockDiagonal) {
   using T = typename TypeParam::T;
   using I = typename TypeParam::I;
   std::mt19937_64 rng(3);
-  for (int rep = 0; rep < 5; ++rep) {
-    const auto coo = spbmm::test::random_coo<T, I>(9, 7, 25, 10, rng);
-    const auto csr = gpu::detail::coo_to_csr(coo.view());  // the constructor validates
-    EXPECT_LE(csr.nnz(), coo.nnz());
-    const auto b = spbmm::test::random_dense<T>(7, 3, rng);
-    DenseMatrix<T> want(9, 3), got(9, 3);
-    ref::coo_dense<T, I>(Op::N, Op::N, T(1), coo.view(), b.view(), T(0), want.view());
-    ref::csr_dense<T, I>(Op::N, Op::N, T(1), csr.view(), b.view(), T(0), got.view());
-    EXPECT_TRUE(spbmm::test::dense_near(got.view(), want.view(), spbmm::test::tolerance<T>(35)));
+  std::vector<spbmm::CooMatrix<T, I>> coo;
+  for (std::int64_t m : {9, 14, 5}) coo.push_back(spbmm::test::random_coo<T, I>(m, 11, 30, 8, rng));
+  const auto batch = spbmm::CooBatch<T, I>::from_list(coo);
+  std::vector<CsrMatrix<T, I>> csr;
+  std::vector<CsrView<T, I>> views;
+  for (std::size_t i = 0; i < batch.size(); ++i) csr.push_back(spbmm::to_csr(batch.entry(i)));
+  for (const auto& m : csr) views.push_back(m.view());
+  const auto h = gpu::detail::build_layout(views, true);
+  ASSERT_TRUE(h.block_diagonal);
+  EXPECT_FALSE(h.same_row_pattern);
+  const CsrView<T, I> big{h.row_offsets.back(), h.col_offsets.back(), h.stacked_row_ptr.data(),
+                          h.block_col_idx.data(), h.values.data()};
+  std::vector<DenseMatrix<T>> bs, want;
+  for (const auto& m : coo) {
+    bs.push_back(spbmm::test::random_dense<T>(11, 6, rng));
+    want.push_back(spbmm::test::random_dense<T>(m.rows(), 6, rng));
   }
-  const auto empty =
-      gpu::detail::coo_to_csr(spbmm::CooView<T, I>{0, 4, 0, nullptr, nullptr, nullptr});
-  EXPECT_EQ(empty.nnz(), 0);
+  const DenseMatrix<T> c0 = stack_rows(want);
+  for (std::size_t i = 0; i < coo.size(); ++i) {
+    ref::coo_dense<T, I>(Op::N, Op::N, T(1.25), coo[i].view(), bs[i].view(), T(0.5),
+                         want[i].view());
+  }
+  DenseMatrix<T> got = c0;
+  ref::csr_dense<T, I>(Op::N, Op::N, T(1.25), big, stack_rows(bs).view(), T(0.5), got.view());
+  const DenseMatrix<T> expect = stack_rows(want);
+  EXPECT_TRUE(spbmm::test::dense_near(got.view(), expect.view(), spbmm::test::tolerance<T>(40)));
+}
+
+TYPED_TEST(GpuLayout, SameRowPattern) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  const std::vector<I> rp = {0, 1, 2}, rp2 = {0, 2, 2};
+  const std::vector<I> ci = {1, 0}, ci2 = {0, 1};
+  const std::vector<T> v = {T(1), T(2)};
+  const CsrView<T, I> e{2, 2, rp.data(), ci.data(), v.data()};
+  const CsrView<T, I> same{2, 2, rp.data(), ci2.data(), v.data()};    // other columns
+  const CsrView<T, I> other{2, 2, rp2.data(), ci2.data(), v.data()};  // same nnz, other rows
+  EXPECT_TRUE(
+      (gpu::detail::build_layout(std::vector<CsrView<T, I>>{e, same}, true)).same_row_pattern);
+  const auto h = gpu::detail::build_layout(std::vector<CsrView<T, I>>{e, other}, true);
+  EXPECT_TRUE(h.uniform);
+  EXPECT_FALSE(h.same_row_pattern);
 }
 
 TEST(GpuLayoutViews, StridedAndStacked) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/cuda/layout.hpp"
+#include "spbmm/convert.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/gpu.hpp"
 
@@ -62,8 +63,10 @@ std::string blocker(Path path, const SpmmShape& s, const Options& o, bool want_d
       return n == 1 ? "" : "more than one entry";
     case Path::StridedBatch:
       if (n < 2) return "fewer than two entries";
+      if (!o.allow_strided_batch) return "not enabled (Options::allow_strided_batch)";
       if (want_deterministic) return "cuSPARSE's deterministic CSR algorithm has no batched mode";
       if (s.batch_a != 1 && !s.a_uniform) return "A entries differ in shape or nnz";
+      if (s.batch_a != 1 && !s.a_same_row_pattern) return "A entries differ in nonzeros per row";
       if (s.batch_b != 1 && !s.b_strided)
         return "B entries are not evenly spaced copies of one shape";
       if (!s.c_strided) return "C entries are not evenly spaced copies of one shape";
@@ -139,7 +142,7 @@ SpmmChoice choose_spmm(const SpmmShape& shape, const Options& options) {
         c.reason = "shared B: [A_0; A_1; ...] * B as one SpMM";
         break;
       case Path::BlockDiagonal:
-        c.reason = "ragged entries with a common N: one block-diagonal SpMM";
+        c.reason = "entries with a common N: one block-diagonal SpMM";
         break;
       default: {
         const std::string s = blocker(Path::StridedBatch, shape, options, want_deterministic);
@@ -310,6 +313,7 @@ void DeviceCsrBatch<T, I>::upload_views(const std::vector<CsrView<T, I>>& views,
   row_offsets_ = std::move(h.row_offsets);
   col_offsets_ = std::move(h.col_offsets);
   uniform_ = h.uniform;
+  same_row_pattern_ = h.same_row_pattern;
   same_cols_ = h.same_cols;
   // A single entry is its own stacked and block-diagonal matrix.
   stacked_ = h.stacked || rows_.size() == 1;
@@ -342,8 +346,9 @@ DeviceCsrBatch<T, I>::DeviceCsrBatch(const CooBatch<T, I>& host, const UploadOpt
   require_device();
   std::vector<CsrMatrix<T, I>> owned;
   owned.reserve(host.size());
-  for (std::size_t i = 0; i < host.size(); ++i) owned.push_back(detail::coo_to_csr(host.entry(i)));
+  for (std::size_t i = 0; i < host.size(); ++i) owned.push_back(to_csr(host.entry(i)));
   std::vector<CsrView<T, I>> views;
+  views.reserve(owned.size());
   for (const auto& m : owned) views.push_back(m.view());
   upload_views(views, options);
 }
@@ -356,9 +361,10 @@ DeviceCsrBatch<T, I>::DeviceCsrBatch(const std::vector<CooView<T, I>>& host,
   owned.reserve(host.size());
   for (std::size_t i = 0; i < host.size(); ++i) {
     validate(host[i], static_cast<std::int64_t>(i));
-    owned.push_back(detail::coo_to_csr(host[i]));
+    owned.push_back(to_csr(host[i]));
   }
   std::vector<CsrView<T, I>> views;
+  views.reserve(owned.size());
   for (const auto& m : owned) views.push_back(m.view());
   upload_views(views, options);
 }

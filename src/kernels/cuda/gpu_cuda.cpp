@@ -10,8 +10,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -212,6 +214,15 @@ class Pinned {
   std::size_t bytes_ = 0;
 };
 
+// cuSPARSE's own logger writes to stderr; spbmm reports refusals itself (Report) and falls back,
+// so the logger stays off unless the user asked for it through CUSPARSE_LOG_LEVEL.
+void quiet_cusparse_logger() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (std::getenv("CUSPARSE_LOG_LEVEL") == nullptr) cusparseLoggerSetLevel(0);
+  });
+}
+
 constexpr int kSideStreams = 4;
 constexpr std::size_t kMaxSpmmBatch = 65535;  // cuSPARSE's documented batch limit for SpMM
 constexpr std::size_t kStageChunk = 4 << 20;  // bytes packed before their copy is issued
@@ -327,8 +338,10 @@ Executor::Executor(int device) : impl_(std::make_unique<Impl>()) {
   Impl& im = *impl_;
   im.device = device;
   im.activate();
-  SPBMM_CALL(cudaStreamCreateWithFlags, &im.stream, cudaStreamNonBlocking);
-  for (auto& s : im.side) SPBMM_CALL(cudaStreamCreateWithFlags, &s, cudaStreamNonBlocking);
+  quiet_cusparse_logger();
+  // Blocking streams: the synchronous copies on the legacy default stream are ordered with them.
+  SPBMM_CALL(cudaStreamCreateWithFlags, &im.stream, cudaStreamDefault);
+  for (auto& s : im.side) SPBMM_CALL(cudaStreamCreateWithFlags, &s, cudaStreamDefault);
   for (auto& e : im.side_done) SPBMM_CALL(cudaEventCreateWithFlags, &e, cudaEventDisableTiming);
   SPBMM_CALL(cudaEventCreateWithFlags, &im.fork, cudaEventDisableTiming);
   SPBMM_CALL(cusparseCreate, &im.sparse);
@@ -593,15 +606,18 @@ void run_per_entry(Executor::Impl& im, const DeviceCsrBatch<T, I>& a,
   }
 }
 
-// One strided-batch SpMM per 65,535 entries. A batch of one A or one B keeps batch count 1,
-// which cuSPARSE reads as the broadcast modes C_i = A * B_i and C_i = A_i * B.
+// One strided-batch SpMM per 65,535 entries. cuSPARSE wants the same batch count on A, B and C;
+// a shared operand (a batch of one A or one B) gets that count with a batch stride of 0.
+// Batched A entries are read at offsetsBatchStride = rows + 1 (each entry's own row pointers,
+// starting at 0) and columnsValuesBatchStride = nnz; choose_spmm only sends A batches whose
+// entries all have the same row pointers.
 template <class T, class I>
 void run_strided(Executor::Impl& im, const DeviceCsrBatch<T, I>& a,
                  const DeviceDenseBatchView<const T>& b, const DeviceDenseBatchView<T>& c, T alpha,
                  T beta, const Options& o, Report& report) {
   std::int64_t sb = 0;
   std::int64_t sc = 0;
-  detail::is_strided(b.entries(), &sb);
+  if (b.size() > 1) detail::is_strided(b.entries(), &sb);
   detail::is_strided(c.entries(), &sc);
   const std::size_t n = c.size();
   for (std::size_t start = 0; start < n; start += kMaxSpmmBatch) {
@@ -611,13 +627,13 @@ void run_strided(Executor::Impl& im, const DeviceCsrBatch<T, I>& a,
     SpmmCall call = entry_call(a, ai, b[bi], c[start], o, report.choice.algorithm);
     if (a.size() > 1) {
       SPBMM_CALL(cusparseCsrSetStridedBatch, call.a.get(), count, a.rows(0) + 1, a.nnz(0));
+    } else {
+      SPBMM_CALL(cusparseCsrSetStridedBatch, call.a.get(), count, 0, 0);
     }
-    if (b.size() > 1) {
-      DenseDesc d = call.b_desc;
-      d.batch = count;
-      d.stride = sb;
-      call.set_b(d, call.op_b, kValueType<T>);
-    }
+    DenseDesc d = call.b_desc;
+    d.batch = count;
+    d.stride = b.size() > 1 ? sb : 0;
+    call.set_b(d, call.op_b, kValueType<T>);
     DenseDesc dc = desc(c[start]);
     dc.batch = count;
     dc.stride = sc;
@@ -641,6 +657,7 @@ void Executor::spmm(const DeviceCsrBatch<T, I>& a, const In<DeviceDenseBatchView
   s.batch_b = b.size();
   s.batch_c = n;
   s.a_uniform = a.is_uniform();
+  s.a_same_row_pattern = a.same_row_pattern();
   s.a_same_cols = a.same_cols();
   s.a_stacked = a.has_stacked();
   s.a_block_diagonal = a.has_block_diagonal();

@@ -1,11 +1,10 @@
-// CUDA-free helpers of the GPU backend: host-side batch layout, COO to CSR, operand shape checks.
+// CUDA-free helpers of the GPU backend: host-side batch layout and operand shape checks.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <numeric>
 #include <string>
 #include <vector>
 
@@ -15,44 +14,6 @@
 #include "spbmm/sparse.hpp"
 
 namespace spbmm::gpu::detail {
-
-// Canonical CSR (rows sorted, columns increasing, duplicates summed) from any COO.
-template <Value T, Index I>
-CsrMatrix<T, I> coo_to_csr(const CooView<T, I>& a) {
-  const auto rows = static_cast<std::size_t>(a.rows);
-  std::vector<std::int64_t> count(rows + 1, 0);
-  for (std::int64_t k = 0; k < a.nnz; ++k) ++count[static_cast<std::size_t>(a.row_idx[k]) + 1];
-  std::partial_sum(count.begin(), count.end(), count.begin());
-  std::vector<std::int64_t> next(count.begin(), count.end() - 1);
-  std::vector<std::int64_t> order(static_cast<std::size_t>(a.nnz));
-  for (std::int64_t k = 0; k < a.nnz; ++k) {
-    order[static_cast<std::size_t>(next[static_cast<std::size_t>(a.row_idx[k])]++)] = k;
-  }
-  std::vector<I> row_ptr(rows + 1, 0);
-  std::vector<I> col_idx;
-  std::vector<T> values;
-  col_idx.reserve(order.size());
-  values.reserve(order.size());
-  for (std::size_t r = 0; r < rows; ++r) {
-    const auto begin = order.begin() + count[r];
-    const auto end = order.begin() + count[r + 1];
-    // Stable, so duplicates are summed in input order on every run.
-    std::stable_sort(begin, end,
-                     [&](std::int64_t x, std::int64_t y) { return a.col_idx[x] < a.col_idx[y]; });
-    for (auto it = begin; it != end; ++it) {
-      const I col = a.col_idx[*it];
-      if (!col_idx.empty() && static_cast<std::int64_t>(col_idx.size()) > row_ptr[r] &&
-          col_idx.back() == col) {
-        values.back() += a.values[*it];
-      } else {
-        col_idx.push_back(col);
-        values.push_back(a.values[*it]);
-      }
-    }
-    row_ptr[r + 1] = static_cast<I>(col_idx.size());
-  }
-  return CsrMatrix<T, I>(a.rows, a.cols, std::move(row_ptr), std::move(col_idx), std::move(values));
-}
 
 // A batch of CSR entries laid out for the device: see DeviceCsrBatch.
 template <Value T, Index I>
@@ -68,6 +29,7 @@ struct HostLayout {
   std::vector<I> stacked_row_ptr;  // empty unless `stacked`
   std::vector<I> block_col_idx;    // empty unless `block_diagonal`
   bool uniform = true;
+  bool same_row_pattern = true;  // same rows and row pointers in every entry
   bool same_cols = true;
   bool stacked = false;
   bool block_diagonal = false;
@@ -91,6 +53,15 @@ HostLayout<T, I> build_layout(const std::vector<CsrView<T, I>>& views, bool want
       h.uniform = h.uniform && v.rows == views[0].rows && v.cols == views[0].cols &&
                   v.nnz() == views[0].nnz();
       h.same_cols = h.same_cols && v.cols == views[0].cols;
+      if (h.same_row_pattern && v.rows == views[0].rows && v.nnz() == views[0].nnz()) {
+        for (std::int64_t r = 0; r <= v.rows && h.same_row_pattern; ++r) {
+          const I x = v.row_ptr ? v.row_ptr[r] : I{0};
+          const I y = views[0].row_ptr ? views[0].row_ptr[r] : I{0};
+          h.same_row_pattern = x == y;
+        }
+      } else {
+        h.same_row_pattern = false;
+      }
     }
   }
   const std::int64_t nnz = h.nnz_offsets.back();
