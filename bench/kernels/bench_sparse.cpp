@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <random>
 #include <string>
@@ -28,20 +29,44 @@ using spbmm::DenseView;
 using spbmm::Op;
 namespace cpu = spbmm::kernels::cpu;
 
+// With cpu_clock the process's CPU time instead of wall time: on a loaded machine the time a
+// single-threaded run spends descheduled then does not count.
+bool cpu_clock = false;
+
 struct Args {
   int threads = 2;
   int reps = 7;
   std::vector<std::string> workloads;
   std::vector<std::string> precisions;
-  std::string isa;  // "" keeps the detected ISA
+  std::string isa;      // "" keeps the detected ISA
+  std::string against;  // "" compares with Eigen, else with spbmm's kernel on this ISA
+  cpu::Isa ours_isa = cpu::sparse_isa();
+  cpu::Isa base_isa = cpu::Isa::Generic;
 };
+
+bool parse_isa(const std::string& s, cpu::Isa& isa) {
+  if (s == "generic") {
+    isa = cpu::Isa::Generic;
+  } else if (s == "avx2") {
+    isa = cpu::Isa::Avx2Fma;
+  } else if (s == "avx512") {
+    isa = cpu::Isa::Avx512;
+  } else {
+    return false;
+  }
+  return true;
+}
 
 void usage() {
   std::fprintf(stderr,
                "usage: bench_sparse [--threads T] [--reps R] [--precision fp32|fp64]\n"
-               "                    [--isa generic|avx2] [W3] [W4] [W8]\n"
+               "                    [--isa generic|avx2|avx512] [--against generic|avx2|avx512]\n"
+               "                    [--cpu-time] [W3] [W4] [W8]\n"
                "Runs spbmm's CPU CSR x dense kernel and Eigen interleaved (one warm-up, best of\n"
                "R >= 7 runs each) and prints GFLOP/s (2 * nnz * N per second) and the ratio.\n"
+               "--against replaces Eigen by spbmm's kernel on another code path (--isa picks the\n"
+               "first one), so two paths are compared under the same load. --cpu-time times\n"
+               "with the process's CPU time (meaningful with --threads 1 on a loaded machine).\n"
                "W3 is one product; W4 runs as a loop of products and with entries over threads;\n"
                "W8 runs with entries over threads (the kernel serial inside each).\n");
 }
@@ -54,14 +79,18 @@ bool parse(int argc, char** argv, Args& args) {
       const char* v = value();
       if (v == nullptr) return false;
       (s == "--threads" ? args.threads : args.reps) = std::atoi(v);
-    } else if (s == "--precision" || s == "--isa") {
+    } else if (s == "--precision" || s == "--isa" || s == "--against") {
       const char* v = value();
       if (v == nullptr) return false;
       if (s == "--isa") {
         args.isa = v;
+      } else if (s == "--against") {
+        args.against = v;
       } else {
         args.precisions.emplace_back(v);
       }
+    } else if (s == "--cpu-time") {
+      cpu_clock = true;
     } else if (s == "W3" || s == "W4" || s == "W8") {
       args.workloads.push_back(s);
     } else {
@@ -75,7 +104,18 @@ bool parse(int argc, char** argv, Args& args) {
   return true;
 }
 
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 double seconds(const std::function<void()>& f) {
+  if (cpu_clock) {
+    const double t0 = cpu_seconds();
+    f();
+    return cpu_seconds() - t0;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   f();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -149,21 +189,23 @@ Row run(const std::string& workload, const std::string& precision, const Args& a
   omp_set_num_threads(args.threads);
   std::function<void()> ours, theirs;
   std::string how;
+  // spbmm's kernel over the batch, writing `out`.
+  std::function<void(const DenseBatchView<T>&)> kernel;
   if (over_entries) {
     how = "entries over threads (dynamic)";
-    ours = [&] {
+    kernel = [&](const DenseBatchView<T>& out) {
 #pragma omp parallel for schedule(dynamic)
       for (std::int64_t i = 0; i < entries; ++i) {
         const auto k = static_cast<std::size_t>(i);
-        cpu::csr_dense<T, I>(Op::N, Op::N, T(1), a.entry(k), bv[k], T(0), co[k]);
+        cpu::csr_dense<T, I>(Op::N, Op::N, T(1), a.entry(k), bv[k], T(0), out[k]);
       }
     };
     theirs = [&] { spbmm::bench::eigen_csr_dense_batch(a, bv, ct, args.threads); };
   } else {
     how = entries == 1 ? "one product, threads inside" : "loop of entries, threads inside";
-    ours = [&] {
+    kernel = [&](const DenseBatchView<T>& out) {
       for (std::size_t k = 0; k < a.size(); ++k) {
-        cpu::csr_dense<T, I>(Op::N, Op::N, T(1), a.entry(k), bv[k], T(0), co[k]);
+        cpu::csr_dense<T, I>(Op::N, Op::N, T(1), a.entry(k), bv[k], T(0), out[k]);
       }
     };
     theirs = [&] {
@@ -171,6 +213,18 @@ Row run(const std::string& workload, const std::string& precision, const Args& a
       for (std::size_t k = 0; k < a.size(); ++k) {
         spbmm::bench::eigen_csr_dense(a.entry(k), bv[k], ct[k]);
       }
+    };
+  }
+  ours = [&] {
+    cpu::force_sparse_isa(args.ours_isa);
+    kernel(co);
+  };
+  if (!args.against.empty()) {
+    how = (over_entries ? "entries/threads " : "threads inside ") +
+          std::string(cpu::to_string(args.ours_isa)) + " vs " + cpu::to_string(args.base_isa);
+    theirs = [&] {
+      cpu::force_sparse_isa(args.base_isa);
+      kernel(ct);
     };
   }
   const auto [t_ours, t_theirs] = best_interleaved(ours, theirs, args.reps);
@@ -185,18 +239,21 @@ int main(int argc, char** argv) {
     usage();
     return 2;
   }
-  if (args.isa == "generic") {
-    cpu::force_sparse_isa(cpu::Isa::Generic);
-  } else if (args.isa == "avx2") {
-    cpu::force_sparse_isa(cpu::Isa::Avx2Fma);
-  } else if (!args.isa.empty()) {
+  if ((!args.isa.empty() && !parse_isa(args.isa, args.ours_isa)) ||
+      (!args.against.empty() && !parse_isa(args.against, args.base_isa))) {
     usage();
     return 2;
+  }
+  args.ours_isa = cpu::force_sparse_isa(args.ours_isa);
+  if (!args.against.empty()) {
+    // Both paths write their own output, compared with each other.
+    args.base_isa = cpu::force_sparse_isa(args.base_isa);
+    cpu::force_sparse_isa(args.ours_isa);
   }
   std::printf("threads %d, best of %d, spbmm path %s\n", args.threads, args.reps,
               cpu::to_string(cpu::sparse_isa()));
   std::printf("%-4s %-5s %-34s %10s %10s %8s %9s\n", "work", "prec", "how", "spbmm GF/s",
-              "Eigen GF/s", "ratio", "rel err");
+              args.against.empty() ? "Eigen GF/s" : "base GF/s", "ratio", "rel err");
   for (const auto& w : args.workloads) {
     for (const auto& p : args.precisions) {
       // W4 both ways: its entries are large enough for either.

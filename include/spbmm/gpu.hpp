@@ -375,10 +375,12 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  // C_i = alpha * op(A_i) * op(B_i) + beta * C_i, all operands on the device. A batch of one A
-  // (or one B) is broadcast over the other. Shapes are checked (ShapeError) before anything runs.
-  // T and I come from `a` alone, so views of T convert to views of const T and alpha may be any
-  // arithmetic value.
+  // C_i = alpha * op(A_i) * op(B_i) + beta * C_i, all operands on the device. With beta == 0,
+  // C is written without being read: cuSPARSE does not read C then (the gpu test
+  // BetaZeroNeverReadsC fills C with NaN on every path), so no zeroing pass is spent. A batch of
+  // one A (or one B) is broadcast over the other. Shapes are checked (ShapeError) before anything
+  // runs. T and I come from `a` alone, so views of T convert to views of const T and alpha may be
+  // any arithmetic value.
   template <Value T, Index I>
   void spmm(const DeviceCsrBatch<T, I>& a, const In<DeviceDenseBatchView<const T>>& b,
             const In<DeviceDenseBatchView<T>>& c, In<T> alpha, In<T> beta,

@@ -1,6 +1,7 @@
 // Up-front checks shared by bmm_into and Plan::execute: options, broadcasting, shapes, aliasing.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -95,25 +96,44 @@ std::vector<Shape> shapes_of(const BatchView<T, I>& a, const DenseBatchView<cons
   return out;
 }
 
+// True when validate(v, ...) would accept v; lets the hot paths skip formatting an entry name
+// for every valid entry (validate is still what reports a bad one).
+template <class T>
+bool dense_ok(const DenseView<T>& v) noexcept {
+  if (v.rows < 0 || v.cols < 0) return false;
+  const std::int64_t need =
+      std::max<std::int64_t>(1, v.layout == Layout::RowMajor ? v.cols : v.rows);
+  if (v.ld < need) return false;
+  if (v.empty()) return true;
+  if (v.data == nullptr) return false;
+  const std::int64_t major = v.layout == Layout::RowMajor ? v.rows : v.cols;
+  std::int64_t r = 0;
+  return !__builtin_mul_overflow(major, v.ld, &r);
+}
+
+template <class T>
+void validate_entry(const DenseView<T>& v, const char* operand, std::size_t i) {
+  if (!dense_ok(v)) validate(v, detail::cat(operand, " entry ", i).c_str());
+}
+
 // Format checks come before shape checks so that shape messages never quote nonsense such as
 // negative sizes.
 template <Value T, Index I>
 void validate_a(const BatchView<T, I>& a) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     const auto entry = static_cast<std::int64_t>(i);
-    std::visit(
-        Overloaded{
-            [&](const DenseView<const T>& v) { validate(v, detail::cat("A entry ", i).c_str()); },
-            [&](const CsrView<T, I>& v) { validate(v, entry); },
-            [&](const CooView<T, I>& v) { validate(v, entry); },
-        },
-        a[i]);
+    std::visit(Overloaded{
+                   [&](const DenseView<const T>& v) { validate_entry(v, "A", i); },
+                   [&](const CsrView<T, I>& v) { validate(v, entry); },
+                   [&](const CooView<T, I>& v) { validate(v, entry); },
+               },
+               a[i]);
   }
 }
 
 template <Value T>
 void validate_b(const DenseBatchView<const T>& b) {
-  for (std::size_t i = 0; i < b.size(); ++i) validate(b[i], detail::cat("B entry ", i).c_str());
+  for (std::size_t i = 0; i < b.size(); ++i) validate_entry(b[i], "B", i);
 }
 
 template <Value T, Index I>
@@ -138,20 +158,64 @@ void add_regions(std::vector<Region>& out, const MatrixView<T, I>& m, std::size_
              m);
 }
 
+// The regions of A, sorted by region_less: what a plan computes once.
+template <Value T, Index I>
+std::vector<Region> sorted_a_regions(const BatchView<T, I>& a) {
+  std::vector<Region> regions;
+  regions.reserve(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) add_regions<T, I>(regions, a[i], i);
+  sort_regions(regions);
+  return regions;
+}
+
 // Entries run in parallel and C is read when beta != 0, so any shared byte between an output
 // and an input (or another output) would make the result depend on the schedule.
+// a_sorted: sorted_a_regions(a) when the caller has it, else nullptr.
 template <Value T, Index I>
 void check_no_aliasing(const DenseBatchView<T>& c, const BatchView<T, I>& a,
-                       const DenseBatchView<const T>& b) {
-  std::vector<Region> regions;
-  for (std::size_t i = 0; i < a.size(); ++i) add_regions<T, I>(regions, a[i], i);
+                       const DenseBatchView<const T>& b,
+                       const std::vector<Region>* a_sorted = nullptr) {
+  std::vector<Region> a_own;
+  if (a_sorted == nullptr) {
+    a_own = sorted_a_regions(a);
+    a_sorted = &a_own;
+  }
+  // Batches are usually allocated in entry order, so B and C mostly arrive sorted already; the
+  // three sorted lists are then merged in linear time.
+  std::vector<Region> bc;
+  bc.reserve(b.size() + c.size());
   for (std::size_t i = 0; i < b.size(); ++i) {
-    if (auto e = dense_extent(b[i])) regions.push_back({*e, 'B', i});
+    if (auto e = dense_extent(b[i])) bc.push_back({*e, 'B', i});
   }
+  const auto b_end = static_cast<std::ptrdiff_t>(bc.size());
   for (std::size_t i = 0; i < c.size(); ++i) {
-    if (auto e = dense_extent(c[i])) regions.push_back({*e, 'C', i});
+    if (auto e = dense_extent(c[i])) bc.push_back({*e, 'C', i});
   }
-  if (const auto hit = find_output_overlap(std::move(regions))) {
+  const auto mid = bc.begin() + b_end;
+  if (!std::is_sorted(bc.begin(), mid, region_less)) std::sort(bc.begin(), mid, region_less);
+  if (!std::is_sorted(mid, bc.end(), region_less)) std::sort(mid, bc.end(), region_less);
+  if (b_end > 0 && mid != bc.end() && region_less(*mid, *(mid - 1))) {
+    std::inplace_merge(bc.begin(), mid, bc.end(), region_less);
+  }
+  // The usual case, no two regions sharing an address range at all, is proven by one walk over
+  // both sorted lists; anything else (shared inputs included) takes the exact sweep.
+  {
+    auto x = a_sorted->begin();
+    auto y = bc.begin();
+    std::uintptr_t reach = 0;
+    bool disjoint = true;
+    while (disjoint && (x != a_sorted->end() || y != bc.end())) {
+      const bool take_x = y == bc.end() || (x != a_sorted->end() && region_less(*x, *y));
+      const Region& r = take_x ? *x++ : *y++;
+      disjoint = r.extent.base >= reach;
+      reach = std::max(reach, r.extent.end());
+    }
+    if (disjoint) return;
+  }
+  std::vector<Region> regions(a_sorted->size() + bc.size());
+  std::merge(a_sorted->begin(), a_sorted->end(), bc.begin(), bc.end(), regions.begin(),
+             region_less);
+  if (const auto hit = find_output_overlap_sorted(std::move(regions))) {
     const auto& [out, other] = *hit;
     throw InvalidArgument(detail::cat("C entry ", out.entry, " overlaps ", other.operand, " entry ",
                                       other.entry,
@@ -159,25 +223,50 @@ void check_no_aliasing(const DenseBatchView<T>& c, const BatchView<T, I>& a,
   }
 }
 
-// Everything bmm_into checks about B and C once A is known to be well formed.
+// Everything bmm_into checks about B and C once A is known to be well formed, in this order:
+// broadcasting, B's format, inner dimensions, C's entry count, C's format and shape, aliasing.
+// What a plan knows about its A up front: op(A)'s shape per entry and the sorted regions of A.
+struct KnownA {
+  const std::vector<Shape>* op_shapes = nullptr;
+  const std::vector<Region>* regions = nullptr;
+};
+
 template <Value T, Index I>
 void check_b_and_c(const DenseBatchView<T>& c, const BatchView<T, I>& a,
-                   const DenseBatchView<const T>& b, const Options& options) {
+                   const DenseBatchView<const T>& b, const Options& options,
+                   const KnownA& known = {}) {
   using detail::cat;
-  broadcast_size(a.size(), b.size());
+  const std::size_t products = broadcast_size(a.size(), b.size());
   validate_b(b);
-  const std::vector<Shape> shapes = shapes_of(a, b, options);
-  if (c.size() != shapes.size()) {
-    throw ShapeError(cat("C has ", c.size(), " entries but op(A) * op(B) has ", shapes.size()));
-  }
-  for (std::size_t i = 0; i < c.size(); ++i) {
-    validate(DenseView<const T>(c[i]), cat("C entry ", i).c_str());
-    if (c[i].rows != shapes[i].rows || c[i].cols != shapes[i].cols) {
-      throw ShapeError(cat("entry ", i, ": C is ", shape_str({c[i].rows, c[i].cols}),
-                           " but op(A) * op(B) is ", shape_str(shapes[i])));
+  const auto op_a_of = [&](std::size_t i) {
+    if (known.op_shapes != nullptr) return (*known.op_shapes)[pick(a.size(), i)];
+    const Shape sa = stored_shape<T, I>(a[pick(a.size(), i)]);
+    return op_shape(sa.rows, sa.cols, options.op_a);
+  };
+  const auto op_b_of = [&](std::size_t i) {
+    const auto& vb = b[pick(b.size(), i)];
+    return op_shape(vb.rows, vb.cols, options.op_b);
+  };
+  for (std::size_t i = 0; i < products; ++i) {
+    const Shape oa = op_a_of(i);
+    const Shape ob = op_b_of(i);
+    if (oa.cols != ob.rows) {
+      throw ShapeError(cat("entry ", i, ": op(A) is ", shape_str(oa), " but op(B) is ",
+                           shape_str(ob), " (inner dimensions ", oa.cols, " != ", ob.rows, ")"));
     }
   }
-  check_no_aliasing(c, a, b);
+  if (c.size() != products) {
+    throw ShapeError(cat("C has ", c.size(), " entries but op(A) * op(B) has ", products));
+  }
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    validate_entry(DenseView<const T>(c[i]), "C", i);
+    const Shape want{op_a_of(i).rows, op_b_of(i).cols};
+    if (c[i].rows != want.rows || c[i].cols != want.cols) {
+      throw ShapeError(cat("entry ", i, ": C is ", shape_str({c[i].rows, c[i].cols}),
+                           " but op(A) * op(B) is ", shape_str(want)));
+    }
+  }
+  check_no_aliasing(c, a, b, known.regions);
 }
 
 }  // namespace spbmm::dispatch

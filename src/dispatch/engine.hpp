@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatch/overlap.hpp"
 #include "spbmm/bmm.hpp"
 #include "spbmm/gpu.hpp"
 #include "spbmm/plan.hpp"
@@ -25,15 +26,44 @@ struct Prepared {
   DenseMatrix<T> dense;   // op(A) as row-major dense, for a sparse entry the Dense kernel runs
 };
 
+// choose_kernel with the policy's override for the entry already resolved (forced: Auto when
+// none; forced_per_entry: it came from Policy::per_entry). Without with_reason the reason is left
+// empty, which saves its formatting; the rest of the Choice is the same.
+Choice choose_resolved(const EntryStats& s, Kernel forced, bool forced_per_entry,
+                       const Policy& policy, const MachineModel& machine, bool with_reason);
+
 template <Value T, Index I>
 struct Engine {
   BatchView<T, I> a;
   Options options;  // op_a, op_b and threads; kernel unused
   MachineModel machine;
+  Policy policy;  // without per_entry, which `forced` holds resolved
   std::vector<EntryStats> stats;
-  std::vector<Choice> choices;
+  // Choices are made without their reasons; reasons() fills them in on first use.
+  mutable std::vector<Choice> choices;
   std::vector<Prepared<T, I>> prepared;
   std::string gpu_note;  // why the GPU was not considered, for explain()
+
+  // Per-entry overrides of Policy::per_entry (empty when there are none): the kernel forced on
+  // the entry and whether it came from per_entry.
+  std::vector<Kernel> forced;
+  std::vector<unsigned char> forced_per_entry;
+  mutable std::once_flag reasons_once;
+
+  // The regions of A sorted for Plan::execute's aliasing check, computed once.
+  std::vector<Region> a_regions;
+  std::vector<Shape> a_op_shapes;
+
+  // Set when every entry runs on the CPU dense kernel with the same op: execute() then hands
+  // the whole batch to one cpu::dense_batch call over these views of op(A).
+  bool all_dense = false;
+  Op dense_op = Op::N;
+  std::vector<DenseView<const T>> dense_a;
+
+  // Entries the CPU runs, largest estimate first (ties in entry order), with the sum of their
+  // estimates: the schedule when every B has the width the plan was made for.
+  std::vector<std::size_t> cpu_order;
+  double cpu_total = 0;
 
   // Entries the GPU runs as sparse products, in the order of device_a's entries.
   std::vector<std::size_t> gpu_sparse;
@@ -47,6 +77,8 @@ struct Engine {
   // B and C must already be checked against A (check_b_and_c).
   void run(const DenseBatchView<T>& c, const DenseBatchView<const T>& b, T alpha, T beta) const;
   std::string explain() const;
+  // choices, with every reason filled in. Safe to call from several threads at once.
+  const std::vector<Choice>& reasons() const;
 };
 
 // bmm_into after its checks: a transient plan, executed once.

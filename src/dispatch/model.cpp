@@ -1,5 +1,6 @@
 // The decision model: kernel names, the machine model's text form and defaults, choose_kernel.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "core/checks.hpp"
+#include "dispatch/engine.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/plan.hpp"
 
@@ -199,7 +201,8 @@ struct Estimate {
 };
 
 struct Estimates {
-  std::vector<Estimate> all;  // the candidates Auto may take
+  std::array<Estimate, 4> all{};  // the candidates Auto may take: the first `count`
+  std::size_t count = 0;
   Estimate sparse{Kernel::Sparse, 0, 0};
   Estimate dense{Kernel::Dense, 0, 0};
   Estimate eigen{Kernel::Eigen, 0, 0};
@@ -261,9 +264,10 @@ Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel
                at_rate(stored_dense ? dense_flops : sparse_flops, gpu_rate * dense_factor),
            0};
 
-  e.all = {e.sparse, e.dense};
-  if (m.eigen_sparse_gflops > 0 && m.eigen_dense_gflops > 0) e.all.push_back(e.eigen);
-  if (m.gpu_gflops > 0 && policy.allow_gpu) e.all.push_back(e.gpu);
+  e.all[e.count++] = e.sparse;
+  e.all[e.count++] = e.dense;
+  if (m.eigen_sparse_gflops > 0 && m.eigen_dense_gflops > 0) e.all[e.count++] = e.eigen;
+  if (m.gpu_gflops > 0 && policy.allow_gpu) e.all[e.count++] = e.gpu;
   return e;
 }
 
@@ -288,23 +292,20 @@ Kernel stored_kernel(const EntryStats& s) {
 
 }  // namespace
 
-Choice choose_kernel(const EntryStats& s, const Policy& policy, const MachineModel& machine) {
+namespace dispatch {
+
+Choice choose_resolved(const EntryStats& s, Kernel forced, bool forced_per_entry,
+                       const Policy& policy, const MachineModel& machine, bool with_reason) {
   const Estimates e = estimate(s, policy, machine);
   Choice c;
-
-  Kernel forced = policy.force;
-  std::string forced_by = "forced for every entry (Policy::force)";
-  for (const auto& [index, k] : policy.per_entry) {
-    if (index == s.index) {
-      forced = k;
-      forced_by = cat("forced for entry ", index, " (Policy::per_entry)");
-    }
-  }
   if (forced != Kernel::Auto) {
     c.kernel = forced;
     const double t = estimate_of(e, forced);
     c.estimated_seconds = std::isfinite(t) ? t : 0.0;
-    c.reason = forced_by;
+    if (with_reason) {
+      c.reason = forced_per_entry ? cat("forced for entry ", s.index, " (Policy::per_entry)")
+                                  : std::string("forced for every entry (Policy::force)");
+    }
     return c;
   }
 
@@ -317,24 +318,29 @@ Choice choose_kernel(const EntryStats& s, const Policy& policy, const MachineMod
         estimate_of(e, c.kernel) -
         (c.kernel == Kernel::Sparse ? e.sparse.convert_seconds : e.dense.convert_seconds);
     c.estimated_seconds = std::isfinite(t) ? t : 0.0;
-    c.reason = empty ? "empty product: C is only scaled by beta"
-                     : cat("tiny entry (", s.rows, "x", s.cols, "x", s.n, " < ", kTinyVolume,
-                           "): stays in its stored format");
+    if (with_reason) {
+      c.reason = empty ? "empty product: C is only scaled by beta"
+                       : cat("tiny entry (", s.rows, "x", s.cols, "x", s.n, " < ", kTinyVolume,
+                             "): stays in its stored format");
+    }
     return c;
   }
 
-  std::vector<Estimate> ranked = e.all;
-  std::stable_sort(ranked.begin(), ranked.end(),
+  std::array<Estimate, 4> ranked = e.all;
+  const auto ranked_end = ranked.begin() + static_cast<std::ptrdiff_t>(e.count);
+  std::stable_sort(ranked.begin(), ranked_end,
                    [](const Estimate& x, const Estimate& y) { return x.seconds < y.seconds; });
   c.kernel = ranked.front().kernel;
   c.estimated_seconds = std::isfinite(ranked.front().seconds) ? ranked.front().seconds : 0.0;
+  if (!with_reason) return c;
   std::string why;
-  for (std::size_t i = 0; i < ranked.size(); ++i) {
+  for (std::size_t i = 0; i < e.count; ++i) {
     if (i > 0) why += ranked[i].seconds == ranked[i - 1].seconds ? " = " : " < ";
     why += cat(to_string(ranked[i].kernel), " ",
                std::isfinite(ranked[i].seconds) ? seconds_str(ranked[i].seconds) : "n/a");
   }
-  for (const Estimate& x : ranked) {
+  for (auto it = ranked.begin(); it != ranked_end; ++it) {
+    const Estimate& x = *it;
     if (x.convert_seconds > 0 && std::isfinite(x.convert_seconds)) {
       why +=
           cat("; ", to_string(x.kernel), " includes converting A (", seconds_str(x.convert_seconds),
@@ -349,6 +355,20 @@ Choice choose_kernel(const EntryStats& s, const Policy& policy, const MachineMod
   }
   c.reason = why;
   return c;
+}
+
+}  // namespace dispatch
+
+Choice choose_kernel(const EntryStats& s, const Policy& policy, const MachineModel& machine) {
+  Kernel forced = policy.force;
+  bool per_entry = false;
+  for (const auto& [index, k] : policy.per_entry) {
+    if (index == s.index) {
+      forced = k;
+      per_entry = true;
+    }
+  }
+  return dispatch::choose_resolved(s, forced, per_entry, policy, machine, true);
 }
 
 }  // namespace spbmm

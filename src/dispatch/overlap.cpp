@@ -64,13 +64,20 @@ bool extents_overlap(const Extent& x, const Extent& y) {
   return t <= x.count - 1 && t * s < d + y.run;
 }
 
-std::optional<std::pair<Region, Region>> find_output_overlap(std::vector<Region> regions) {
+bool region_less(const Region& p, const Region& q) noexcept {
   const auto key = [](const Region& r) {
     return std::tie(r.extent.base, r.extent.run, r.extent.stride, r.extent.count, r.operand,
                     r.entry);
   };
-  std::sort(regions.begin(), regions.end(),
-            [&](const Region& p, const Region& q) { return key(p) < key(q); });
+  return key(p) < key(q);
+}
+
+std::optional<std::pair<Region, Region>> find_output_overlap(std::vector<Region> regions) {
+  sort_regions(regions);
+  return find_output_overlap_sorted(std::move(regions));
+}
+
+std::optional<std::pair<Region, Region>> find_output_overlap_sorted(std::vector<Region> regions) {
   // Shared operands (a broadcast B, a shared CSR pattern) appear once per entry; one copy is
   // enough and keeps the sweep linear for them.
   const auto same_input = [](const Region& p, const Region& q) {

@@ -1,6 +1,7 @@
 // Memory-overlap detection between the output batch and the operands of a product.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -55,5 +56,15 @@ bool extents_overlap(const Extent& x, const Extent& y);
 // The first pair of regions that share memory where at least one is a 'C' region (operands may
 // share memory with each other: they are only read). nullopt when there is none.
 std::optional<std::pair<Region, Region>> find_output_overlap(std::vector<Region> regions);
+
+// The order find_output_overlap sorts by (a total order on distinct regions).
+bool region_less(const Region& p, const Region& q) noexcept;
+inline void sort_regions(std::vector<Region>& regions) {
+  if (!std::is_sorted(regions.begin(), regions.end(), region_less)) {
+    std::sort(regions.begin(), regions.end(), region_less);
+  }
+}
+// find_output_overlap for regions already sorted by region_less.
+std::optional<std::pair<Region, Region>> find_output_overlap_sorted(std::vector<Region> regions);
 
 }  // namespace spbmm::dispatch

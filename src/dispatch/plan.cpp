@@ -183,6 +183,26 @@ void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kerne
   }
 }
 
+// Whether prepare() does more than keep the user's view (a conversion or a transpose).
+template <Value T, Index I>
+bool needs_conversion(const MatrixView<T, I>& m, Op op_a, Kernel kernel) {
+  const bool stored_dense = std::holds_alternative<DenseView<const T>>(m);
+  switch (kernel) {
+    case Kernel::Auto:
+    case Kernel::Reference:
+      return false;
+    case Kernel::Dense:
+      return !stored_dense;
+    case Kernel::Eigen:
+    case Kernel::Gpu:
+      if (stored_dense) return false;
+      [[fallthrough]];
+    case Kernel::Sparse:
+      return !(std::holds_alternative<CsrView<T, I>>(m) && op_a == Op::N);
+  }
+  return true;
+}
+
 // One product of the batch for the CPU schedule.
 struct Task {
   std::size_t product = 0;
@@ -256,12 +276,32 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
   }
 
   const std::size_t size = a.size();
+  const int threads = po.threads > 0 ? po.threads : default_threads();
+  policy = po.policy;
+  policy.per_entry.clear();
+  if (!po.policy.per_entry.empty()) {
+    forced.assign(size, po.policy.force);
+    forced_per_entry.assign(size, 0);
+    for (const auto& [index, k] : po.policy.per_entry) {
+      forced[index] = k;
+      forced_per_entry[index] = 1;
+    }
+  }
   stats.resize(size);
   choices.resize(size);
   prepared.resize(size);
-  parallel_for(size, po.threads > 0 ? po.threads : default_threads(), [&](std::size_t i) {
-    stats[i] = analyse<T, I>(a[i], po.op_a, n[i], i);
-    choices[i] = choose_kernel(stats[i], po.policy, machine);
+  // Entries are analysed in blocks: most take well under a microsecond, and a block keeps the
+  // shared loop counter out of the way.
+  constexpr std::size_t kBlock = 32;
+  parallel_for((size + kBlock - 1) / kBlock, threads, [&](std::size_t block) {
+    std::vector<std::int64_t> lengths;
+    const std::size_t end = std::min(size, (block + 1) * kBlock);
+    for (std::size_t i = block * kBlock; i < end; ++i) {
+      stats[i] = analyse<T, I>(a[i], po.op_a, n[i], i, lengths);
+      const bool by_entry = !forced.empty() && forced_per_entry[i] != 0;
+      choices[i] = choose_resolved(stats[i], by_entry ? forced[i] : policy.force, by_entry, policy,
+                                   machine, false);
+    }
   });
 
   for (std::size_t i = 0; i < size; ++i) {
@@ -277,10 +317,47 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     break;
   }
 
-  // Conversions are independent per entry; the big ones (a dense copy of a large sparse entry)
-  // dominate plan time, hence the dynamic schedule.
-  parallel_for(size, po.threads > 0 ? po.threads : default_threads(),
-               [&](std::size_t i) { prepare(prepared[i], a[i], po.op_a, choices[i].kernel); });
+  // Entries kept as they are cost next to nothing; conversions are independent per entry, and
+  // the big ones (a dense copy of a large sparse entry) dominate plan time, hence the dynamic
+  // schedule over them alone.
+  std::vector<std::size_t> converted;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (needs_conversion(a[i], po.op_a, choices[i].kernel)) {
+      converted.push_back(i);
+    } else {
+      prepare(prepared[i], a[i], po.op_a, choices[i].kernel);
+    }
+  }
+  parallel_for(converted.size(), threads, [&](std::size_t k) {
+    const std::size_t i = converted[k];
+    prepare(prepared[i], a[i], po.op_a, choices[i].kernel);
+  });
+
+  // The CPU schedule for B entries of the planned widths.
+  cpu_order.reserve(size);
+  for (std::size_t i = 0; i < size; ++i) {
+    if (choices[i].kernel == Kernel::Gpu) continue;
+    cpu_order.push_back(i);
+    cpu_total += choices[i].estimated_seconds;
+  }
+  std::stable_sort(cpu_order.begin(), cpu_order.end(), [&](std::size_t x, std::size_t y) {
+    return choices[x].estimated_seconds > choices[y].estimated_seconds;
+  });
+
+  // A batch that is all CPU dense products with one op runs as one dense_batch call. A sparse
+  // entry without stored entries is left out: its product must scale C without reading B.
+  all_dense = size > 0;
+  for (std::size_t i = 0; i < size && all_dense; ++i) {
+    const bool empty_sparse = stats[i].format != Format::Dense && stats[i].nnz == 0;
+    all_dense = choices[i].kernel == Kernel::Dense && !empty_sparse &&
+                std::holds_alternative<DenseView<const T>>(prepared[i].form) &&
+                prepared[i].op_a == prepared[0].op_a;
+  }
+  if (all_dense) {
+    dense_op = prepared[0].op_a;
+    dense_a.reserve(size);
+    for (const auto& p : prepared) dense_a.push_back(std::get<DenseView<const T>>(p.form));
+  }
 
   std::vector<CsrView<T, I>> device_views;
   for (std::size_t i = 0; i < size; ++i) {
@@ -354,20 +431,36 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
     }
   }
 
-  std::vector<Task> tasks;
-  tasks.reserve(products);
-  for (std::size_t p = 0; p < products; ++p) {
-    const std::size_t e = pick(a.size(), p);
-    if (choices[e].kernel == Kernel::Gpu) continue;
-    // A broadcast A meets B entries of other widths than the plan assumed.
-    const double planned_n = static_cast<double>(std::max<std::int64_t>(stats[e].n, 1));
-    tasks.push_back({p, choices[e].estimated_seconds * static_cast<double>(c[p].cols) / planned_n});
+  if (all_dense) {
+    kernels::cpu::dense_batch<T>(dense_op, op_b, alpha, dense_a, b.entries(), beta, c.entries(),
+                                 threads);
+    return;
   }
-  // Largest first, so that the last entries to start are the short ones.
-  std::stable_sort(tasks.begin(), tasks.end(),
-                   [](const Task& x, const Task& y) { return x.seconds > y.seconds; });
-  const double total = std::accumulate(tasks.begin(), tasks.end(), 0.0,
-                                       [](double s, const Task& t) { return s + t.seconds; });
+
+  // The plan's schedule holds while every product is its own entry and B has the planned widths;
+  // otherwise (a broadcast A, other widths) the estimates are rescaled and sorted here.
+  bool planned = products == a.size();
+  for (std::size_t p = 0; p < products && planned; ++p) planned = c[p].cols == stats[p].n;
+  std::vector<Task> tasks;
+  tasks.reserve(planned ? cpu_order.size() : products);
+  double total = 0;
+  if (planned) {
+    for (const std::size_t e : cpu_order) tasks.push_back({e, choices[e].estimated_seconds});
+    total = cpu_total;
+  } else {
+    for (std::size_t p = 0; p < products; ++p) {
+      const std::size_t e = pick(a.size(), p);
+      if (choices[e].kernel == Kernel::Gpu) continue;
+      const double planned_n = static_cast<double>(std::max<std::int64_t>(stats[e].n, 1));
+      tasks.push_back(
+          {p, choices[e].estimated_seconds * static_cast<double>(c[p].cols) / planned_n});
+    }
+    // Largest first, so that the last entries to start are the short ones.
+    std::stable_sort(tasks.begin(), tasks.end(),
+                     [](const Task& x, const Task& y) { return x.seconds > y.seconds; });
+    total = std::accumulate(tasks.begin(), tasks.end(), 0.0,
+                            [](double s, const Task& t) { return s + t.seconds; });
+  }
 
   const auto product = [&](std::size_t p, int inner_threads) {
     const std::size_t e = pick(a.size(), p);
@@ -410,7 +503,21 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
 }
 
 template <Value T, Index I>
+const std::vector<Choice>& Engine<T, I>::reasons() const {
+  std::call_once(reasons_once, [&] {
+    for (std::size_t i = 0; i < choices.size(); ++i) {
+      const bool by_entry = !forced.empty() && forced_per_entry[i] != 0;
+      choices[i].reason = choose_resolved(stats[i], by_entry ? forced[i] : policy.force, by_entry,
+                                          policy, machine, true)
+                              .reason;
+    }
+  });
+  return choices;
+}
+
+template <Value T, Index I>
 std::string Engine<T, I>::explain() const {
+  reasons();
   std::string out = cat("plan: ", stats.size(), " entries, op(A) = ", to_string(options.op_a),
                         ", op(B) = ", to_string(options.op_b), ", threads = ",
                         options.threads > 0 ? cat(options.threads) : std::string("default"), "\n");
@@ -510,6 +617,9 @@ Plan<T, I>::Plan(const BatchView<T, I>& a, const std::vector<std::int64_t>& n,
   dispatch::validate_a(a);
   auto impl = std::make_unique<Impl>();
   impl->build(a, n, options);
+  impl->a_regions = dispatch::sorted_a_regions(a);
+  impl->a_op_shapes.reserve(a.size());
+  for (const EntryStats& s : impl->stats) impl->a_op_shapes.push_back({s.rows, s.cols});
   impl_ = std::move(impl);
 }
 
@@ -525,7 +635,7 @@ void Plan<T, I>::execute(const DenseBatchView<T>& c, const DenseBatchView<const 
                          T beta) const {
   const Options o{impl_->options.op_a, impl_->options.op_b, Layout::RowMajor,
                   impl_->options.threads, Kernel::Auto};
-  dispatch::check_b_and_c(c, impl_->a, b, o);
+  dispatch::check_b_and_c(c, impl_->a, b, o, {&impl_->a_op_shapes, &impl_->a_regions});
   impl_->run(c, b, alpha, beta);
 }
 
@@ -558,7 +668,7 @@ const std::vector<EntryStats>& Plan<T, I>::stats() const noexcept {
 }
 template <Value T, Index I>
 const std::vector<Choice>& Plan<T, I>::choices() const noexcept {
-  return impl_->choices;
+  return impl_->reasons();
 }
 template <Value T, Index I>
 std::string Plan<T, I>::explain() const {

@@ -31,8 +31,33 @@ inline void row_summary(const std::vector<std::int64_t>& lengths, EntryStats& s)
   s.max_row = longest;
 }
 
+// Nonzeros per row of op(A) for a dense entry, added to `lengths` (sized op(A).rows, zeroed).
+// Reads the storage line by line, whichever way op(A)'s rows run through it.
+template <Value T>
+void count_dense(const DenseView<const T>& v, Op op_a, std::vector<std::int64_t>& lengths) {
+  const bool row_major = v.layout == Layout::RowMajor;
+  const std::int64_t outer = row_major ? v.rows : v.cols;
+  const std::int64_t inner = row_major ? v.cols : v.rows;
+  // The rows of op(A) are the storage's lines when (RowMajor, N) or (ColMajor, T).
+  const bool rows_are_lines = row_major == (op_a == Op::N);
+  if (inner == 0) return;
+  for (std::int64_t o = 0; o < outer; ++o) {
+    const T* line = v.data + o * v.ld;
+    if (rows_are_lines) {
+      std::int64_t count = 0;
+      for (std::int64_t j = 0; j < inner; ++j) count += line[j] != T(0) ? 1 : 0;
+      lengths[static_cast<std::size_t>(o)] += count;
+    } else {
+      std::int64_t* l = lengths.data();
+      for (std::int64_t j = 0; j < inner; ++j) l[j] += line[j] != T(0) ? 1 : 0;
+    }
+  }
+}
+
+// lengths: scratch space, reused across calls to save an allocation per entry.
 template <Value T, Index I>
-EntryStats analyse(const MatrixView<T, I>& m, Op op_a, std::int64_t n, std::size_t index) {
+EntryStats analyse(const MatrixView<T, I>& m, Op op_a, std::int64_t n, std::size_t index,
+                   std::vector<std::int64_t>& lengths) {
   EntryStats s;
   s.index = index;
   s.n = n;
@@ -41,42 +66,39 @@ EntryStats analyse(const MatrixView<T, I>& m, Op op_a, std::int64_t n, std::size
   const Shape op = op_shape(stored.rows, stored.cols, op_a);
   s.rows = op.rows;
   s.cols = op.cols;
-  std::vector<std::int64_t> lengths(static_cast<std::size_t>(std::max<std::int64_t>(op.rows, 0)));
+  lengths.assign(static_cast<std::size_t>(std::max<std::int64_t>(op.rows, 0)), 0);
   const auto count = [&](std::int64_t r) { ++lengths[static_cast<std::size_t>(r)]; };
-  std::visit(Overloaded{
-                 [&](const DenseView<const T>& v) {
-                   s.format = Format::Dense;
-                   for (std::int64_t i = 0; i < v.rows; ++i) {
-                     for (std::int64_t j = 0; j < v.cols; ++j) {
-                       if (v(i, j) != T(0)) count(op_a == Op::N ? i : j);
-                     }
-                   }
-                   for (const std::int64_t l : lengths) s.nnz += l;
-                 },
-                 [&](const CsrView<T, I>& v) {
-                   s.format = Format::Csr;
-                   s.nnz = v.nnz();
-                   if (op_a == Op::N) {
-                     for (std::int64_t r = 0; r < v.rows; ++r) {
-                       lengths[static_cast<std::size_t>(r)] =
-                           static_cast<std::int64_t>(v.row_ptr[r + 1] - v.row_ptr[r]);
-                     }
-                   } else {
-                     for (std::int64_t k = 0; k < s.nnz; ++k) count(v.col_idx[k]);
-                   }
-                 },
-                 [&](const CooView<T, I>& v) {
-                   s.format = Format::Coo;
-                   s.nnz = v.nnz;
-                   const I* idx = op_a == Op::N ? v.row_idx : v.col_idx;
-                   for (std::int64_t k = 0; k < v.nnz; ++k) count(idx[k]);
-                 },
-             },
-             m);
+  if (const auto* d = std::get_if<DenseView<const T>>(&m)) {
+    s.format = Format::Dense;
+    count_dense(*d, op_a, lengths);
+    for (const std::int64_t l : lengths) s.nnz += l;
+  } else if (const auto* v = std::get_if<CsrView<T, I>>(&m)) {
+    s.format = Format::Csr;
+    s.nnz = v->nnz();
+    if (op_a == Op::N) {
+      for (std::int64_t r = 0; r < v->rows; ++r) {
+        lengths[static_cast<std::size_t>(r)] =
+            static_cast<std::int64_t>(v->row_ptr[r + 1] - v->row_ptr[r]);
+      }
+    } else {
+      for (std::int64_t k = 0; k < s.nnz; ++k) count(v->col_idx[k]);
+    }
+  } else if (const auto* c = std::get_if<CooView<T, I>>(&m)) {
+    s.format = Format::Coo;
+    s.nnz = c->nnz;
+    const I* idx = op_a == Op::N ? c->row_idx : c->col_idx;
+    for (std::int64_t k = 0; k < c->nnz; ++k) count(idx[k]);
+  }
   const double area = static_cast<double>(s.rows) * static_cast<double>(s.cols);
   s.density = area > 0 ? static_cast<double>(s.nnz) / area : 0.0;
   row_summary(lengths, s);
   return s;
+}
+
+template <Value T, Index I>
+EntryStats analyse(const MatrixView<T, I>& m, Op op_a, std::int64_t n, std::size_t index) {
+  std::vector<std::int64_t> lengths;
+  return analyse<T, I>(m, op_a, n, index, lengths);
 }
 
 }  // namespace spbmm::dispatch

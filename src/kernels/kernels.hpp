@@ -7,16 +7,16 @@
 
 // C = alpha * op(A) * op(B) + beta * C for one entry. Shapes are checked by the caller; kernels
 // trust them. With beta == 0, C is overwritten without being read.
-#define SPBMM_DECLARE_KERNELS()                                                                  \
-  template <::spbmm::Value T, ::spbmm::Index I>                                                  \
+#define SPBMM_DECLARE_KERNELS()                                                                 \
+  template <::spbmm::Value T, ::spbmm::Index I>                                                 \
   void csr_dense(::spbmm::Op op_a, ::spbmm::Op op_b, T alpha, const ::spbmm::CsrView<T, I>& a,  \
                  const ::spbmm::DenseView<const T>& b, T beta, const ::spbmm::DenseView<T>& c); \
-  template <::spbmm::Value T, ::spbmm::Index I>                                                  \
+  template <::spbmm::Value T, ::spbmm::Index I>                                                 \
   void coo_dense(::spbmm::Op op_a, ::spbmm::Op op_b, T alpha, const ::spbmm::CooView<T, I>& a,  \
                  const ::spbmm::DenseView<const T>& b, T beta, const ::spbmm::DenseView<T>& c); \
-  template <::spbmm::Value T>                                                                    \
-  void dense_dense(::spbmm::Op op_a, ::spbmm::Op op_b, T alpha,                                  \
-                   const ::spbmm::DenseView<const T>& a, const ::spbmm::DenseView<const T>& b,   \
+  template <::spbmm::Value T>                                                                   \
+  void dense_dense(::spbmm::Op op_a, ::spbmm::Op op_b, T alpha,                                 \
+                   const ::spbmm::DenseView<const T>& a, const ::spbmm::DenseView<const T>& b,  \
                    T beta, const ::spbmm::DenseView<T>& c);
 
 namespace spbmm::kernels {

@@ -410,6 +410,23 @@ TYPED_TEST(GpuSpmm, BetaZeroNeverReadsC) {
   }
 }
 
+// The single-entry path and the column-major operands (CSR_ALG1) must not read C either.
+TYPED_TEST(GpuSpmm, BetaZeroNeverReadsCOneEntryAndColumnMajor) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  for (Layout layout : {Layout::RowMajor, Layout::ColMajor}) {
+    Case<T, I> k;
+    k.beta = T(0);
+    k.layout = layout;
+    k.a.push_back(spbmm::test::random_csr<T, I>(17, 9, 0.3, this->rng_));
+    k.make_dense(6, this->rng_);
+    for (auto& c : k.c) {
+      for (auto& x : c.values()) x = std::numeric_limits<T>::quiet_NaN();
+    }
+    run_device(this->ex(), k);
+  }
+}
+
 TYPED_TEST(GpuSpmm, AlphaZeroOnlyScalesC) {
   using T = typename TypeParam::T;
   using I = typename TypeParam::I;

@@ -71,6 +71,7 @@ struct Operand {
 std::vector<cpu::Isa> isas() {
   std::vector<cpu::Isa> v = {cpu::Isa::Generic};
   if (cpu::cpu_has_avx2_fma()) v.push_back(cpu::Isa::Avx2Fma);
+  if (cpu::cpu_has_avx512()) v.push_back(cpu::Isa::Avx512);
   return v;
 }
 
@@ -204,6 +205,20 @@ template <class P>
 class CpuSparseKernels : public ::testing::Test {};
 TYPED_TEST_SUITE(CpuSparseKernels, AllPairs);
 
+// The detected path is the widest the CPU has, and forcing a path the CPU lacks falls back.
+TEST(CpuSparseIsa, DefaultIsTheWidestSupportedPath) {
+  const cpu::Isa best = cpu::cpu_has_avx512()     ? cpu::Isa::Avx512
+                        : cpu::cpu_has_avx2_fma() ? cpu::Isa::Avx2Fma
+                                                  : cpu::Isa::Generic;
+  EXPECT_EQ(isas().back(), best);
+  const IsaScope scope(cpu::Isa::Generic);
+  EXPECT_EQ(cpu::force_sparse_isa(cpu::Isa::Avx512), best);
+  EXPECT_EQ(cpu::sparse_isa(), best);
+  if (cpu::cpu_has_avx512()) {
+    EXPECT_TRUE(cpu::cpu_has_avx2_fma());
+  }
+}
+
 TYPED_TEST(CpuSparseKernels, CsrMatchesReferenceForEveryOpLayoutAndScale) {
   using T = typename TypeParam::T;
   using I = typename TypeParam::I;
@@ -240,8 +255,10 @@ TYPED_TEST(CpuSparseKernels, OddColumnCountsOnEveryPath) {
   const auto coo = test::random_coo<T, I>(90, 70, 400, 50, rng);
   for (cpu::Isa isa : isas()) {
     const IsaScope scope(isa);
-    for (std::int64_t n : {1, 3, 8, 17, 33, 65, 130}) {
-      for (double beta : {0.0, 0.7}) {
+    // Every mix of full and partial vectors of the 8-, 16- and 32-byte paths: the wider blocks
+    // of the AVX-512 loop (16, 8, 4, 2, 1 vectors) end on a masked vector for odd n.
+    for (std::int64_t n : {1, 3, 8, 15, 16, 17, 33, 48, 65, 100, 130, 257}) {
+      for (double beta : {0.0, 1.0, 0.7}) {
         SCOPED_TRACE(std::string(cpu::to_string(isa)) + ", n " + std::to_string(n));
         const Case cs{Op::N, Op::N, Layout::RowMajor, Layout::RowMajor, n % 2, 1.25, beta};
         check_csr(cs, a.view(), n, rng);
@@ -250,6 +267,52 @@ TYPED_TEST(CpuSparseKernels, OddColumnCountsOnEveryPath) {
                   n, rng);
         check_csr(Case{Op::T, Op::N, Layout::RowMajor, Layout::RowMajor, 0, 0.5, beta}, a.view(), n,
                   rng);
+      }
+    }
+  }
+}
+
+// B and C at every offset within a 64-byte line, with leading dimensions of whole lines (the
+// AVX-512 loop then shifts its vectors to line boundaries, the first one partial).
+TYPED_TEST(CpuSparseKernels, OperandsAtEveryOffsetWithinACacheLine) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  constexpr std::int64_t kLine = 64 / static_cast<std::int64_t>(sizeof(T));
+  std::mt19937_64 rng(19);
+  const auto a = test::random_csr<T, I>(40, 30, 0.15, rng);
+  for (cpu::Isa isa : isas()) {
+    const IsaScope scope(isa);
+    for (std::int64_t n : {kLine - 3, kLine, 2 * kLine + 5, 8 * kLine, 16 * kLine - 1}) {
+      const std::int64_t ld = (n + kLine - 1) / kLine * kLine;
+      for (std::int64_t off = 0; off < kLine; ++off) {
+        for (double beta : {0.0, 1.0, -0.5}) {
+          SCOPED_TRACE(std::string(cpu::to_string(isa)) + ", n " + std::to_string(n) + ", offset " +
+                       std::to_string(off) + ", beta " + std::to_string(beta));
+          // A spare row before each operand and a line after it; C's spare room holds a marker.
+          std::vector<T> b((a.cols() + 2) * ld + kLine), c((a.rows() + 2) * ld + kLine);
+          for (auto& x : b) x = test::random_value<T>(rng);
+          const T fill = beta == 0.0 ? std::numeric_limits<T>::quiet_NaN() : T(0.25);
+          std::fill(c.begin(), c.end(), static_cast<T>(kPadding));
+          const DenseView<const T> bv(b.data() + ld + off, a.cols(), n, Layout::RowMajor, ld);
+          const DenseView<T> cv(c.data() + ld + off, a.rows(), n, Layout::RowMajor, ld);
+          for (std::int64_t i = 0; i < a.rows(); ++i) {
+            for (std::int64_t j = 0; j < n; ++j) cv(i, j) = fill;
+          }
+          std::vector<T> want(static_cast<std::size_t>(a.rows() * n), fill);
+          const DenseView<T> wv(want.data(), a.rows(), n);
+          const auto al = T(1.5), be = static_cast<T>(beta);
+          ref::csr_dense<T, I>(Op::N, Op::N, al, a.view(), bv, be, wv);
+          cpu::csr_dense<T, I>(Op::N, Op::N, al, a.view(), bv, be, cv);
+          EXPECT_TRUE(
+              dense_near(DenseView<const T>(cv), DenseView<const T>(wv), tolerance<T>(a.cols())));
+          std::int64_t outside_written = 0;
+          for (std::size_t p = 0; p < c.size(); ++p) {
+            const std::int64_t q = static_cast<std::int64_t>(p) - ld - off;
+            const bool inside = q >= 0 && q / ld < a.rows() && q % ld < n;
+            if (!inside && c[p] != static_cast<T>(kPadding)) ++outside_written;
+          }
+          EXPECT_EQ(outside_written, 0) << "wrote outside C";
+        }
       }
     }
   }

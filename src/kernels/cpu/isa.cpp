@@ -15,9 +15,28 @@ bool detect_avx2_fma() noexcept {
 #endif
 }
 
-// Relaxed ordering suffices: the value only picks between two correct code paths.
+// __builtin_cpu_supports reports an AVX-512 feature only when the operating system also saves
+// the zmm and mask registers.
+bool detect_avx512() noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_cpu_init();
+  return detect_avx2_fma() && __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq");
+#else
+  return false;
+#endif
+}
+
+Isa best_supported(Isa isa) noexcept {
+  if (isa == Isa::Avx512 && !cpu_has_avx512()) isa = Isa::Avx2Fma;
+  if (isa == Isa::Avx2Fma && !cpu_has_avx2_fma()) isa = Isa::Generic;
+  return isa;
+}
+
+// Relaxed ordering suffices: the value only picks between correct code paths.
 std::atomic<Isa>& active() noexcept {
-  static std::atomic<Isa> isa{cpu_has_avx2_fma() ? Isa::Avx2Fma : Isa::Generic};
+  static std::atomic<Isa> isa{best_supported(Isa::Avx512)};
   return isa;
 }
 
@@ -29,6 +48,8 @@ const char* to_string(Isa isa) noexcept {
       return "generic";
     case Isa::Avx2Fma:
       return "avx2+fma";
+    case Isa::Avx512:
+      return "avx512";
   }
   return "unknown";
 }
@@ -38,10 +59,15 @@ bool cpu_has_avx2_fma() noexcept {
   return has;
 }
 
+bool cpu_has_avx512() noexcept {
+  static const bool has = detect_avx512();
+  return has;
+}
+
 Isa sparse_isa() noexcept { return active().load(std::memory_order_relaxed); }
 
 Isa force_sparse_isa(Isa isa) noexcept {
-  const Isa chosen = (isa == Isa::Avx2Fma && !cpu_has_avx2_fma()) ? Isa::Generic : isa;
+  const Isa chosen = best_supported(isa);
   active().store(chosen, std::memory_order_relaxed);
   return chosen;
 }

@@ -526,32 +526,6 @@ SpmmCall entry_call(const DeviceCsrBatch<T, I>& a, std::size_t ai,
   return call;
 }
 
-// Zeroes the C entries (for beta == 0, so that whatever C held never reaches the result): one
-// 2-D memset when the entries are evenly spaced tight matrices or one stacked matrix.
-template <class T>
-void zero(Executor::Impl& im, const DeviceDenseBatchView<T>& c) {
-  std::int64_t sc = 0;
-  const auto& e = c.entries();
-  if (e.empty()) return;
-  const bool row = e[0].layout == Layout::RowMajor;
-  const std::int64_t inner = row ? e[0].cols : e[0].rows;
-  const std::int64_t outer = row ? e[0].rows : e[0].cols;
-  if (detail::is_strided(e, &sc) && e[0].ld == inner && e.size() > 1) {
-    if (inner * outer == 0) return;
-    SPBMM_CALL(cudaMemset2DAsync, e[0].data, static_cast<std::size_t>(sc) * sizeof(T), 0,
-               static_cast<std::size_t>(inner * outer) * sizeof(T), e.size(), im.stream);
-    return;
-  }
-  if (detail::is_stacked(e)) {
-    std::int64_t rows = 0;
-    for (const auto& v : e) rows += v.rows;
-    scale(im, im.stream, DeviceDenseView<T>(e[0].data, rows, e[0].cols, Layout::RowMajor, e[0].ld),
-          T(0));
-    return;
-  }
-  for (const auto& v : e) scale(im, im.stream, v, T(0));
-}
-
 template <class T, class I>
 bool entry_empty(const DeviceCsrBatch<T, I>& a, std::size_t ai, const DeviceDenseView<T>& c) {
   return c.rows == 0 || c.cols == 0 || a.rows(ai) == 0 || a.cols(ai) == 0 || a.nnz(ai) == 0;
@@ -583,7 +557,6 @@ void run_per_entry(Executor::Impl& im, const DeviceCsrBatch<T, I>& a,
       scale(im, im.stream, c[0], beta);
       return;
     }
-    if (beta == T(0)) scale(im, im.stream, c[0], T(0));
     issue(im, calls[0], &alpha, &beta, ws, report);
     return;
   }
@@ -596,7 +569,6 @@ void run_per_entry(Executor::Impl& im, const DeviceCsrBatch<T, I>& a,
       scale(im, im.side[s], c[i], beta);
       continue;
     }
-    if (beta == T(0)) scale(im, im.side[s], c[i], T(0));
     SPBMM_CALL(cusparseSetStream, im.sparse, im.side[s]);
     issue(im, calls[i], &alpha, &beta, ws + s * slot, report);
   }
@@ -690,10 +662,6 @@ void Executor::spmm(const DeviceCsrBatch<T, I>& a, const In<DeviceDenseBatchView
   Report& report = im.report;
   im.activate();
   const Path path = report.choice.path;
-  if (beta == T(0) &&
-      (path == Path::StridedBatch || path == Path::Stacked || path == Path::BlockDiagonal)) {
-    zero(im, c);
-  }
   switch (path) {
     case Path::Auto:
     case Path::Empty:
@@ -708,7 +676,7 @@ void Executor::spmm(const DeviceCsrBatch<T, I>& a, const In<DeviceDenseBatchView
         run_strided(im, a, b, c, alpha, beta, o, report);
       } catch (const DeviceError& e) {
         // cuSPARSE rejected the batched form for these operands before any product was issued
-        // (C is untouched, or only zeroed for beta == 0): every entry still runs, one by one.
+        // (C is untouched): every entry still runs, one by one.
         if (report.calls > 0) throw;
         report.choice.path = Path::PerEntry;
         report.choice.reason +=
