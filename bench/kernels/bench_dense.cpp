@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <limits>
 #include <string>
@@ -28,27 +29,80 @@ struct Args {
   int reps = 7;
   std::vector<std::string> workloads;
   std::vector<std::string> precisions;
+  // Kernel paths timed side by side (empty: the default path only).
+  std::vector<spbmm::kernels::cpu::detail::DenseIsa> isas;
+  bool blas_route = true;
+  // Time with the process's CPU clock instead of the wall clock: on a loaded machine, with
+  // --threads 1, it leaves out the time the process waited for a core.
+  bool cpu_clock = false;
 };
 
 void usage() {
   std::fprintf(
       stderr,
-      "usage: bench_dense [--threads T] [--reps R] [--precision f32|f64|both] "
-      "[W1] [W2] [W5]\n"
+      "usage: bench_dense [--threads T] [--reps R] [--precision f32|f64|both]\n"
+      "                   [--isa default|avx512|avx2|generic|all[,...]] [--no-blas-route]\n"
+      "                   [--cpu-clock]\n"
+      "                   [W1] [W2] [W5] [cube:S]...\n"
       "Runs each workload with spbmm (cpu::dense_batch), Eigen per entry and OpenBLAS per\n"
-      "entry, interleaved, and prints the best of R runs after a warm-up.\n");
+      "entry, interleaved, and prints the best of R runs after a warm-up. --isa times the\n"
+      "listed kernel paths (those the CPU supports) side by side; --no-blas-route keeps every\n"
+      "product, however large, on the register-blocked kernel. cube:S is a batch of S^3\n"
+      "products of about 2 GFLOP in all. --cpu-clock times with the process CPU clock (for a\n"
+      "loaded machine, with --threads 1).\n");
+}
+
+using spbmm::kernels::cpu::detail::DenseIsa;
+
+// A comma-separated list of paths; the ones the CPU lacks are dropped.
+bool parse_isas(const std::string& list, std::vector<DenseIsa>& out) {
+  const DenseIsa best = spbmm::kernels::cpu::detail::dense_best_isa();
+  const auto add = [&](DenseIsa isa) {
+    if (static_cast<int>(isa) <= static_cast<int>(best) &&
+        std::find(out.begin(), out.end(), isa) == out.end()) {
+      out.push_back(isa);
+    }
+  };
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    const std::size_t end = std::min(list.find(',', pos), list.size());
+    const std::string name = list.substr(pos, end - pos);
+    if (name == "default") {
+      add(best);
+    } else if (name == "avx512") {
+      add(DenseIsa::Avx512);
+    } else if (name == "avx2") {
+      add(DenseIsa::Avx2);
+    } else if (name == "generic") {
+      add(DenseIsa::Generic);
+    } else if (name == "all") {
+      add(DenseIsa::Avx512);
+      add(DenseIsa::Avx2);
+      add(DenseIsa::Generic);
+    } else {
+      return false;
+    }
+    pos = end + 1;
+  }
+  return true;
 }
 
 bool parse(int argc, char** argv, Args& args) {
   std::string precision = "both";
   for (int i = 1; i < argc; ++i) {
     const std::string s = argv[i];
-    if ((s == "--threads" || s == "--reps" || s == "--precision") && i + 1 < argc) {
+    if ((s == "--threads" || s == "--reps" || s == "--precision" || s == "--isa") && i + 1 < argc) {
       const std::string v = argv[++i];
       if (s == "--threads") args.threads = std::atoi(v.c_str());
       if (s == "--reps") args.reps = std::atoi(v.c_str());
       if (s == "--precision") precision = v;
-    } else if (s == "W1" || s == "W2" || s == "W5") {
+      if (s == "--isa" && !parse_isas(v, args.isas)) return false;
+    } else if (s == "--no-blas-route") {
+      args.blas_route = false;
+    } else if (s == "--cpu-clock") {
+      args.cpu_clock = true;
+    } else if (s == "W1" || s == "W2" || s == "W5" ||
+               (s.rfind("cube:", 0) == 0 && std::atoi(s.c_str() + 5) > 0)) {
       args.workloads.push_back(s);
     } else {
       return false;
@@ -63,16 +117,40 @@ bool parse(int argc, char** argv, Args& args) {
     return false;
   }
   if (args.workloads.empty()) args.workloads = {"W1", "W2", "W5"};
+  if (args.isas.empty()) args.isas = {spbmm::kernels::cpu::detail::dense_best_isa()};
   return true;
 }
 
 DenseShapes shapes_for(const std::string& w) {
+  if (w.rfind("cube:", 0) == 0) {
+    // Entries of S x S @ S x S, about 2 GFLOP in all (at least 2 entries).
+    const std::int64_t sz = std::atoi(w.c_str() + 5);
+    const double per =
+        2.0 * static_cast<double>(sz) * static_cast<double>(sz) * static_cast<double>(sz);
+    const auto count = static_cast<std::size_t>(std::max(2.0, std::round(2e9 / per)));
+    DenseShapes s;
+    s.m.assign(count, sz);
+    s.k.assign(count, sz);
+    s.n.assign(count, sz);
+    return s;
+  }
   if (w == "W1") return spbmm::bench::w1_shapes();
   if (w == "W2") return spbmm::bench::w2_shapes();
   return spbmm::bench::w5_shapes();
 }
 
-double seconds_of(const std::function<void()>& f) {
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double seconds_of(const std::function<void()>& f, bool cpu_clock) {
+  if (cpu_clock) {
+    const double t0 = cpu_seconds();
+    f();
+    return cpu_seconds() - t0;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   f();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -93,10 +171,13 @@ double max_rel_diff(const DenseBatch<T>& got, const DenseBatch<T>& want) {
 
 template <class T>
 bool run(const std::string& name, const char* precision, const Args& args) {
+  namespace cpu = spbmm::kernels::cpu;
   const DenseShapes s = shapes_for(name);
   DenseBatch<T> a, b;
   spbmm::bench::dense_operands(s, a, b);
-  const std::vector<DenseBatch<T>> c(3, DenseBatch<T>(s.m, s.n));
+  const std::size_t n_isa = args.isas.size();
+  // Outputs: one per kernel path, then Eigen, then OpenBLAS.
+  const std::vector<DenseBatch<T>> c(n_isa + 2, DenseBatch<T>(s.m, s.n));
   std::vector<DenseBatch<T>> out = c;
   double flops = 0;
   std::int64_t max_k = 1;
@@ -112,35 +193,43 @@ bool run(const std::string& name, const char* precision, const Args& args) {
 
   const bool blas = spbmm::bench::have_blas_baseline();
   const int t = args.threads;
-  const std::vector<std::function<void()>> methods = {
-      [&] {
-        spbmm::kernels::cpu::dense_batch<T>(spbmm::Op::N, spbmm::Op::N, T(1), va, vb, T(0), vc[0],
-                                            t);
-      },
-      [&] { spbmm::bench::eigen_per_entry<T>(va, vb, vc[1], t); },
-      [&] {
-        if (blas) spbmm::bench::blas_per_entry<T>(va, vb, vc[2], t);
-      },
-  };
+  std::vector<std::function<void()>> methods;
+  for (std::size_t k = 0; k < n_isa; ++k) {
+    methods.emplace_back([&, k] {
+      cpu::detail::force_dense_isa(args.isas[k]);
+      cpu::dense_batch<T>(spbmm::Op::N, spbmm::Op::N, T(1), va, vb, T(0), vc[k], t);
+    });
+  }
+  methods.emplace_back([&] { spbmm::bench::eigen_per_entry<T>(va, vb, vc[n_isa], t); });
+  methods.emplace_back([&] {
+    if (blas) spbmm::bench::blas_per_entry<T>(va, vb, vc[n_isa + 1], t);
+  });
+  cpu::detail::set_dense_blas_enabled(args.blas_route);
   std::vector<double> best(methods.size(), std::numeric_limits<double>::infinity());
   for (const auto& m : methods) m();  // warm-up: page faults, thread pools, caches
   // Interleaved so that noise from other processes hits every method alike.
   for (int r = 0; r < args.reps; ++r) {
     for (std::size_t m = 0; m < methods.size(); ++m)
-      best[m] = std::min(best[m], seconds_of(methods[m]));
+      best[m] = std::min(best[m], seconds_of(methods[m], args.cpu_clock));
   }
+  cpu::detail::reset_dense_isa();
+  cpu::detail::set_dense_blas_enabled(true);
   const double tol =
       16.0 * static_cast<double>(std::numeric_limits<T>::epsilon()) * static_cast<double>(max_k);
-  const double err_eigen = max_rel_diff(out[0], out[1]);
-  const double err_blas = blas ? max_rel_diff(out[0], out[2]) : 0.0;
-  const bool ok = err_eigen <= tol && err_blas <= tol;
-  const double g0 = flops / best[0] * 1e-9;
-  const double g1 = flops / best[1] * 1e-9;
-  const double g2 = blas ? flops / best[2] * 1e-9 : 0.0;
-  std::printf("%-4s %-4s %8.1f %8.1f %8.1f %9.2f %9.2f  %-8s %.1e\n", name.c_str(), precision, g0,
-              g1, g2, g0 / g1, blas ? g0 / g2 : 0.0, ok ? "ok" : "MISMATCH",
-              std::max(err_eigen, err_blas));
-  return ok;
+  const double g_eigen = flops / best[n_isa] * 1e-9;
+  const double g_blas = blas ? flops / best[n_isa + 1] * 1e-9 : 0.0;
+  bool all_ok = true;
+  for (std::size_t k = 0; k < n_isa; ++k) {
+    const double err_eigen = max_rel_diff(out[k], out[n_isa]);
+    const double err_blas = blas ? max_rel_diff(out[k], out[n_isa + 1]) : 0.0;
+    const bool ok = err_eigen <= tol && err_blas <= tol;
+    all_ok = all_ok && ok;
+    const double g = flops / best[k] * 1e-9;
+    std::printf("%-4s %-4s %-8s %8.1f %8.1f %8.1f %9.2f %9.2f  %-8s %.1e\n", name.c_str(),
+                precision, cpu::detail::to_string(args.isas[k]), g, g_eigen, g_blas, g / g_eigen,
+                blas ? g / g_blas : 0.0, ok ? "ok" : "MISMATCH", std::max(err_eigen, err_blas));
+  }
+  return all_ok;
 }
 
 }  // namespace
@@ -151,10 +240,13 @@ int main(int argc, char** argv) {
     usage();
     return 2;
   }
-  std::printf("threads %d, best of %d runs after a warm-up; GFLOP/s counts 2*M*K*N\n", args.threads,
-              args.reps);
-  std::printf("%-4s %-4s %8s %8s %8s %9s %9s  %-8s %s\n", "wl", "prec", "spbmm", "Eigen",
-              "OpenBLAS", "x Eigen", "x BLAS", "check", "max rel diff");
+  std::printf(
+      "threads %d, best of %d runs after a warm-up, paths interleaved; GFLOP/s counts 2*M*K*N%s\n",
+      args.threads, args.reps,
+      args.blas_route ? (args.cpu_clock ? "; CPU clock" : "")
+                      : (args.cpu_clock ? "; no BLAS routing; CPU clock" : "; no BLAS routing"));
+  std::printf("%-4s %-4s %-8s %8s %8s %8s %9s %9s  %-8s %s\n", "wl", "prec", "path", "spbmm",
+              "Eigen", "OpenBLAS", "x Eigen", "x BLAS", "check", "max rel diff");
   bool ok = true;
   for (const auto& w : args.workloads) {
     for (const auto& p : args.precisions) {

@@ -139,7 +139,7 @@ void check_case(const Case& cs, std::int64_t m, std::int64_t n, std::int64_t k, 
   EXPECT_TRUE(got.padding_is(pad));
 }
 
-// Shapes (m, n, k) covering 0, 1, 3, 16, 17, 33, 65 and 130 in every position.
+// Shapes (m, n, k) covering 0, 1, 3, 16, 17, 33, 65 and 130 in every position, and a few more.
 std::vector<std::array<std::int64_t, 3>> shapes() {
   const std::int64_t s[] = {0, 1, 3, 16, 17, 33, 65, 130};
   std::vector<std::array<std::int64_t, 3>> out;
@@ -147,6 +147,10 @@ std::vector<std::array<std::int64_t, 3>> shapes() {
     out.push_back({s[i], s[i], s[i]});
     out.push_back({s[i], s[(i + 3) % 8], s[(i + 5) % 8]});
   }
+  // Column counts that end on a whole vector after a full panel (8, 24, 48 for the wider paths).
+  out.push_back({13, 8, 5});
+  out.push_back({9, 24, 48});
+  out.push_back({20, 48, 9});
   return out;
 }
 
@@ -177,11 +181,61 @@ TYPED_TEST(DenseKernelTest, CpuMatchesReferenceOnAllCombinations) {
   check_all<T>(&kernels::cpu::dense_dense<T>, "cpu");
 }
 
-TYPED_TEST(DenseKernelTest, CpuGenericIsaPathMatchesReference) {
+using kernels::cpu::detail::DenseIsa;
+
+// The kernel paths this CPU can run, best first.
+std::vector<DenseIsa> supported_isas() {
+  std::vector<DenseIsa> out;
+  for (DenseIsa isa : {DenseIsa::Avx512, DenseIsa::Avx2, DenseIsa::Generic}) {
+    if (static_cast<int>(isa) <= static_cast<int>(kernels::cpu::detail::dense_best_isa())) {
+      out.push_back(isa);
+    }
+  }
+  return out;
+}
+
+// Forces one kernel path for the lifetime of the object.
+class ForcedIsa {
+ public:
+  explicit ForcedIsa(DenseIsa isa) { EXPECT_EQ(kernels::cpu::detail::force_dense_isa(isa), isa); }
+  ~ForcedIsa() { kernels::cpu::detail::reset_dense_isa(); }
+  ForcedIsa(const ForcedIsa&) = delete;
+  ForcedIsa& operator=(const ForcedIsa&) = delete;
+};
+
+TEST(DenseIsaTest, ForcingFallsBackToSupportedPaths) {
+  namespace d = kernels::cpu::detail;
+  const DenseIsa best = d::dense_best_isa();
+  EXPECT_EQ(d::force_dense_isa(DenseIsa::Generic), DenseIsa::Generic);
+  EXPECT_EQ(d::force_dense_isa(DenseIsa::Avx512), best);
+  d::reset_dense_isa();
+  EXPECT_STRNE(d::to_string(best), "?");
+}
+
+TYPED_TEST(DenseKernelTest, CpuEveryIsaPathMatchesReference) {
   using T = TypeParam;
-  kernels::cpu::detail::force_generic_dense_kernel(true);
-  check_all<T>(&kernels::cpu::dense_dense<T>, "cpu generic");
-  kernels::cpu::detail::force_generic_dense_kernel(false);
+  for (DenseIsa isa : supported_isas()) {
+    const ForcedIsa forced(isa);
+    check_all<T>(&kernels::cpu::dense_dense<T>, kernels::cpu::detail::to_string(isa));
+  }
+}
+
+// Products above the BLAS cut-off kept on the register-blocked kernel (K past one chunk, edge
+// tiles in both directions), on every path.
+TYPED_TEST(DenseKernelTest, CpuEveryIsaPathWithoutBlasRouting) {
+  using T = TypeParam;
+  std::mt19937_64 rng(17);
+  const std::vector<Case> cases = all_cases();
+  kernels::cpu::detail::set_dense_blas_enabled(false);
+  EXPECT_FALSE(kernels::cpu::dense_uses_blas(256, 256, 256));
+  for (DenseIsa isa : supported_isas()) {
+    const ForcedIsa forced(isa);
+    for (std::size_t c = 0; c < cases.size(); c += 7) {
+      check_case<T>(cases[c], 261, 197, 270, &kernels::cpu::dense_dense<T>, rng,
+                    kernels::cpu::detail::to_string(isa));
+    }
+  }
+  kernels::cpu::detail::set_dense_blas_enabled(true);
 }
 
 TYPED_TEST(DenseKernelTest, EigenMatchesReferenceOnAllCombinations) {
@@ -189,23 +243,35 @@ TYPED_TEST(DenseKernelTest, EigenMatchesReferenceOnAllCombinations) {
   check_all<T>(&kernels::eigen::dense_dense<T>, "eigen");
 }
 
-// Products big enough for BLAS (when built with it), and the split-over-threads path.
+// Products big enough for BLAS (when built with it; the cut-off depends on the path), and the
+// split-over-threads path, on every kernel path.
 TYPED_TEST(DenseKernelTest, LargeProductsMatchReference) {
   using T = TypeParam;
   std::mt19937_64 rng(7);
   const std::vector<Case> cases = all_cases();
-  EXPECT_EQ(kernels::cpu::dense_uses_blas(256, 256, 256), SPBMM_HAVE_BLAS != 0);
-  // Every fifth case: both ops, all layouts and beta == 0 with NaN in C are among them.
-  for (std::size_t c = 0; c < cases.size(); c += 5) {
-    check_case<T>(cases[c], 256, 256, 256, &kernels::cpu::dense_dense<T>, rng, "cpu 256");
+  {
+    const ForcedIsa generic(DenseIsa::Generic);
+    EXPECT_EQ(kernels::cpu::dense_uses_blas(256, 256, 256), SPBMM_HAVE_BLAS != 0);
   }
-  check_case<T>(cases[3], 300, 200, 260, &kernels::cpu::dense_dense<T>, rng, "cpu 300x200x260");
+  if (kernels::cpu::detail::dense_best_isa() == DenseIsa::Avx512) {
+    EXPECT_FALSE(kernels::cpu::dense_uses_blas(256, 256, 256));
+    EXPECT_EQ(kernels::cpu::dense_uses_blas(2048, 2048, 2048), SPBMM_HAVE_BLAS != 0);
+  }
   const auto one_thread = [](Op oa, Op ob, T alpha, const DenseView<const T>& a,
                              const DenseView<const T>& b, T beta, const DenseView<T>& c) {
     kernels::cpu::dense_dense_threads<T>(oa, ob, alpha, a, b, beta, c, 1);
   };
-  check_case<T>(cases[6], 256, 256, 256, one_thread, rng, "cpu 256, 1 thread");
-  check_case<T>(cases[0], 7, 5, 300, &kernels::cpu::dense_dense<T>, rng, "cpu long k");
+  for (DenseIsa isa : supported_isas()) {
+    const ForcedIsa forced(isa);
+    SCOPED_TRACE(kernels::cpu::detail::to_string(isa));
+    // Every fifth case: both ops, all layouts and beta == 0 with NaN in C are among them.
+    for (std::size_t c = 0; c < cases.size(); c += 5) {
+      check_case<T>(cases[c], 256, 256, 256, &kernels::cpu::dense_dense<T>, rng, "cpu 256");
+    }
+    check_case<T>(cases[3], 300, 200, 260, &kernels::cpu::dense_dense<T>, rng, "cpu 300x200x260");
+    check_case<T>(cases[6], 256, 256, 256, one_thread, rng, "cpu 256, 1 thread");
+    check_case<T>(cases[0], 7, 5, 300, &kernels::cpu::dense_dense<T>, rng, "cpu long k");
+  }
   check_case<T>(cases[9], 256, 256, 256, &kernels::eigen::dense_dense<T>, rng, "eigen 256");
 }
 
@@ -280,14 +346,19 @@ TYPED_TEST(DenseKernelTest, RaggedBatchMatchesLoopOfReferenceProducts) {
   mnk.push_back({5, 0, 5});
   mnk.push_back({5, 5, 0});
   mnk.push_back({260, 250, 256});  // BLAS-sized, one entry among many small ones
-  for (int threads : {1, 2, 0}) {
-    for (Op op_a : {Op::N, Op::T}) {
-      const Op op_b = threads == 2 ? Op::T : Op::N;
-      const T beta = op_a == Op::N ? T(0) : T(0.5);
-      RaggedBatch<T> batch(mnk, op_a, op_b, false, false, T(1.5), beta, rng);
-      kernels::cpu::dense_batch<T>(op_a, op_b, T(1.5), batch.va, batch.vb, beta, batch.vc, threads);
-      SCOPED_TRACE(::testing::Message() << "threads " << threads << " op_a " << to_string(op_a));
-      batch.expect_matches(256);
+  for (DenseIsa isa : supported_isas()) {
+    const ForcedIsa forced(isa);
+    for (int threads : {1, 2, 0}) {
+      for (Op op_a : {Op::N, Op::T}) {
+        const Op op_b = threads == 2 ? Op::T : Op::N;
+        const T beta = op_a == Op::N ? T(0) : T(0.5);
+        RaggedBatch<T> batch(mnk, op_a, op_b, false, false, T(1.5), beta, rng);
+        kernels::cpu::dense_batch<T>(op_a, op_b, T(1.5), batch.va, batch.vb, beta, batch.vc,
+                                     threads);
+        SCOPED_TRACE(::testing::Message() << kernels::cpu::detail::to_string(isa) << " threads "
+                                          << threads << " op_a " << to_string(op_a));
+        batch.expect_matches(256);
+      }
     }
   }
 }
@@ -310,7 +381,7 @@ TYPED_TEST(DenseKernelTest, BatchBroadcastsOneAOrOneB) {
 }
 
 // A batch dominated by one big entry splits that entry over the threads: a BLAS-sized one and one
-// that the register-blocked kernel splits by column panels (both ISA paths).
+// that the register-blocked kernel splits by column panels (every ISA path).
 TYPED_TEST(DenseKernelTest, BatchWithOneDominantEntry) {
   using T = TypeParam;
   std::mt19937_64 rng(11);
@@ -321,11 +392,14 @@ TYPED_TEST(DenseKernelTest, BatchWithOneDominantEntry) {
     RaggedBatch<T> batch(mnk, Op::N, Op::N, false, false, T(1), T(0.25), rng);
     kernels::cpu::dense_batch<T>(Op::N, Op::N, T(1), batch.va, batch.vb, T(0.25), batch.vc, 2);
     batch.expect_matches(big);
-    RaggedBatch<T> generic(mnk, Op::T, Op::T, false, false, T(1), T(0), rng);
-    kernels::cpu::detail::force_generic_dense_kernel(true);
-    kernels::cpu::dense_batch<T>(Op::T, Op::T, T(1), generic.va, generic.vb, T(0), generic.vc, 2);
-    kernels::cpu::detail::force_generic_dense_kernel(false);
-    generic.expect_matches(big);
+    for (DenseIsa isa : supported_isas()) {
+      SCOPED_TRACE(kernels::cpu::detail::to_string(isa));
+      RaggedBatch<T> forced_batch(mnk, Op::T, Op::T, false, false, T(1), T(0), rng);
+      const ForcedIsa forced(isa);
+      kernels::cpu::dense_batch<T>(Op::T, Op::T, T(1), forced_batch.va, forced_batch.vb, T(0),
+                                   forced_batch.vc, 2);
+      forced_batch.expect_matches(big);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
-// cpu::dense_dense and the dense batch path: register-blocked AVX2/FMA and generic kernels, BLAS
-// for large products, and the one-entry-per-thread or all-threads-per-entry batch schedule.
+// cpu::dense_dense and the dense batch path: register-blocked AVX-512, AVX2/FMA and generic
+// kernels, BLAS for large products, and the one-entry-per-thread or all-threads-per-entry batch
+// schedule.
 #include "kernels/cpu/dense_dense.hpp"
 #include "kernels/cpu/isa.hpp"
 
@@ -236,14 +237,149 @@ inline constexpr std::array<std::array<std::array<TileFn<T>, kMr>, 2>, 2> kTiles
       tile_row<T, kRowA, 2, true>(std::make_index_sequence<kMr>{})}},
 }};
 
-// Column panels [j_begin, j_end) (in units of NR columns) of the product.
+// The AVX2 tile family: 6 rows by up to 2 vectors of 8 (fp32) or 4 (fp64) columns.
 template <class T, bool kRowA>
-SPBMM_AVX2 void gemm_avx2(const Problem<T>& p, int64_t j_begin, int64_t j_end) {
-  using X = Avx<T>;
+struct Avx2Tiles {
+  static constexpr int kLanes = Avx<T>::kLanes;
+  static constexpr int kRows = kMr;
+  static TileFn<T> get(int nv, bool masked, int mr) {
+    return kTiles<T, kRowA>[static_cast<std::size_t>(nv - 1)][static_cast<std::size_t>(masked)]
+                           [static_cast<std::size_t>(mr - 1)];
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// AVX-512: the same scheme with 16 (fp32) or 8 (fp64) lanes, 32 vector registers and mask
+// registers for the edge columns. The tile is up to kMr512 rows by 2 vectors (8 x 32 fp32,
+// 8 x 16 fp64: 16 accumulators). On a 2-core AMD EPYC with full-width AVX-512, against the AVX2
+// tiles in the same runs (2 threads): W5 1.2x (fp32) and 1.25-1.45x (fp64), W1 without BLAS
+// 1.8x / 1.7x, W2 fp64 1.1x; W2 fp32 (memory-bound) level to 5% slower. 12-row tiles (24
+// accumulators) were 6% slower on W5 and 27% on W2 fp32.
+
+#define SPBMM_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+
+constexpr int kMr512 = 8;
+
+template <class T>
+struct Avx512;
+
+template <>
+struct Avx512<float> {
+  using V = __m512;
+  using M = __mmask16;
+  static constexpr int kLanes = 16;
+  SPBMM_AVX512 static V zero() { return _mm512_setzero_ps(); }
+  SPBMM_AVX512 static V set1(float x) { return _mm512_set1_ps(x); }
+  SPBMM_AVX512 static V load(const float* p) { return _mm512_loadu_ps(p); }
+  SPBMM_AVX512 static V load(const float* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
+  SPBMM_AVX512 static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  SPBMM_AVX512 static void store(float* p, M m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+  SPBMM_AVX512 static V bcast(const float* p) { return _mm512_set1_ps(*p); }
+  SPBMM_AVX512 static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  SPBMM_AVX512 static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static M mask(int n) { return static_cast<M>((1U << n) - 1U); }
+};
+
+template <>
+struct Avx512<double> {
+  using V = __m512d;
+  using M = __mmask8;
+  static constexpr int kLanes = 8;
+  SPBMM_AVX512 static V zero() { return _mm512_setzero_pd(); }
+  SPBMM_AVX512 static V set1(double x) { return _mm512_set1_pd(x); }
+  SPBMM_AVX512 static V load(const double* p) { return _mm512_loadu_pd(p); }
+  SPBMM_AVX512 static V load(const double* p, M m) { return _mm512_maskz_loadu_pd(m, p); }
+  SPBMM_AVX512 static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
+  SPBMM_AVX512 static void store(double* p, M m, V v) { _mm512_mask_storeu_pd(p, m, v); }
+  SPBMM_AVX512 static V bcast(const double* p) { return _mm512_set1_pd(*p); }
+  SPBMM_AVX512 static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  SPBMM_AVX512 static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  static M mask(int n) { return static_cast<M>((1U << n) - 1U); }
+};
+
+// As tile_avx2; masked loads do not fault on the columns they leave out.
+template <class T, int MR, int NV, bool kMask, bool kRowA>
+SPBMM_AVX512 void tile_avx512(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                              int64_t b_rs, T* c, int64_t c_rs, T alpha, T beta, int tail) {
+  using X = Avx512<T>;
+  using V = typename X::V;
   constexpr int L = X::kLanes;
+  const typename X::M mask = X::mask(tail);
+  V acc[MR][NV];
+  for (int r = 0; r < MR; ++r) {
+    for (int v = 0; v < NV; ++v) acc[r][v] = X::zero();
+  }
+  const T* ar[MR];
+  for (int r = 0; r < MR; ++r) ar[r] = a + r * a_rs;
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kc; ++p) {
+    V bv[NV];
+    for (int v = 0; v < NV; ++v) {
+      bv[v] = (kMask && v == NV - 1) ? X::load(b + v * L, mask) : X::load(b + v * L);
+    }
+    for (int r = 0; r < MR; ++r) {
+      const V av = kRowA ? X::bcast(ar[r] + p) : X::bcast(a + r);
+      for (int v = 0; v < NV; ++v) acc[r][v] = X::fmadd(av, bv[v], acc[r][v]);
+    }
+    b += b_rs;
+    if (!kRowA) a += a_cs;
+  }
+  const V va = X::set1(alpha);
+  const V vb = X::set1(beta);
+  for (int r = 0; r < MR; ++r) {
+    T* cr = c + r * c_rs;
+    for (int v = 0; v < NV; ++v) {
+      const bool masked = kMask && v == NV - 1;
+      V res = X::mul(acc[r][v], va);
+      // beta == 0 must not read C: NaN there may not leak into the result.
+      if (beta != T(0))
+        res = X::fmadd(masked ? X::load(cr + v * L, mask) : X::load(cr + v * L), vb, res);
+      if (masked) {
+        X::store(cr + v * L, mask, res);
+      } else {
+        X::store(cr + v * L, res);
+      }
+    }
+  }
+}
+
+template <class T, bool kRowA, int NV, bool kMask, std::size_t... R>
+constexpr std::array<TileFn<T>, kMr512> tile_row512(std::index_sequence<R...> /*rows*/) {
+  return {&tile_avx512<T, static_cast<int>(R) + 1, NV, kMask, kRowA>...};
+}
+
+template <class T, bool kRowA>
+inline constexpr std::array<std::array<std::array<TileFn<T>, kMr512>, 2>, 2> kTiles512 = {{
+    {{tile_row512<T, kRowA, 1, false>(std::make_index_sequence<kMr512>{}),
+      tile_row512<T, kRowA, 1, true>(std::make_index_sequence<kMr512>{})}},
+    {{tile_row512<T, kRowA, 2, false>(std::make_index_sequence<kMr512>{}),
+      tile_row512<T, kRowA, 2, true>(std::make_index_sequence<kMr512>{})}},
+}};
+
+template <class T, bool kRowA>
+struct Avx512Tiles {
+  static constexpr int kLanes = Avx512<T>::kLanes;
+  static constexpr int kRows = kMr512;
+  static TileFn<T> get(int nv, bool masked, int mr) {
+    return kTiles512<T, kRowA>[static_cast<std::size_t>(nv - 1)][static_cast<std::size_t>(masked)]
+                              [static_cast<std::size_t>(mr - 1)];
+  }
+};
+
+// A row-major B panel is packed too (into contiguous rows) once C has this many rows to reuse it:
+// rows of B a power-of-two stride apart map to few L1 sets, so that a 1024^3 product ran 1.35x
+// faster packed (AVX-512 path); at 128^3 packing was 5% slower, at 256^3 and 512^3 level.
+constexpr int64_t kPackMinRows = 256;
+
+// Column panels [j_begin, j_end) (in units of NR = 2 vectors of columns) of the product, with the
+// tiles of one family (Avx2Tiles or Avx512Tiles).
+template <class T, class Tiles>
+void gemm_simd(const Problem<T>& p, int64_t j_begin, int64_t j_end) {
+  constexpr int L = Tiles::kLanes;
   constexpr int kNr = 2 * L;
-  alignas(32) T buf[kKc * kNr];
-  const bool pack = p.b_cs != 1;
+  constexpr int kRows = Tiles::kRows;
+  alignas(64) T buf[kKc * kNr];
+  const bool pack = p.b_cs != 1 || p.m >= kPackMinRows;
   for (int64_t kb = 0; kb < p.k; kb += kKc) {
     const int64_t kc = std::min(kKc, p.k - kb);
     const T beta = kb == 0 ? p.beta : T(1);
@@ -260,14 +396,18 @@ SPBMM_AVX2 void gemm_avx2(const Problem<T>& p, int64_t j_begin, int64_t j_end) {
       const int nv = nr > L ? 2 : 1;
       const int tail = nr - (nv - 1) * L;
       const bool masked = tail != L;
-      const auto& fns =
-          kTiles<T, kRowA>[static_cast<std::size_t>(nv - 1)][static_cast<std::size_t>(masked)];
       const T* ab = p.a + kb * p.a_cs;
       T* cb = p.c + jb;
-      for (int64_t ib = 0; ib < p.m; ib += kMr) {
-        const int mr = static_cast<int>(std::min<int64_t>(kMr, p.m - ib));
-        fns[static_cast<std::size_t>(mr - 1)](kc, ab + ib * p.a_rs, p.a_rs, p.a_cs, bp, b_rs,
-                                              cb + ib * p.c_rs, p.c_rs, p.alpha, beta, tail);
+      const TileFn<T> full = Tiles::get(nv, masked, kRows);
+      int64_t ib = 0;
+      for (; ib + kRows <= p.m; ib += kRows) {
+        full(kc, ab + ib * p.a_rs, p.a_rs, p.a_cs, bp, b_rs, cb + ib * p.c_rs, p.c_rs, p.alpha,
+             beta, tail);
+      }
+      if (ib < p.m) {
+        Tiles::get(nv, masked, static_cast<int>(p.m - ib))(kc, ab + ib * p.a_rs, p.a_rs, p.a_cs, bp,
+                                                           b_rs, cb + ib * p.c_rs, p.c_rs, p.alpha,
+                                                           beta, tail);
       }
     }
   }
@@ -324,14 +464,23 @@ void gemm_generic(const Problem<T>& p, int64_t j_begin, int64_t j_end) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::atomic<bool> g_force_generic{false};
+using detail::DenseIsa;
 
-bool have_avx2() noexcept {
+DenseIsa best_isa() noexcept {
 #if SPBMM_DENSE_X86
-  return cpu_has_avx2_fma() && !g_force_generic.load(std::memory_order_relaxed);
-#else
-  return false;
+  if (cpu_has_avx512()) return DenseIsa::Avx512;
+  if (cpu_has_avx2_fma()) return DenseIsa::Avx2;
 #endif
+  return DenseIsa::Generic;
+}
+
+// The forced path, or -1 for the default.
+std::atomic<int> g_forced_isa{-1};
+std::atomic<bool> g_blas_enabled{true};
+
+DenseIsa active_isa() noexcept {
+  const int forced = g_forced_isa.load(std::memory_order_relaxed);
+  return forced < 0 ? best_isa() : static_cast<DenseIsa>(forced);
 }
 
 // C of at least this many elements is zeroed ahead of a beta == 0 product (see gemm_panels); a
@@ -340,7 +489,7 @@ constexpr int64_t kPretouchMinSize = 1024;
 
 // The register-blocked product over column panels [j_begin, j_end) of w columns.
 template <class T>
-void gemm_panels(const Problem<T>& p, bool avx2, int64_t j_begin, int64_t j_end, int64_t w) {
+void gemm_panels(const Problem<T>& p, DenseIsa isa, int64_t j_begin, int64_t j_end, int64_t w) {
   if (p.beta == T(0) && p.m * p.n >= kPretouchMinSize) {
     // The tiles write C a few rows of one column panel at a time, so when C is not cached every
     // row misses separately; zeroing it first, row after row, lets the hardware prefetchers bring
@@ -350,30 +499,46 @@ void gemm_panels(const Problem<T>& p, bool avx2, int64_t j_begin, int64_t j_end,
     for (int64_t i = 0; i < p.m; ++i) std::fill(p.c + i * p.c_rs + j0, p.c + i * p.c_rs + j1, T(0));
   }
 #if SPBMM_DENSE_X86
-  if (avx2) {
+  if (isa == DenseIsa::Avx512) {
     if (p.a_cs == 1) {
-      gemm_avx2<T, true>(p, j_begin, j_end);
+      gemm_simd<T, Avx512Tiles<T, true>>(p, j_begin, j_end);
     } else {
-      gemm_avx2<T, false>(p, j_begin, j_end);
+      gemm_simd<T, Avx512Tiles<T, false>>(p, j_begin, j_end);
+    }
+    return;
+  }
+  if (isa == DenseIsa::Avx2) {
+    if (p.a_cs == 1) {
+      gemm_simd<T, Avx2Tiles<T, true>>(p, j_begin, j_end);
+    } else {
+      gemm_simd<T, Avx2Tiles<T, false>>(p, j_begin, j_end);
     }
     return;
   }
 #else
-  (void)avx2;
+  (void)isa;
 #endif
   gemm_generic<T>(p, j_begin, j_end);
+}
+
+// Columns per panel of a path.
+template <class T>
+int64_t panel_width(DenseIsa isa) noexcept {
+#if SPBMM_DENSE_X86
+  if (isa == DenseIsa::Avx512) return 2 * Avx512<T>::kLanes;
+  if (isa == DenseIsa::Avx2) return 2 * Avx<T>::kLanes;
+#else
+  (void)isa;
+#endif
+  return kGenericNr;
 }
 
 // The register-blocked product; with threads > 1 the column panels are split between threads, so
 // each thread owns whole columns of C and needs no synchronization between K chunks.
 template <class T>
 void gemm_blocked(const Problem<T>& p, int threads) {
-  const bool avx2 = have_avx2();
-#if SPBMM_DENSE_X86
-  const int64_t w = avx2 ? 2 * Avx<T>::kLanes : kGenericNr;
-#else
-  const int64_t w = kGenericNr;
-#endif
+  const DenseIsa isa = active_isa();
+  const int64_t w = panel_width<T>(isa);
   const int64_t panels = (p.n + w - 1) / w;
 #ifdef _OPENMP
   if (threads > 1 && panels > 1 && !in_parallel()) {
@@ -382,14 +547,14 @@ void gemm_blocked(const Problem<T>& p, int threads) {
     {
       const int64_t id = omp_get_thread_num();
       const int64_t nt = omp_get_num_threads();
-      gemm_panels(p, avx2, panels * id / nt, panels * (id + 1) / nt, w);
+      gemm_panels(p, isa, panels * id / nt, panels * (id + 1) / nt, w);
     }
     return;
   }
 #else
   (void)threads;
 #endif
-  gemm_panels(p, avx2, 0, panels, w);
+  gemm_panels(p, isa, 0, panels, w);
 }
 
 #if SPBMM_HAVE_BLAS
@@ -421,6 +586,26 @@ void blas_gemm(Op op_a, Op op_b, T alpha, const DenseView<const T>& a, const Den
 bool blas_int_ok(int64_t x) { return x <= static_cast<int64_t>(INT_MAX); }
 #endif
 
+// Asks for a matrix (up to 128 KiB of it) to be brought into L2, so that the next entry of a batch
+// streams in while this one computes (W5: 6-8% faster on the AVX-512 path, fp32 and fp64).
+template <class T>
+void prefetch_view(const DenseView<const T>& x) {
+  const int64_t outer = x.layout == Layout::RowMajor ? x.rows : x.cols;
+  const int64_t inner = x.layout == Layout::RowMajor ? x.cols : x.rows;
+  if (outer == 0 || inner == 0 ||
+      outer * x.ld * static_cast<int64_t>(sizeof(T)) > (int64_t{1} << 17))
+    return;
+  constexpr int64_t kLine = 64 / sizeof(T);
+  for (int64_t o = 0; o < outer; ++o) {
+    const T* row = x.data + o * x.ld;
+    for (int64_t i = 0; i < inner; i += kLine) __builtin_prefetch(row + i, 0, 2);
+    __builtin_prefetch(row + inner - 1, 0, 2);
+  }
+}
+
+// The smallest entry (m*k*n) whose operands are prefetched ahead of it.
+constexpr double kPrefetchMinVolume = 32.0 * 32 * 32;
+
 // m*k*n in floating point: the product of three int64 dimensions may not fit in one.
 double volume(int64_t m, int64_t n, int64_t k) {
   return static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
@@ -428,14 +613,48 @@ double volume(int64_t m, int64_t n, int64_t k) {
 
 }  // namespace
 
+const char* detail::to_string(DenseIsa isa) noexcept {
+  switch (isa) {
+    case DenseIsa::Generic:
+      return "generic";
+    case DenseIsa::Avx2:
+      return "avx2";
+    case DenseIsa::Avx512:
+      return "avx512";
+  }
+  return "?";
+}
+
+DenseIsa detail::dense_best_isa() noexcept { return best_isa(); }
+
+DenseIsa detail::force_dense_isa(DenseIsa isa) noexcept {
+  const DenseIsa best = best_isa();
+  const DenseIsa chosen = static_cast<int>(isa) <= static_cast<int>(best) ? isa : best;
+  g_forced_isa.store(static_cast<int>(chosen), std::memory_order_relaxed);
+  return chosen;
+}
+
+void detail::reset_dense_isa() noexcept { g_forced_isa.store(-1, std::memory_order_relaxed); }
+
 void detail::force_generic_dense_kernel(bool on) noexcept {
-  g_force_generic.store(on, std::memory_order_relaxed);
+  if (on) {
+    force_dense_isa(DenseIsa::Generic);
+  } else {
+    reset_dense_isa();
+  }
+}
+
+void detail::set_dense_blas_enabled(bool on) noexcept {
+  g_blas_enabled.store(on, std::memory_order_relaxed);
 }
 
 bool dense_uses_blas(std::int64_t m, std::int64_t n, std::int64_t k) noexcept {
 #if SPBMM_HAVE_BLAS
-  return volume(m, n, k) >= static_cast<double>(kDenseBlasMinVolume) && blas_int_ok(m) &&
-         blas_int_ok(n) && blas_int_ok(k);
+  const int64_t min_volume =
+      active_isa() == DenseIsa::Avx512 ? kDenseBlasMinVolumeAvx512 : kDenseBlasMinVolume;
+  return g_blas_enabled.load(std::memory_order_relaxed) &&
+         volume(m, n, k) >= static_cast<double>(min_volume) && blas_int_ok(m) && blas_int_ok(n) &&
+         blas_int_ok(k);
 #else
   (void)m;
   (void)n;
@@ -514,9 +733,18 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
     return;
   }
   if (threads <= 0) threads = default_threads();
+  // Prefetches the operands of entry i + 1 while entry i computes. Not for tiny entries: W2 (16^3)
+  // was 24% slower with it; the hardware prefetchers already follow its consecutive entries.
+  const auto prefetch_after = [&](std::size_t i) {
+    if (i + 1 < count && vol(i + 1) >= kPrefetchMinVolume) {
+      if (a.size() != 1) prefetch_view(a[i + 1]);
+      if (b.size() != 1) prefetch_view(b[i + 1]);
+    }
+  };
   if (threads == 1 || count == 1) {
     const BlasThreadsScope scope(threads);
     for (std::size_t i = 0; i < count; ++i) {
+      prefetch_after(i);
       dense_dense_threads(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], threads);
     }
     return;
@@ -553,6 +781,7 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(count); ++i) {
     const auto u = static_cast<std::size_t>(i);
     if (any_split && split(u)) continue;
+    prefetch_after(u);
     dense_dense_threads(op_a, op_b, alpha, a_at(u), b_at(u), beta, c[u], 1);
   }
   (void)chunk;

@@ -16,13 +16,20 @@ namespace spbmm::kernels::cpu {
 // on W1 (256^3, operands from memory) OpenBLAS was 4% (fp32) and 9% (fp64) faster.
 inline constexpr std::int64_t kDenseBlasMinVolume = std::int64_t{192} * 192 * 192;
 
+// The same cut-off while the AVX-512 kernel is active. On a 2-core AMD EPYC with full-width
+// AVX-512 that kernel ran (one thread) 1.8x (fp32) and 1.7x (fp64) as fast as OpenBLAS per entry
+// at 256^3, 1.7x / 1.45x at 1024^3 and 1.45x / 1.35x at 2048^3, so only larger products go to
+// BLAS.
+inline constexpr std::int64_t kDenseBlasMinVolumeAvx512 = std::int64_t{2048} * 2048 * 2048;
+
 // A product runs with several threads inside it only from this m*k*n on: splitting a 128^3 product
 // over 2 threads was measured 1.9x faster, a 64^3 one 1.6x, but only while the pool's threads
 // spin; with sleeping (passive) threads the fork/join cost is a loss below about 192^3.
 // In a batch, an entry is split only when it alone is more than a thread's fair share of the work.
 inline constexpr std::int64_t kDenseSplitMinVolume = std::int64_t{128} * 128 * 128;
 
-// True when cpu::dense_dense sends an m x k by k x n product to BLAS (false without BLAS).
+// True when cpu::dense_dense sends an m x k by k x n product to BLAS (false without BLAS); the
+// cut-off depends on the kernel path in use (see detail::force_dense_isa).
 bool dense_uses_blas(std::int64_t m, std::int64_t n, std::int64_t k) noexcept;
 
 // Sets the BLAS library's thread count for the lifetime of the object and restores the old one.
@@ -58,9 +65,29 @@ void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
                          const DenseView<const T>& b, T beta, const DenseView<T>& c, int threads);
 
 namespace detail {
-// Makes the register-blocked kernel take its baseline-ISA path even where AVX2/FMA is available,
-// so that tests cover what other machines run. Process-wide: set it only while no product runs.
+// The code paths of the register-blocked kernel: baseline ISA, AVX2 with FMA, AVX-512 (F, VL, BW,
+// DQ).
+enum class DenseIsa : std::uint8_t { Generic, Avx2, Avx512 };
+
+const char* to_string(DenseIsa isa) noexcept;
+
+// The fastest path the executing CPU supports (the default).
+DenseIsa dense_best_isa() noexcept;
+
+// Makes the register-blocked kernel take `isa`, or the best supported path below it where the CPU
+// lacks it, so that tests and benchmarks cover every path on one machine. Returns the path now
+// active. Process-wide: set it only while no product runs.
+DenseIsa force_dense_isa(DenseIsa isa) noexcept;
+
+// Returns to the default path.
+void reset_dense_isa() noexcept;
+
+// force_dense_isa(Generic) when on, reset_dense_isa() when off.
 void force_generic_dense_kernel(bool on) noexcept;
+
+// Benchmarks only: when off, no product goes to BLAS (dense_uses_blas is false), so that the
+// register-blocked kernel can be timed at any size. Process-wide, like force_dense_isa.
+void set_dense_blas_enabled(bool on) noexcept;
 }  // namespace detail
 
 }  // namespace spbmm::kernels::cpu
