@@ -91,7 +91,7 @@ CsrMatrix<T, I> random_graph(std::int64_t n, double degree, std::mt19937_64& rng
 }
 
 template <Value T>
-void fill_uniform(std::vector<T>& v, std::mt19937_64& rng) {
+void fill_uniform(AlignedVector<T>& v, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> d(-1.0, 1.0);
   for (auto& x : v) x = static_cast<T>(d(rng));
 }
@@ -183,8 +183,8 @@ SPBMM_INSTANTIATE(double, std::int32_t)
 SPBMM_INSTANTIATE(double, std::int64_t)
 #undef SPBMM_INSTANTIATE
 
-template void fill_uniform<float>(std::vector<float>&, std::mt19937_64&);
-template void fill_uniform<double>(std::vector<double>&, std::mt19937_64&);
+template void fill_uniform<float>(AlignedVector<float>&, std::mt19937_64&);
+template void fill_uniform<double>(AlignedVector<double>&, std::mt19937_64&);
 template void dense_operands<float>(const DenseShapes&, DenseBatch<float>&, DenseBatch<float>&,
                                     std::uint64_t);
 template void dense_operands<double>(const DenseShapes&, DenseBatch<double>&, DenseBatch<double>&,

@@ -33,7 +33,7 @@ CsrMatrix<T, I> random_graph(std::int64_t n, double degree, std::mt19937_64& rng
 
 // Dense values uniform in [-1, 1).
 template <Value T>
-void fill_uniform(std::vector<T>& v, std::mt19937_64& rng);
+void fill_uniform(AlignedVector<T>& v, std::mt19937_64& rng);
 
 // W4 / G2: 32 entries of 4096x4096, density 0.002, each its own pattern.
 template <Value T, Index I>

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "spbmm/aligned.hpp"
 #include "spbmm/types.hpp"
 
 namespace spbmm {
@@ -49,22 +50,23 @@ struct DenseView {
 template <class T>
 void validate(const DenseView<T>& view, const char* what);
 
-// An owning dense matrix with tight leading dimension.
+// An owning dense matrix with tight leading dimension; values() starts on a kDenseAlignment-byte
+// boundary.
 template <Value T>
 class DenseMatrix {
  public:
   DenseMatrix() = default;
   // Zero-filled rows x cols matrix.
   DenseMatrix(std::int64_t rows, std::int64_t cols, Layout layout = Layout::RowMajor);
-  // Takes ownership of `data` (rows*cols values in the given layout).
+  // Copies `data` (rows*cols values in the given layout) into aligned storage.
   DenseMatrix(std::int64_t rows, std::int64_t cols, std::vector<T> data,
               Layout layout = Layout::RowMajor);
 
   std::int64_t rows() const noexcept { return rows_; }
   std::int64_t cols() const noexcept { return cols_; }
   Layout layout() const noexcept { return layout_; }
-  std::vector<T>& values() noexcept { return data_; }
-  const std::vector<T>& values() const noexcept { return data_; }
+  AlignedVector<T>& values() noexcept { return data_; }
+  const AlignedVector<T>& values() const noexcept { return data_; }
 
   DenseView<T> view() noexcept { return {data_.data(), rows_, cols_, layout_}; }
   DenseView<const T> view() const noexcept { return {data_.data(), rows_, cols_, layout_}; }
@@ -75,7 +77,7 @@ class DenseMatrix {
   std::int64_t rows_ = 0;
   std::int64_t cols_ = 0;
   Layout layout_ = Layout::RowMajor;
-  std::vector<T> data_;
+  AlignedVector<T> data_;
 };
 
 // A non-owning batch of dense matrices: one view per entry, each with its own shape, layout and
@@ -113,7 +115,8 @@ class DenseBatchView {
 
 // An owning ragged batch of dense matrices in one contiguous buffer: entry i has its own
 // rows(i) x cols(i) and starts at offset(i); every entry has the batch's layout and a tight
-// leading dimension.
+// leading dimension. Entries are packed back to back (offset(i + 1) == offset(i) + rows(i) *
+// cols(i)); the buffer, and so entry 0, starts on a kDenseAlignment-byte boundary.
 template <Value T>
 class DenseBatch {
  public:
@@ -138,8 +141,8 @@ class DenseBatch {
   // True when every entry has the same shape (an empty batch is uniform).
   bool is_uniform() const noexcept;
 
-  std::vector<T>& values() noexcept { return data_; }
-  const std::vector<T>& values() const noexcept { return data_; }
+  AlignedVector<T>& values() noexcept { return data_; }
+  const AlignedVector<T>& values() const noexcept { return data_; }
 
   DenseView<T> entry(std::size_t i);
   DenseView<const T> entry(std::size_t i) const;
@@ -151,7 +154,7 @@ class DenseBatch {
   std::vector<std::int64_t> cols_;
   std::vector<std::int64_t> offsets_;  // size() + 1 entries
   Layout layout_ = Layout::RowMajor;
-  std::vector<T> data_;
+  AlignedVector<T> data_;
 };
 
 }  // namespace spbmm

@@ -43,15 +43,16 @@ DenseMatrix<T>::DenseMatrix(std::int64_t rows, std::int64_t cols, Layout layout)
 template <Value T>
 DenseMatrix<T>::DenseMatrix(std::int64_t rows, std::int64_t cols, std::vector<T> data,
                             Layout layout)
-    : rows_(rows), cols_(cols), layout_(layout), data_(std::move(data)) {
+    : rows_(rows), cols_(cols), layout_(layout) {
   if (rows < 0 || cols < 0) {
     throw ShapeError(cat("dense matrix: negative shape ", rows, "x", cols));
   }
   const std::int64_t n = detail::checked_mul(rows, cols, "dense matrix");
-  if (static_cast<std::int64_t>(data_.size()) != n) {
+  if (static_cast<std::int64_t>(data.size()) != n) {
     throw ShapeError(
-        cat("dense matrix: ", rows, "x", cols, " needs ", n, " values, got ", data_.size()));
+        cat("dense matrix: ", rows, "x", cols, " needs ", n, " values, got ", data.size()));
   }
+  data_.assign(data.begin(), data.end());
 }
 
 template <class T>
@@ -143,9 +144,8 @@ std::vector<DenseMatrix<T>> DenseBatch<T>::to_list() const {
   std::vector<DenseMatrix<T>> out;
   out.reserve(size());
   for (std::size_t i = 0; i < size(); ++i) {
-    const auto first = data_.begin() + offsets_[i];
-    out.emplace_back(rows_[i], cols_[i], std::vector<T>(first, data_.begin() + offsets_[i + 1]),
-                     layout_);
+    DenseMatrix<T>& m = out.emplace_back(rows_[i], cols_[i], layout_);
+    std::copy(data_.begin() + offsets_[i], data_.begin() + offsets_[i + 1], m.values().begin());
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <variant>
@@ -229,7 +230,125 @@ void check_no_aliasing(const DenseBatchView<T>& c, const BatchView<T, I>& a,
 struct KnownA {
   const std::vector<Shape>* op_shapes = nullptr;
   const std::vector<Region>* regions = nullptr;
+  // With regions: the address range they lie in (span_of(*regions)).
+  std::uintptr_t lo = 0;
+  std::uintptr_t hi = 0;
 };
+
+// The address range [lo, hi) of a set of regions, grown one region at a time; `sorted` stays true
+// while every region starts at or after the end of all before it (so none of them overlap).
+struct Span {
+  std::uintptr_t lo = std::numeric_limits<std::uintptr_t>::max();
+  std::uintptr_t hi = 0;
+  bool sorted = true;
+
+  void add(std::uintptr_t begin, std::uintptr_t end) noexcept {
+    sorted = sorted && begin >= hi;
+    lo = std::min(lo, begin);
+    hi = std::max(hi, end);
+  }
+  bool empty() const noexcept { return lo >= hi; }
+  // True when the two ranges share no byte.
+  bool apart(const Span& o) const noexcept {
+    return empty() || o.empty() || hi <= o.lo || o.hi <= lo;
+  }
+};
+
+inline Span span_of(const std::vector<Region>& regions) {
+  Span s;
+  for (const Region& r : regions) s.add(r.extent.base, r.extent.end());
+  return s;
+}
+
+// Adds the memory of a validated, non-empty dense view to s.
+template <class T>
+void add_dense(Span& s, const DenseView<T>& v) noexcept {
+  const bool row_major = v.layout == Layout::RowMajor;
+  const std::int64_t outer = row_major ? v.rows : v.cols;
+  const std::int64_t inner = row_major ? v.cols : v.rows;
+  const auto begin = reinterpret_cast<std::uintptr_t>(v.data);
+  const auto bytes = ((outer - 1) * v.ld + inner) * static_cast<std::int64_t>(sizeof(T));
+  s.add(begin, begin + static_cast<std::uintptr_t>(bytes));
+}
+
+// The address range of A's regions, without collecting them.
+template <Value T, Index I>
+Span span_of(const BatchView<T, I>& a) {
+  Span s;
+  const auto add = [&](std::optional<Extent> e) {
+    if (e) s.add(e->base, e->end());
+  };
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    std::visit(Overloaded{
+                   [&](const DenseView<const T>& v) { add(dense_extent(v)); },
+                   [&](const CsrView<T, I>& v) {
+                     const std::int64_t rp = v.row_ptr != nullptr ? v.rows + 1 : 0;
+                     add(contiguous_extent(v.row_ptr, rp, sizeof(I)));
+                     add(contiguous_extent(v.col_idx, v.nnz(), sizeof(I)));
+                     add(contiguous_extent(v.values, v.nnz(), sizeof(T)));
+                   },
+                   [&](const CooView<T, I>& v) {
+                     add(contiguous_extent(v.row_idx, v.nnz, sizeof(I)));
+                     add(contiguous_extent(v.col_idx, v.nnz, sizeof(I)));
+                     add(contiguous_extent(v.values, v.nnz, sizeof(T)));
+                   },
+               },
+               a[i]);
+  }
+  return s;
+}
+
+// The checks of check_b_and_c in one pass over B and C, without allocating. Returns 1 when every
+// check passes, 0 when one fails (the full checks then find and report the first failure), and 2
+// when B and C are valid but their memory is not laid out simply enough to rule out aliasing here
+// (C entries out of address order, or the address range of C meeting that of A or B).
+template <Value T, Index I>
+int quick_check_b_and_c(const DenseBatchView<T>& c, const BatchView<T, I>& a,
+                        const DenseBatchView<const T>& b, const Options& options,
+                        const KnownA& known, std::size_t products) {
+  if (c.size() != products || b.empty()) return 0;
+  const bool a_one = a.size() == 1;
+  const bool b_one = b.size() == 1;
+  const bool op_b_n = options.op_b == Op::N;
+  const Shape* a_shapes = known.op_shapes != nullptr ? known.op_shapes->data() : nullptr;
+  const DenseView<const T>* bv = b.entries().data();
+  const DenseView<T>* cv = c.entries().data();
+  Span b_span;
+  Span c_span;
+  if (b_one) {
+    if (!dense_ok(bv[0])) return 0;
+    if (!bv[0].empty()) add_dense(b_span, bv[0]);
+  }
+  for (std::size_t i = 0; i < products; ++i) {
+    const DenseView<const T>& vb = bv[b_one ? 0 : i];
+    const DenseView<T>& vc = cv[i];
+    Shape oa;
+    if (a_shapes != nullptr) {
+      oa = a_shapes[a_one ? 0 : i];
+    } else {
+      const Shape sa = stored_shape<T, I>(a[a_one ? 0 : i]);
+      oa = op_shape(sa.rows, sa.cols, options.op_a);
+    }
+    const std::int64_t b_rows = op_b_n ? vb.rows : vb.cols;
+    const std::int64_t b_cols = op_b_n ? vb.cols : vb.rows;
+    const bool ok = (b_one || dense_ok(vb)) && dense_ok(vc) && oa.cols == b_rows &&
+                    vc.rows == oa.rows && vc.cols == b_cols;
+    if (!ok) return 0;
+    if (!b_one && !vb.empty()) add_dense(b_span, vb);
+    if (!vc.empty()) add_dense(c_span, vc);
+  }
+  if (!c_span.sorted || !b_span.apart(c_span)) return 2;
+  Span a_span;
+  if (known.regions != nullptr && (known.lo < known.hi || known.regions->empty())) {
+    a_span.lo = known.lo;
+    a_span.hi = known.hi;
+  } else if (known.regions != nullptr) {
+    a_span = span_of(*known.regions);
+  } else {
+    a_span = span_of(a);
+  }
+  return a_span.apart(c_span) ? 1 : 2;
+}
 
 template <Value T, Index I>
 void check_b_and_c(const DenseBatchView<T>& c, const BatchView<T, I>& a,
@@ -237,6 +356,15 @@ void check_b_and_c(const DenseBatchView<T>& c, const BatchView<T, I>& a,
                    const KnownA& known = {}) {
   using detail::cat;
   const std::size_t products = broadcast_size(a.size(), b.size());
+  switch (quick_check_b_and_c(c, a, b, options, known, products)) {
+    case 1:
+      return;
+    case 2:
+      check_no_aliasing(c, a, b, known.regions);
+      return;
+    default:
+      break;
+  }
   validate_b(b);
   const auto op_a_of = [&](std::size_t i) {
     if (known.op_shapes != nullptr) return (*known.op_shapes)[pick(a.size(), i)];

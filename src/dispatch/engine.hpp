@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatch/checks.hpp"
 #include "dispatch/overlap.hpp"
 #include "spbmm/bmm.hpp"
 #include "spbmm/gpu.hpp"
@@ -52,6 +53,7 @@ struct Engine {
 
   // The regions of A sorted for Plan::execute's aliasing check, computed once.
   std::vector<Region> a_regions;
+  Span a_span;  // span_of(a_regions)
   std::vector<Shape> a_op_shapes;
 
   // Set when every entry runs on the CPU dense kernel with the same op: execute() then hands

@@ -618,6 +618,7 @@ Plan<T, I>::Plan(const BatchView<T, I>& a, const std::vector<std::int64_t>& n,
   auto impl = std::make_unique<Impl>();
   impl->build(a, n, options);
   impl->a_regions = dispatch::sorted_a_regions(a);
+  impl->a_span = dispatch::span_of(impl->a_regions);
   impl->a_op_shapes.reserve(a.size());
   for (const EntryStats& s : impl->stats) impl->a_op_shapes.push_back({s.rows, s.cols});
   impl_ = std::move(impl);
@@ -635,7 +636,9 @@ void Plan<T, I>::execute(const DenseBatchView<T>& c, const DenseBatchView<const 
                          T beta) const {
   const Options o{impl_->options.op_a, impl_->options.op_b, Layout::RowMajor,
                   impl_->options.threads, Kernel::Auto};
-  dispatch::check_b_and_c(c, impl_->a, b, o, {&impl_->a_op_shapes, &impl_->a_regions});
+  dispatch::check_b_and_c(
+      c, impl_->a, b, o,
+      {&impl_->a_op_shapes, &impl_->a_regions, impl_->a_span.lo, impl_->a_span.hi});
   impl_->run(c, b, alpha, beta);
 }
 

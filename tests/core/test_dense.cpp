@@ -1,10 +1,16 @@
 // Tests of the dense containers: DenseView validation, DenseMatrix, DenseBatch, DenseBatchView.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "spbmm/aligned.hpp"
 #include "spbmm/dense.hpp"
 #include "spbmm/error.hpp"
 #include "test_util.hpp"
@@ -186,6 +192,114 @@ TYPED_TEST(DenseTest, BatchFromListToListRoundTrip) {
   }
   const auto row = DenseBatch<T>::from_list(list);
   EXPECT_EQ(row.to_list()[0].values(), list[0].values());
+}
+
+bool aligned(const void* p, std::size_t a = kDenseAlignment) {
+  return reinterpret_cast<std::uintptr_t>(p) % a == 0;
+}
+
+TEST(AlignedStorage, AllocatorHonoursAlignmentAndRebind) {
+  AlignedAllocator<float> a;
+  for (std::size_t n : {std::size_t{1}, std::size_t{3}, std::size_t{1000}, std::size_t{1} << 22}) {
+    float* p = a.allocate(n);
+    EXPECT_TRUE(aligned(p)) << n;
+    a.deallocate(p, n);
+  }
+  AlignedAllocator<char, 256> wide;
+  char* c = wide.allocate(5);
+  EXPECT_TRUE(aligned(c, 256));
+  wide.deallocate(c, 5);
+  using Rebound = std::allocator_traits<AlignedAllocator<float>>::rebind_alloc<double>;
+  static_assert(std::is_same_v<Rebound, AlignedAllocator<double>>);
+  EXPECT_TRUE(AlignedAllocator<float>() == AlignedAllocator<double>());
+  EXPECT_THROW((void)a.allocate(std::numeric_limits<std::size_t>::max()),
+               std::bad_array_new_length);
+}
+
+TEST(AlignedStorage, VectorStaysAlignedAndTakesPlainVectors) {
+  AlignedVector<double> v(7, 1.5);
+  EXPECT_TRUE(aligned(v.data()));
+  for (int i = 0; i < 1000; ++i) v.push_back(i);  // reallocates
+  EXPECT_TRUE(aligned(v.data()));
+  const std::vector<double> plain = {1, 2, 3};
+  v = plain;
+  EXPECT_EQ(v, plain);
+  EXPECT_TRUE(aligned(v.data()));
+  const AlignedVector<double> w(plain);
+  EXPECT_EQ(w, v);
+  EXPECT_EQ(plain, w);
+  EXPECT_FALSE(w == std::vector<double>({1, 2}));
+  EXPECT_FALSE(w == std::vector<double>({1, 2, 4}));
+}
+
+TYPED_TEST(DenseTest, MatrixValuesAreAligned) {
+  using T = typename TypeParam::T;
+  // Small, odd and large (mmap-backed) sizes, in both layouts.
+  for (const auto& [r, c] :
+       {std::pair<std::int64_t, std::int64_t>{1, 1}, {3, 5}, {17, 9}, {131072, 64}}) {
+    for (Layout layout : {Layout::RowMajor, Layout::ColMajor}) {
+      const DenseMatrix<T> z(r, c, layout);
+      EXPECT_TRUE(aligned(z.values().data())) << r << "x" << c;
+      EXPECT_TRUE(aligned(z.view().data)) << r << "x" << c;
+    }
+  }
+  // From a std::vector: copied into aligned storage, values kept.
+  const std::vector<T> src = {1, 2, 3, 4, 5, 6};
+  DenseMatrix<T> m(2, 3, src, Layout::ColMajor);
+  EXPECT_TRUE(aligned(m.values().data()));
+  EXPECT_NE(static_cast<const void*>(m.values().data()), static_cast<const void*>(src.data()));
+  EXPECT_EQ(m.values(), src);
+  EXPECT_EQ(m(1, 2), T(6));
+  // Copies, moves and reassigned values stay aligned.
+  const DenseMatrix<T> copy = m;
+  EXPECT_TRUE(aligned(copy.values().data()));
+  EXPECT_EQ(copy.values(), m.values());
+  DenseMatrix<T> assigned(4, 4);
+  assigned = copy;
+  EXPECT_TRUE(aligned(assigned.values().data()));
+  const DenseMatrix<T> moved = std::move(m);
+  EXPECT_TRUE(aligned(moved.values().data()));
+  DenseMatrix<T> refilled(2, 2);
+  refilled.values() = std::vector<T>{4, 3, 2, 1};
+  EXPECT_TRUE(aligned(refilled.values().data()));
+  EXPECT_EQ(refilled(0, 1), T(3));
+}
+
+TYPED_TEST(DenseTest, BatchBufferIsAlignedAndEntriesPacked) {
+  using T = typename TypeParam::T;
+  std::mt19937_64 rng(11);
+  std::vector<DenseMatrix<T>> list;
+  list.push_back(test::random_dense<T>(3, 5, rng));
+  list.push_back(test::random_dense<T>(0, 2, rng));
+  list.push_back(test::random_dense<T>(7, 3, rng, Layout::ColMajor));
+  list.push_back(test::random_dense<T>(1, 1, rng));
+  for (Layout layout : {Layout::RowMajor, Layout::ColMajor}) {
+    const auto b = DenseBatch<T>::from_list(list, layout);
+    EXPECT_TRUE(aligned(b.values().data()));
+    EXPECT_EQ(b.entry(0).data, b.values().data());
+    const auto view = b.view();
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      // Entries stay packed back to back: only the buffer start is aligned.
+      EXPECT_EQ(b.offset(i + 1), b.offset(i) + b.rows(i) * b.cols(i)) << i;
+      EXPECT_EQ(view[i].data, b.values().data() + b.offset(i)) << i;
+    }
+    const auto back = b.to_list();
+    ASSERT_EQ(back.size(), list.size());
+    for (std::size_t i = 0; i < back.size(); ++i) {
+      if (!back[i].values().empty()) {
+        EXPECT_TRUE(aligned(back[i].values().data())) << i;
+      }
+      EXPECT_TRUE(test::dense_near(back[i].view(), list[i].view(), 0.0)) << "entry " << i;
+    }
+    const auto again = DenseBatch<T>::from_list(back, layout);
+    EXPECT_EQ(again.values(), b.values());
+  }
+  const auto big = DenseBatch<T>::uniform(2, 131072, 64);
+  EXPECT_TRUE(aligned(big.values().data()));
+  const DenseBatch<T> copy = big;
+  EXPECT_TRUE(aligned(copy.values().data()));
+  const DenseBatch<T> shaped({5, 2}, {3, 3});
+  EXPECT_TRUE(aligned(shaped.values().data()));
 }
 
 TYPED_TEST(DenseTest, BatchViewUniformWrapsWithoutCopy) {

@@ -56,16 +56,16 @@ DenseMatrix<T> from_rows(std::int64_t rows, std::int64_t cols, const std::vector
   return m;
 }
 
-template <class T>
-bool all_equal(const std::vector<T>& v, double x) {
+template <class T, class A>
+bool all_equal(const std::vector<T, A>& v, double x) {
   for (const T& e : v) {
     if (e != static_cast<T>(x)) return false;
   }
   return true;
 }
 
-template <class T>
-void fill(std::vector<T>& v, double x) {
+template <class T, class A>
+void fill(std::vector<T, A>& v, double x) {
   for (T& e : v) e = static_cast<T>(x);
 }
 

@@ -30,8 +30,8 @@ using test::tolerance;
 
 constexpr double kSentinel = 12345.0;
 
-template <class T>
-void fill(std::vector<T>& v, double x) {
+template <class T, class A>
+void fill(std::vector<T, A>& v, double x) {
   for (T& e : v) e = static_cast<T>(x);
 }
 
@@ -601,6 +601,104 @@ TYPED_TEST(PlanTest, ManySmallDenseEntriesMatchTheReference) {
   SPBMM_EXPECT_THROW_MSG(plan.execute(DenseBatchView<T>(views), b_fill.view()), InvalidArgument,
                          "overlaps C entry");
   for (const T& v : c.values()) EXPECT_EQ(v, T(kSentinel));
+}
+
+// Memory layouts of B and C other than one buffer per operand in entry order, and bad entries at
+// the end of a large batch: valid layouts give the reference result, invalid ones are reported
+// exactly as in a small batch, before anything is written.
+TYPED_TEST(PlanTest, ManyDenseEntriesAnyMemoryLayoutIsCheckedExactly) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(29);
+  constexpr std::size_t kCount = 1000;
+  constexpr std::int64_t kS = 8;
+  DenseBatch<T> a = DenseBatch<T>::uniform(kCount, kS, kS);
+  for (auto& v : a.values()) v = test::random_value<T>(rng);
+  const DenseBatch<T>& ac = a;
+  const BatchView<T, I> av(ac);
+  PlanOptions po;
+  po.threads = 2;
+  po.policy.allow_gpu = false;
+  const Plan<T, I> plan(av, kS, po);
+  DenseBatch<T> b = DenseBatch<T>::uniform(kCount, kS, kS);
+  for (auto& v : b.values()) v = test::random_value<T>(rng);
+  const DenseBatch<T>& bc = b;
+  DenseBatch<T> want = DenseBatch<T>::uniform(kCount, kS, kS);
+  reference_loop<T, I>(want.view(), av, bc.view(), T(1), T(0), Op::N, Op::N);
+  const auto result_of = [&](const std::vector<DenseView<T>>& c) {
+    DenseBatch<T> out = DenseBatch<T>::uniform(kCount, kS, kS);
+    for (std::size_t i = 0; i < kCount; ++i) {
+      for (std::int64_t r = 0; r < kS; ++r) {
+        for (std::int64_t q = 0; q < kS; ++q) out.entry(i)(r, q) = c[i](r, q);
+      }
+    }
+    return out;
+  };
+
+  // C entries in reverse address order.
+  DenseBatch<T> c = DenseBatch<T>::uniform(kCount, kS, kS);
+  std::vector<DenseView<T>> reversed;
+  for (std::size_t i = 0; i < kCount; ++i) reversed.push_back(c.entry(kCount - 1 - i));
+  plan.execute(DenseBatchView<T>(reversed), bc.view());
+  EXPECT_TRUE(batch_near(result_of(reversed), want, 16));
+
+  // B and C interleaved in one buffer (B_0, C_0, B_1, C_1, ...), B read through a const view.
+  DenseBatch<T> both = DenseBatch<T>::uniform(2 * kCount, kS, kS);
+  std::vector<DenseView<const T>> b_mixed;
+  std::vector<DenseView<T>> c_mixed;
+  for (std::size_t i = 0; i < kCount; ++i) {
+    for (std::int64_t r = 0; r < kS; ++r) {
+      for (std::int64_t q = 0; q < kS; ++q) both.entry(2 * i)(r, q) = bc.entry(i)(r, q);
+    }
+    b_mixed.push_back(both.entry(2 * i));
+    c_mixed.push_back(both.entry(2 * i + 1));
+  }
+  plan.execute(DenseBatchView<T>(c_mixed), DenseBatchView<const T>(b_mixed));
+  EXPECT_TRUE(batch_near(result_of(c_mixed), want, 16));
+
+  // Every B entry the same view.
+  std::vector<DenseView<const T>> b_same(kCount, bc.entry(0));
+  plan.execute(c.view(), DenseBatchView<const T>(b_same));
+  DenseBatch<T> want_same = DenseBatch<T>::uniform(kCount, kS, kS);
+  reference_loop<T, I>(want_same.view(), av, DenseBatchView<const T>(b_same), T(1), T(0), Op::N,
+                       Op::N);
+  EXPECT_TRUE(batch_near(c, want_same, 16));
+
+  // Rejections at the last entry; C keeps its values.
+  const std::size_t last = kCount - 1;
+  fill(c.values(), kSentinel);
+  const auto untouched = [&] {
+    for (const T& v : c.values()) {
+      if (v != T(kSentinel)) return false;
+    }
+    return true;
+  };
+  std::vector<DenseView<T>> c_views = c.view().entries();
+  {
+    std::vector<DenseView<T>> cv = c_views;
+    cv[last] = DenseView<T>(const_cast<T*>(ac.entry(3).data), kS, kS);
+    SPBMM_EXPECT_THROW_MSG(plan.execute(DenseBatchView<T>(cv), bc.view()), InvalidArgument,
+                           "C entry 999 overlaps A entry 3");
+    cv[last] = DenseView<T>(const_cast<T*>(bc.entry(7).data), kS, kS);
+    SPBMM_EXPECT_THROW_MSG(plan.execute(DenseBatchView<T>(cv), bc.view()), InvalidArgument,
+                           "C entry 999 overlaps B entry 7");
+    cv[last] = DenseView<T>(c_views[last].data, kS, kS - 1);
+    SPBMM_EXPECT_THROW_MSG(plan.execute(DenseBatchView<T>(cv), bc.view()), ShapeError,
+                           "entry 999: C is 8x7 but op(A) * op(B) is 8x8");
+    cv[last] = DenseView<T>(c_views[last].data, kS, kS, Layout::RowMajor, kS - 1);
+    SPBMM_EXPECT_THROW_MSG(plan.execute(DenseBatchView<T>(cv), bc.view()), FormatError,
+                           "C entry 999: leading dimension 7 < 8");
+  }
+  {
+    std::vector<DenseView<const T>> bv = bc.view().entries();
+    bv[last] = DenseView<const T>(bv[last].data, kS, kS, Layout::RowMajor, kS - 1);
+    SPBMM_EXPECT_THROW_MSG(plan.execute(c.view(), DenseBatchView<const T>(bv)), FormatError,
+                           "B entry 999: leading dimension 7 < 8");
+    bv[last] = DenseView<const T>(bv[0].data, kS + 1, kS);
+    SPBMM_EXPECT_THROW_MSG(plan.execute(c.view(), DenseBatchView<const T>(bv)), ShapeError,
+                           "entry 999: op(A) is 8x8 but op(B) is 9x8");
+  }
+  EXPECT_TRUE(untouched());
 }
 
 TYPED_TEST(PlanTest, ConstructorRejectsBadArguments) {

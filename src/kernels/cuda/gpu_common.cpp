@@ -212,8 +212,8 @@ double estimate_seconds(const Traffic& traffic) noexcept {
 // DeviceDenseBatch
 
 namespace {
-template <class T>
-DeviceBuffer upload_vector(const std::vector<T>& v) {
+template <class T, class A>
+DeviceBuffer upload_vector(const std::vector<T, A>& v) {
   DeviceBuffer buf(v.size() * sizeof(T));
   if (!v.empty()) buf.upload(v.data(), v.size() * sizeof(T));
   return buf;
