@@ -1,5 +1,8 @@
 // `spbmm`: the command-line front end; dispatches to one subcommand.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -30,7 +33,23 @@ void print_help(std::FILE* out) {
 
 }  // namespace
 
+// OpenBLAS's pthreads build starts its own thread pool when the process loads it, and idle pool
+// threads spin for about 2^28 cycles before sleeping: they take the cores from spbmm's OpenMP
+// threads for the first tenth of a second of every run (a short command ran 250x slower on 2
+// cores). OpenBLAS reads OPENBLAS_THREAD_TIMEOUT only when it loads, so the command restarts
+// itself once with a short timeout unless the caller has set one.
+static void shorten_openblas_spin(char** argv) {
+#if SPBMM_HAVE_BLAS
+  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") != nullptr) return;
+  if (setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0) != 0) return;
+  execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+#else
+  (void)argv;
+#endif
+}
+
 int main(int argc, char** argv) {
+  shorten_openblas_spin(argv);
   if (argc < 2) {
     std::fputs("spbmm: no command given (see spbmm --help)\n", stderr);
     return 2;

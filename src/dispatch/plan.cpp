@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 #include <numeric>
+#include <optional>
 #include <utility>
 
 #ifdef _OPENMP
@@ -485,8 +486,7 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
     if (threads > 1 && splits && t.seconds >= kMinSplitSeconds &&
         t.seconds * threads > 0.5 * total) {
       OmpThreadsScope scope(threads);
-      kernels::cpu::BlasThreadsScope blas(threads);
-      product(t.product, threads);
+      product(t.product, threads);  // the dense kernel sets BLAS threads itself when it uses BLAS
     } else {
       loop.push_back(t.product);
     }
@@ -497,8 +497,17 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
     for (const std::size_t p : loop) product(p, 1);
     return;
   }
-  // One product per thread: BLAS threads inside would oversubscribe the cores.
-  kernels::cpu::BlasThreadsScope blas(1);
+  // One product per thread: BLAS threads inside would oversubscribe the cores. The count is only
+  // touched when a product will call BLAS: each change wakes OpenBLAS's own pool, whose spinning
+  // threads would otherwise compete with this loop for the cores on every call.
+  bool any_blas = false;
+  for (std::size_t i = 0; i < loop.size() && !any_blas; ++i) {
+    const std::size_t e = pick(a.size(), loop[i]);
+    any_blas = choices[e].kernel == Kernel::Dense &&
+               kernels::cpu::dense_uses_blas(stats[e].rows, c[loop[i]].cols, stats[e].cols);
+  }
+  std::optional<kernels::cpu::BlasThreadsScope> blas;
+  if (any_blas) blas.emplace(1);
   parallel_for(loop.size(), threads, [&](std::size_t k) { product(loop[k], 1); });
 }
 

@@ -17,6 +17,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -741,8 +742,8 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
       if (b.size() != 1) prefetch_view(b[i + 1]);
     }
   };
+  // dense_dense_threads sets the BLAS thread count itself around the products it hands to BLAS.
   if (threads == 1 || count == 1) {
-    const BlasThreadsScope scope(threads);
     for (std::size_t i = 0; i < count; ++i) {
       prefetch_after(i);
       dense_dense_threads(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], threads);
@@ -761,7 +762,6 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
   bool any_split = false;
   for (std::size_t i = 0; i < count && !any_split; ++i) any_split = split(i);
   if (any_split) {
-    const BlasThreadsScope scope(threads);
     for (std::size_t i = 0; i < count; ++i) {
       if (split(i)) dense_dense_threads(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], threads);
     }
@@ -774,7 +774,17 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
   // counter.
   const double avg = std::max(1.0, total / static_cast<double>(count));
   const int chunk = static_cast<int>(std::clamp(65536.0 / avg, 1.0, 64.0));
-  const BlasThreadsScope scope(1);
+  // Entries that go to BLAS inside the loop need it on one thread. Only then is the count
+  // touched: each change wakes OpenBLAS's own thread pool, whose spinning threads would compete
+  // with this loop's threads for the cores.
+  bool any_blas = false;
+  for (std::size_t i = 0; i < count && !any_blas; ++i) {
+    const DenseView<const T>& ai = a_at(i);
+    const std::int64_t k = op_a == Op::N ? ai.cols : ai.rows;
+    any_blas = !(any_split && split(i)) && dense_uses_blas(c[i].rows, c[i].cols, k);
+  }
+  std::optional<BlasThreadsScope> scope;
+  if (any_blas) scope.emplace(1);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(guided, chunk)
 #endif
