@@ -137,26 +137,32 @@ void validate_b(const DenseBatchView<const T>& b) {
   for (std::size_t i = 0; i < b.size(); ++i) validate_entry(b[i], "B", i);
 }
 
-template <Value T, Index I>
-void add_regions(std::vector<Region>& out, const MatrixView<T, I>& m, std::size_t i) {
-  const auto add = [&](std::optional<Extent> e) {
-    if (e) out.push_back({*e, 'A', i});
-  };
+// Calls f(std::optional<Extent>) for each memory region of one A entry (dense data; CSR row
+// pointers, column indices and values; COO indices and values).
+template <Value T, Index I, class F>
+void for_each_extent(const MatrixView<T, I>& m, F&& f) {
   std::visit(Overloaded{
-                 [&](const DenseView<const T>& v) { add(dense_extent(v)); },
+                 [&](const DenseView<const T>& v) { f(dense_extent(v)); },
                  [&](const CsrView<T, I>& v) {
                    const std::int64_t rp = v.row_ptr != nullptr ? v.rows + 1 : 0;
-                   add(contiguous_extent(v.row_ptr, rp, sizeof(I)));
-                   add(contiguous_extent(v.col_idx, v.nnz(), sizeof(I)));
-                   add(contiguous_extent(v.values, v.nnz(), sizeof(T)));
+                   f(contiguous_extent(v.row_ptr, rp, sizeof(I)));
+                   f(contiguous_extent(v.col_idx, v.nnz(), sizeof(I)));
+                   f(contiguous_extent(v.values, v.nnz(), sizeof(T)));
                  },
                  [&](const CooView<T, I>& v) {
-                   add(contiguous_extent(v.row_idx, v.nnz, sizeof(I)));
-                   add(contiguous_extent(v.col_idx, v.nnz, sizeof(I)));
-                   add(contiguous_extent(v.values, v.nnz, sizeof(T)));
+                   f(contiguous_extent(v.row_idx, v.nnz, sizeof(I)));
+                   f(contiguous_extent(v.col_idx, v.nnz, sizeof(I)));
+                   f(contiguous_extent(v.values, v.nnz, sizeof(T)));
                  },
              },
              m);
+}
+
+template <Value T, Index I>
+void add_regions(std::vector<Region>& out, const MatrixView<T, I>& m, std::size_t i) {
+  for_each_extent<T, I>(m, [&](std::optional<Extent> e) {
+    if (e) out.push_back({*e, 'A', i});
+  });
 }
 
 // The regions of A, sorted by region_less: what a plan computes once.
@@ -278,23 +284,7 @@ Span span_of(const BatchView<T, I>& a) {
   const auto add = [&](std::optional<Extent> e) {
     if (e) s.add(e->base, e->end());
   };
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    std::visit(Overloaded{
-                   [&](const DenseView<const T>& v) { add(dense_extent(v)); },
-                   [&](const CsrView<T, I>& v) {
-                     const std::int64_t rp = v.row_ptr != nullptr ? v.rows + 1 : 0;
-                     add(contiguous_extent(v.row_ptr, rp, sizeof(I)));
-                     add(contiguous_extent(v.col_idx, v.nnz(), sizeof(I)));
-                     add(contiguous_extent(v.values, v.nnz(), sizeof(T)));
-                   },
-                   [&](const CooView<T, I>& v) {
-                     add(contiguous_extent(v.row_idx, v.nnz, sizeof(I)));
-                     add(contiguous_extent(v.col_idx, v.nnz, sizeof(I)));
-                     add(contiguous_extent(v.values, v.nnz, sizeof(T)));
-                   },
-               },
-               a[i]);
-  }
+  for (std::size_t i = 0; i < a.size(); ++i) for_each_extent<T, I>(a[i], add);
   return s;
 }
 
