@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "kernels/kernels.hpp"
 #include "spbmm/spbmm.hpp"
 
@@ -28,7 +29,8 @@ constexpr const char* kDemoHelp =
     "plans it (the table shows the kernel chosen for each entry and why), multiplies each\n"
     "entry by a random dense matrix with N columns (default 32), checks the result against\n"
     "the reference kernel on the dense form of each entry, and prints the time per entry, per\n"
-    "kernel and for the whole batch. --quiet prints only the summary.\n"
+    "kernel and for the whole batch. Steps longer than a second show their progress on stderr\n"
+    "when it is a terminal. --quiet prints only the summary and no progress.\n"
     "\n"
     "example: spbmm demo --cols 64 --threads 2\n";
 
@@ -111,7 +113,9 @@ int cmd_demo(int argc, char** argv) {
       std::fprintf(stderr, "spbmm demo: no .mtx files in %s\n", dir.c_str());
       return 1;
     }
+    Progress loading("reading " + std::to_string(files.size()) + " files from " + dir, quiet);
     const CsrBatch<T, I> a = read_matrix_market_csr_batch<T, I>(files);
+    loading.done();
     const double load_s = seconds_since(t_load);
 
     // One random right-hand side per entry, cols(A_i) x n.
@@ -129,7 +133,16 @@ int cmd_demo(int argc, char** argv) {
     const Plan<T, I> plan(BatchView<T, I>(a), n, popts);
     const double plan_s = seconds_since(t_plan);
     if (!quiet) std::printf("%s\n", plan.explain().c_str());
+    std::fflush(stdout);
 
+    // The table is printed once the runs are over so that progress lines never cut into it.
+    std::string table;
+    const auto row = [&table](const char* fmt, auto... args) {
+      char line[256];
+      std::snprintf(line, sizeof line, fmt, args...);
+      table += line;
+    };
+    Progress running("multiplying and checking " + std::to_string(a.size()) + " entries", quiet);
     DenseBatch<T> c = plan.execute(b.view());  // warm-up; also the result checked below
     double run_s = 1e300;
     for (int rep = 0; rep < 5; ++rep) {
@@ -138,11 +151,9 @@ int cmd_demo(int argc, char** argv) {
       run_s = std::min(run_s, seconds_since(t0));
     }
 
-    std::printf("spbmm demo: %zu entries from %s, times a random dense matrix with %lld columns\n",
-                a.size(), dir.c_str(), static_cast<long long>(n));
     if (!quiet) {
-      std::printf("%-5s %-30s %11s %8s %8s %-7s %10s %10s\n", "entry", "file", "shape", "nnz",
-                  "density", "kernel", "time (ms)", "max error");
+      row("%-5s %-30s %11s %8s %8s %-7s %10s %10s\n", "entry", "file", "shape", "nnz", "density",
+          "kernel", "time (ms)", "max error");
     }
     double worst = 0;
     double flops = 0;
@@ -180,10 +191,14 @@ int cmd_demo(int argc, char** argv) {
       char shape[32];
       std::snprintf(shape, sizeof shape, "%lldx%lld", static_cast<long long>(ai.rows),
                     static_cast<long long>(ai.cols));
-      std::printf("%-5zu %-30s %11s %8lld %8.4f %-7s %10.3f %10.2e\n", i,
-                  std::filesystem::path(files[i]).filename().string().c_str(), shape,
-                  static_cast<long long>(ai.nnz()), density, to_string(kernel), entry_s * 1e3, err);
+      row("%-5zu %-30s %11s %8lld %8.4f %-7s %10.3f %10.2e\n", i,
+          std::filesystem::path(files[i]).filename().string().c_str(), shape,
+          static_cast<long long>(ai.nnz()), density, to_string(kernel), entry_s * 1e3, err);
     }
+    running.done();
+    std::printf("spbmm demo: %zu entries from %s, times a random dense matrix with %lld columns\n",
+                a.size(), dir.c_str(), static_cast<long long>(n));
+    std::fputs(table.c_str(), stdout);
     if (!quiet) {
       std::printf("\ntime per kernel (entries run alone):");
       for (const auto& [name, secs] : per_kernel)

@@ -7,7 +7,9 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "kernels/cpu/isa.hpp"
 #include "spbmm/config.hpp"
+#include "spbmm/gpu.hpp"
 
 namespace {
 
@@ -59,9 +61,15 @@ int main(int argc, char** argv) {
     print_help(stdout);
     return 0;
   }
-  if (cmd == "--version") {
-    std::printf("spbmm %s (OpenMP: %s, CUDA: %s)\n", SPBMM_VERSION,
-                SPBMM_HAVE_OPENMP ? "yes" : "no", SPBMM_HAVE_CUDA ? "yes" : "no");
+  if (cmd == "--version" || cmd == "-V") {
+    std::printf("spbmm %s\n", SPBMM_VERSION);
+    std::printf("  OpenMP threads: %s\n", SPBMM_HAVE_OPENMP ? "yes" : "no (built without OpenMP)");
+    std::printf("  BLAS for large dense products: %s\n",
+                SPBMM_HAVE_BLAS ? "OpenBLAS" : "no (built without BLAS)");
+    std::printf("  CPU sparse kernels: %s\n",
+                spbmm::kernels::cpu::to_string(spbmm::kernels::cpu::sparse_isa()));
+    std::printf("  GPU backend: %s\n", SPBMM_HAVE_CUDA ? "built in" : "not built in");
+    if (SPBMM_HAVE_CUDA) std::printf("  GPU: %s\n", spbmm::gpu::status().c_str());
     return 0;
   }
   if (cmd == "demo") return spbmm::cli::cmd_demo(argc - 1, argv + 1);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "spbmm/plan.hpp"
 #include "spbmm/spbmm.hpp"
 
@@ -61,6 +62,9 @@ constexpr const char* kMultiplyHelp =
     "  --explain          print the plan (entry, shape, nnz, density, kernel and why) first\n"
     "  --machine FILE     the dispatcher's machine figures from `spbmm calibrate -o FILE`\n"
     "  --double           compute in double precision (default: float)\n"
+    "  --quiet            no progress lines and no summary line (errors are still printed)\n"
+    "Reading, multiplying and writing show their progress on stderr when a step takes longer\n"
+    "than a second and stderr is a terminal.\n"
     "Indices are 32-bit unless a file needs 64-bit ones. Output values are written with the\n"
     "shortest text that reads back to the same value.\n"
     "Exit status: 0 on success, 1 for bad input (unreadable or malformed file, shapes that do\n"
@@ -85,6 +89,7 @@ struct Args {
   int threads = 0;
   bool explain = false;
   bool use_double = false;
+  bool quiet = false;
 };
 
 // A usage problem: exit status 2.
@@ -181,6 +186,8 @@ Args parse_args(int argc, char** argv, bool& help) {
       args.explain = true;
     } else if (arg == "--double") {
       args.use_double = true;
+    } else if (arg == "--quiet" || arg == "-q") {
+      args.quiet = true;
     } else if (arg.size() > 1 && arg[0] == '-') {
       throw UsageError{"unknown option '" + arg + "'"};
     } else {
@@ -295,6 +302,9 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
   csr.reserve(n_entries);
   dense.reserve(n_entries);
   std::vector<std::pair<bool, std::size_t>> where(n_entries);  // (is dense, index)
+  Progress reading(
+      "reading " + std::to_string(n_entries) + " A " + (n_entries == 1 ? "file" : "files"),
+      args.quiet);
   for (std::size_t i = 0; i < n_entries; ++i) {
     const MatrixMarketHeader h = read_matrix_market_header(p.a_files[i]);
     if (h.format == MmFormat::Array && h.field != MmField::Complex) {
@@ -310,6 +320,7 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
       }
     }
   }
+  reading.done();
   BatchView<T, I> a;
   std::vector<std::int64_t> a_rows(n_entries), a_cols(n_entries);
   for (std::size_t i = 0; i < n_entries; ++i) {
@@ -385,10 +396,16 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
     std::fputs(plan.explain().c_str(), stdout);
     std::fflush(stdout);
   }
+  Progress running(
+      "multiplying " + std::to_string(n_entries) + (n_entries == 1 ? " entry" : " entries"),
+      args.quiet);
   const auto t_run = std::chrono::steady_clock::now();
   plan.execute(c.view(), DenseBatchView<const T>(b_views), static_cast<T>(args.alpha),
                static_cast<T>(args.beta));
   const double run_s = seconds_since(t_run);
+  running.done();
+  Progress writing("writing " + std::to_string(n_entries) + (n_entries == 1 ? " file" : " files"),
+                   args.quiet);
 
   MmWriteOptions wo;
   wo.format = MmFormat::Array;
@@ -407,6 +424,8 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
   } else {
     write_matrix_market<T>(p.out_single, DenseView<const T>(c.entry(0)), wo);
   }
+  writing.done();
+  if (args.quiet) return 0;
   std::printf("spbmm multiply: %zu %s (%s, %s indices): plan %.3f ms, run %.3f ms; wrote %s\n",
               n_entries, n_entries == 1 ? "entry" : "entries",
               std::is_same_v<T, float> ? "float" : "double",

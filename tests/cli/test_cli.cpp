@@ -421,6 +421,51 @@ TEST_F(Cli, HelpOfEachCommandShowsAnExample) {
   }
 }
 
+TEST_F(Cli, VersionNamesTheFeaturesBuiltIn) {
+  const Result r = run({"--version"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("spbmm " SPBMM_VERSION "\n", 0), 0u) << r.out;
+  for (const char* what : {"OpenMP threads:", "BLAS for large dense products:",
+                           "CPU sparse kernels:", "GPU backend:"}) {
+    EXPECT_NE(r.out.find(what), std::string::npos) << what << "\n" << r.out;
+  }
+  EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+TEST_F(Cli, DemoPlansRunsAndChecksTheBundledBatch) {
+  const Result r = run({"demo", "--threads", "2"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  for (const char* what :
+       {"plan: 5 entries", "reason", "d_dense_block_96.mtx", "dense", "sparse", "time per kernel",
+        "whole batch", "check: OK (every entry within 1e-04 of the reference)"}) {
+    EXPECT_NE(r.out.find(what), std::string::npos) << what << "\n" << r.out;
+  }
+  // stderr is a file here, not a terminal: no progress lines.
+  EXPECT_TRUE(r.err.empty()) << r.err;
+
+  const Result q = run({"demo", "--quiet"});
+  EXPECT_EQ(q.code, 0) << q.out << q.err;
+  EXPECT_EQ(q.out.find("reason"), std::string::npos) << q.out;
+  EXPECT_EQ(q.out.find("a_ring_300.mtx"), std::string::npos) << q.out;
+  EXPECT_NE(q.out.find("check: OK"), std::string::npos) << q.out;
+  EXPECT_TRUE(q.err.empty()) << q.err;
+}
+
+TEST_F(Cli, DemoOnAFolderWithoutMatricesFails) {
+  const Result r = run({"demo", dir_.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no .mtx files in " + dir_.string()), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, MultiplyQuietPrintsNothing) {
+  write_coo(p("a.mtx"), make(5, 4, 300, 0.5));
+  const Result r = run({"multiply", p("a.mtx"), "--random-rhs", "3", "-o", p("c.mtx"), "--quiet"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  EXPECT_TRUE(fs::exists(p("c.mtx")));
+}
+
 TEST_F(Cli, BenchJson) {
   const Result r = run({"bench", "W2", "--reps", "1", "--threads", "2", "--json"});
   ASSERT_EQ(r.code, 0) << r.err << r.out;

@@ -70,6 +70,44 @@ TEST(MmCli, InfoReportsBadFilesOnOneLine) {
   EXPECT_NE(r.out.find("coord_skew.mtx"), std::string::npos);
 }
 
+TEST(MmCli, InfoSummarizesADirectoryAsABatch) {
+  const char* data = std::getenv("SPBMM_TEST_DATA");
+  ASSERT_NE(data, nullptr) << "SPBMM_TEST_DATA is not set";
+  const std::string demo = (fs::path(data) / "demo").string();
+  const auto r = run(cli::cmd_info, {"info", demo});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(demo + ": a batch of 5 entries"), std::string::npos) << r.out;
+  // One line per entry, in name order, with its shape and nnz.
+  const auto first = r.out.find("a_ring_300.mtx"), last = r.out.find("e_tiny_12.mtx");
+  EXPECT_NE(first, std::string::npos) << r.out;
+  EXPECT_NE(last, std::string::npos) << r.out;
+  EXPECT_LT(first, last) << r.out;
+  EXPECT_NE(r.out.find("2000 x 2000        15833"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("entries:    5 (5 coordinate, 0 array)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("total nnz:  34936"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rows:       12 .. 2000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("columns:    12 .. 2000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nnz:        25 .. 15833 per entry"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("density:    0.003958 .. 0.699"), std::string::npos) << r.out;
+  EXPECT_TRUE(r.err.empty()) << r.err;  // stderr is not a terminal: no progress lines
+}
+
+TEST(MmCli, InfoOnADirectoryFailsOnItsFirstBadFileOrWhenEmpty) {
+  const fs::path dir = fs::path(tmp_file("info_dir"));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto empty = run(cli::cmd_info, {"info", dir.string()});
+  EXPECT_EQ(empty.code, 1);
+  EXPECT_EQ(empty.err, "spbmm info: no .mtx files in directory '" + dir.string() + "'\n");
+  fs::copy_file(corpus("coord_skew.mtx"), dir / "a.mtx");
+  fs::copy_file(corpus("err_row_zero.mtx"), dir / "b.mtx");
+  const auto bad = run(cli::cmd_info, {"info", dir.string()});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(bad.err, "spbmm info: " + (dir / "b.mtx").string() +
+                         ":4: row index 0 is out of range 1..3 (indices are 1-based)\n");
+  fs::remove_all(dir);
+}
+
 TEST(MmCli, InfoUsage) {
   EXPECT_EQ(run(cli::cmd_info, {"info"}).code, 2);
   EXPECT_EQ(run(cli::cmd_info, {"info", "--frobnicate"}).code, 2);

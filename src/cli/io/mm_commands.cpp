@@ -4,12 +4,14 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <new>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/matrix_market.hpp"
 
@@ -18,13 +20,17 @@ namespace spbmm::cli {
 namespace {
 
 constexpr const char* kInfoHelp =
-    "usage: spbmm info FILE...\n"
+    "usage: spbmm info FILE|DIR...\n"
     "\n"
     "Describes each Matrix Market file: its banner, shape, stored entries, nnz after expanding\n"
     "symmetry and summing duplicates, density, symmetry, and the min/mean/max row length.\n"
+    "A directory is described as the batch its .mtx files form (sorted by name, as `spbmm\n"
+    "multiply DIR` reads them): a line per entry, then the number of entries, the total nnz,\n"
+    "and the range of rows, columns, nnz and density over the entries.\n"
     "Exit status: 0 when every file reads, 1 when one does not, 2 for bad usage.\n"
     "\n"
-    "example: spbmm info data/mm/coord_real_general.mtx matrices/*.mtx\n";
+    "example: spbmm info data/mm/coord_real_general.mtx matrices/*.mtx\n"
+    "example: spbmm info data/demo\n";
 
 constexpr const char* kConvertHelp =
     "usage: spbmm convert IN OUT [--expand-symmetry] [--to coordinate|array]\n"
@@ -61,6 +67,40 @@ int usage_error(const char* cmd, const std::string& msg) {
   return 2;
 }
 
+// What `info` reports of one file.
+struct FileStats {
+  MatrixMarketHeader header;
+  std::int64_t nnz = 0;  // symmetry expanded, duplicates summed
+  std::int64_t min_row = 0, max_row = 0;
+
+  double density() const {
+    const double cells = static_cast<double>(header.rows) * static_cast<double>(header.cols);
+    return cells > 0 ? static_cast<double>(nnz) / cells : 0.0;
+  }
+};
+
+FileStats file_stats(const std::string& path) {
+  FileStats st;
+  st.header = read_matrix_market_header(path);
+  const MatrixMarketHeader& h = st.header;
+  if (h.field == MmField::Complex) {
+    throw ParseError(path, h.banner_line, "complex values are not supported");
+  }
+  const CsrMatrix<double, std::int64_t> m = read_matrix_market_csr<double, std::int64_t>(path);
+  st.nnz = m.nnz();
+  if (m.rows() > 0) {
+    st.min_row = INT64_MAX;
+    const auto& rp = m.row_ptr();
+    for (std::int64_t i = 0; i < m.rows(); ++i) {
+      const std::int64_t len =
+          rp[static_cast<std::size_t>(i) + 1] - rp[static_cast<std::size_t>(i)];
+      st.min_row = std::min(st.min_row, len);
+      st.max_row = std::max(st.max_row, len);
+    }
+  }
+  return st;
+}
+
 int info_one(const std::string& path) {
   const MatrixMarketHeader h = read_matrix_market_header(path);
   std::printf("%s\n", path.c_str());
@@ -71,31 +111,67 @@ int info_one(const std::string& path) {
               h.format == MmFormat::Coordinate ? "entries (size line)" : "values (array)");
   std::printf("  symmetry:   %s\n", to_string(h.symmetry));
   std::fflush(stdout);
-  if (h.field == MmField::Complex) {
-    throw ParseError(path, h.banner_line, "complex values are not supported");
-  }
-  const CsrMatrix<double, std::int64_t> m = read_matrix_market_csr<double, std::int64_t>(path);
-  const std::int64_t nnz = m.nnz();
-  const double cells = static_cast<double>(m.rows()) * static_cast<double>(m.cols());
+  const FileStats st = file_stats(path);
   std::printf("  nnz:        %lld (symmetry expanded, duplicates summed%s)\n",
-              static_cast<long long>(nnz),
+              static_cast<long long>(st.nnz),
               h.format == MmFormat::Array ? ", zeros of the array dropped" : "");
-  std::printf("  density:    %.6g\n", cells > 0 ? static_cast<double>(nnz) / cells : 0.0);
-  if (m.rows() > 0) {
-    std::int64_t lo = INT64_MAX, hi = 0;
-    const auto& rp = m.row_ptr();
-    for (std::int64_t i = 0; i < m.rows(); ++i) {
-      const std::int64_t len =
-          rp[static_cast<std::size_t>(i) + 1] - rp[static_cast<std::size_t>(i)];
-      lo = std::min(lo, len);
-      hi = std::max(hi, len);
-    }
-    std::printf("  row length: min %lld, mean %.3f, max %lld\n", static_cast<long long>(lo),
-                static_cast<double>(nnz) / static_cast<double>(m.rows()),
-                static_cast<long long>(hi));
+  std::printf("  density:    %.6g\n", st.density());
+  if (h.rows > 0) {
+    std::printf("  row length: min %lld, mean %.3f, max %lld\n", static_cast<long long>(st.min_row),
+                static_cast<double>(st.nnz) / static_cast<double>(h.rows),
+                static_cast<long long>(st.max_row));
   } else {
     std::printf("  row length: (no rows)\n");
   }
+  return 0;
+}
+
+// A directory as the batch `multiply` would read: one line per entry, then the ranges.
+int info_dir(const std::string& dir) {
+  const std::vector<std::string> files = list_matrix_market_files(dir);
+  if (files.empty()) throw IoError("no .mtx files in directory '" + dir + "'");
+  std::vector<FileStats> stats;
+  stats.reserve(files.size());
+  {
+    Progress reading("reading " + std::to_string(files.size()) + " files from " + dir, false);
+    for (const auto& f : files) stats.push_back(file_stats(f));
+  }
+  std::printf("%s: a batch of %zu %s\n", dir.c_str(), files.size(),
+              files.size() == 1 ? "entry" : "entries");
+  std::printf("  %-5s %-32s %-10s %-9s %19s %12s %10s\n", "entry", "file", "format", "symmetry",
+              "shape", "nnz", "density");
+  std::int64_t total = 0, dense_files = 0;
+  std::int64_t rows_lo = INT64_MAX, rows_hi = 0, cols_lo = INT64_MAX, cols_hi = 0;
+  std::int64_t nnz_lo = INT64_MAX, nnz_hi = 0;
+  double dens_lo = 1e300, dens_hi = 0;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const FileStats& st = stats[i];
+    const MatrixMarketHeader& h = st.header;
+    char shape[48];
+    std::snprintf(shape, sizeof shape, "%lld x %lld", static_cast<long long>(h.rows),
+                  static_cast<long long>(h.cols));
+    std::printf("  %-5zu %-32s %-10s %-9s %19s %12lld %10.4g\n", i,
+                std::filesystem::path(files[i]).filename().string().c_str(), to_string(h.format),
+                to_string(h.symmetry), shape, static_cast<long long>(st.nnz), st.density());
+    total += st.nnz;
+    dense_files += h.format == MmFormat::Array;
+    rows_lo = std::min(rows_lo, h.rows);
+    rows_hi = std::max(rows_hi, h.rows);
+    cols_lo = std::min(cols_lo, h.cols);
+    cols_hi = std::max(cols_hi, h.cols);
+    nnz_lo = std::min(nnz_lo, st.nnz);
+    nnz_hi = std::max(nnz_hi, st.nnz);
+    dens_lo = std::min(dens_lo, st.density());
+    dens_hi = std::max(dens_hi, st.density());
+  }
+  const auto ll = [](std::int64_t x) { return static_cast<long long>(x); };
+  std::printf("  entries:    %zu (%lld coordinate, %lld array)\n", files.size(),
+              ll(static_cast<std::int64_t>(files.size()) - dense_files), ll(dense_files));
+  std::printf("  total nnz:  %lld\n", ll(total));
+  std::printf("  rows:       %lld .. %lld\n", ll(rows_lo), ll(rows_hi));
+  std::printf("  columns:    %lld .. %lld\n", ll(cols_lo), ll(cols_hi));
+  std::printf("  nnz:        %lld .. %lld per entry\n", ll(nnz_lo), ll(nnz_hi));
+  std::printf("  density:    %.4g .. %.4g\n", dens_lo, dens_hi);
   return 0;
 }
 
@@ -131,7 +207,10 @@ int cmd_info(int argc, char** argv) {
   int status = 0;
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (i > 0) std::printf("\n");
-    const int s = guarded("info", [&] { return info_one(files[i]); });
+    const int s = guarded("info", [&] {
+      std::error_code ec;
+      return std::filesystem::is_directory(files[i], ec) ? info_dir(files[i]) : info_one(files[i]);
+    });
     std::fflush(stdout);
     status = std::max(status, s);
   }
