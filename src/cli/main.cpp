@@ -25,7 +25,7 @@ void print_help(std::FILE* out) {
       "  bench     time the named workloads (W1..W9) against Eigen and OpenBLAS baselines\n"
       "  calibrate measure this machine's kernel speeds for the dispatcher\n"
       "  demo      multiply a bundled ragged batch, check it against the reference kernels\n"
-      "  info      describe Matrix Market files\n"
+      "  info      describe Matrix Market files, or the batch a directory of them forms\n"
       "  convert   rewrite a Matrix Market file\n"
       "\n"
       "  spbmm <command> --help   options of one command\n"
