@@ -41,7 +41,13 @@ class AlignedAllocator {
     return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{Align}));
   }
   void deallocate(T* p, std::size_t n) noexcept {
+#ifdef __cpp_sized_deallocation
     ::operator delete (p, n * sizeof(T), std::align_val_t{Align});
+#else
+    // Clang before 19 leaves sized deallocation off by default.
+    (void)n;
+    ::operator delete (p, std::align_val_t{Align});
+#endif
   }
 
   template <class U>

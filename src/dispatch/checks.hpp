@@ -21,6 +21,9 @@ template <class... F>
 struct Overloaded : F... {
   using F::operator()...;
 };
+// Clang before 17 does not deduce an aggregate's template arguments by itself.
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
 
 inline std::string shape_str(Shape s) { return detail::cat(s.rows, "x", s.cols); }
 

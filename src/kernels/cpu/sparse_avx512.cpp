@@ -12,8 +12,14 @@
 
 #include "kernels/cpu/sparse_detail.hpp"
 
+// Clang ignores GCC's target pragma; it takes the same ISA as an attribute on every function.
+#ifdef __clang__
+#pragma clang attribute push( \
+    __attribute__((target("avx2,fma,avx512f,avx512vl,avx512bw,avx512dq"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,avx512f,avx512vl,avx512bw,avx512dq")
+#endif
 
 namespace spbmm::kernels::cpu::detail {
 namespace {
@@ -296,4 +302,8 @@ SPBMM_INSTANTIATE(double, std::int64_t)
 
 }  // namespace spbmm::kernels::cpu::detail
 
+#ifdef __clang__
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
