@@ -123,7 +123,8 @@ struct MmWriteOptions {
 };
 
 // Writes one matrix (1-based indices; banner and size line per the specification). Duplicate COO
-// triplets are written as they are. IoError when the file cannot be written; InvalidArgument for
+// triplets are written as they are. The matrix is validated first (FormatError as validate()
+// reports it; nothing is written). IoError when the file cannot be written; InvalidArgument for
 // an option the data cannot honour (e.g. a non-integer value with field Integer).
 template <Value T, Index I>
 void write_matrix_market(const std::string& path, const CsrView<T, I>& a,

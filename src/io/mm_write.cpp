@@ -439,6 +439,7 @@ void prepare_dir(const std::string& dir, std::size_t batch, const std::vector<st
 template <Value T, Index I>
 void write_matrix_market(const std::string& path, const CsrView<T, I>& a,
                          const MmWriteOptions& options) {
+  validate(a);
   if (options.format.value_or(MmFormat::Coordinate) == MmFormat::Array) {
     const DenseMatrix<T> d = mm_detail::csr_to_dense(a);
     mm_detail::write_array<T>(path, d.view(), options);
@@ -450,6 +451,7 @@ void write_matrix_market(const std::string& path, const CsrView<T, I>& a,
 template <Value T, Index I>
 void write_matrix_market(const std::string& path, const CooView<T, I>& a,
                          const MmWriteOptions& options) {
+  validate(a);
   if (options.format.value_or(MmFormat::Coordinate) == MmFormat::Array) {
     const DenseMatrix<T> d = mm_detail::coo_to_dense(a);
     mm_detail::write_array<T>(path, d.view(), options);
@@ -461,6 +463,7 @@ void write_matrix_market(const std::string& path, const CooView<T, I>& a,
 template <Value T>
 void write_matrix_market(const std::string& path, const DenseView<const T>& a,
                          const MmWriteOptions& options) {
+  validate(a, "dense matrix");
   if (options.format.value_or(MmFormat::Array) == MmFormat::Coordinate) {
     // Every stored position, zeros included, so the shape and values survive exactly.
     std::vector<std::int64_t> r, c;
