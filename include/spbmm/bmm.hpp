@@ -53,6 +53,9 @@ struct Options {
   Layout out_layout = Layout::RowMajor;  // layout of the result bmm() allocates
   int threads = 0;                       // 0: the runtime's default
   Kernel kernel = Kernel::Auto;
+  // Bytes the dense copy of one sparse entry may take when the Dense kernel runs it (see
+  // dense_limit() in convert.hpp); 0: the process-wide dense_limit().
+  std::uint64_t dense_limit = 0;
 };
 
 // Rows and columns of op(X) for one entry.

@@ -48,6 +48,10 @@ struct MmReadOptions {
   // Threads for parsing; 0 uses the OpenMP default (1 when called from inside a parallel region);
   // negative is an InvalidArgument.
   int threads = 0;
+  // read_matrix_market_dense of a coordinate file: bytes the dense result may take (see
+  // dense_limit() in convert.hpp); 0: the process-wide dense_limit(). LimitError beyond it,
+  // before the body is read. (An array file holds every value, so its size bounds its result.)
+  std::uint64_t dense_limit = 0;
 };
 
 // Leniencies every reader shares: banner words in any letter case, a banner with a single '%'
@@ -120,6 +124,9 @@ struct MmWriteOptions {
   std::vector<std::string> comments;
   // Threads for formatting; 0 uses the OpenMP default; negative is an InvalidArgument.
   int threads = 0;
+  // Sparse data written as an array is first copied to dense: bytes that copy may take (see
+  // dense_limit() in convert.hpp); 0: the process-wide dense_limit(). LimitError beyond it.
+  std::uint64_t dense_limit = 0;
 };
 
 // Writes one matrix (1-based indices; banner and size line per the specification). Duplicate COO

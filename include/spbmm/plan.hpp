@@ -80,10 +80,15 @@ struct Policy {
   // How many executions a plan-time conversion (sparse -> dense, dense -> CSR) is spread over
   // in the estimates. bmm() and bmm_into() pay it on every call, hence 1.
   int expected_calls = 1;
+  // Bytes the dense copy of one sparse entry may take (see dense_limit() in convert.hpp); 0: the
+  // process-wide dense_limit(). Auto does not choose Dense for a sparse entry beyond it; a
+  // forced Dense on such an entry is a LimitError when the plan is made.
+  std::uint64_t dense_limit = 0;
 };
 
 // The pure decision: the kernel with the lowest estimated time for the entry (policy first).
-// Candidates: Sparse, Dense, Eigen (when the machine has Eigen figures) and Gpu (when
+// Candidates: Sparse, Dense (for a sparse entry only when its dense copy fits
+// policy.dense_limit), Eigen (when the machine has Eigen figures) and Gpu (when
 // machine.gpu_gflops > 0 and policy.allow_gpu). Empty and tiny entries (op(A) rows * cols * n
 // below kTinyVolume) keep the kernel of their stored format, as a conversion would cost more than
 // the product. Never throws.

@@ -1,6 +1,7 @@
 // Internal helpers for building error messages and checked size arithmetic.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <sstream>
@@ -31,6 +32,16 @@ inline std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* what
   }
   return r;
 }
+
+// The limit a conversion runs under: `limit`, or the process-wide dense_limit() when it is 0.
+std::uint64_t resolve_dense_limit(std::uint64_t limit) noexcept;
+
+// Bytes of a rows x cols dense copy of value_bytes-byte values; LimitError when they exceed
+// `limit` (already resolved), with the message "<prefix>a dense RxC float copy needs N bytes,
+// more than the dense conversion limit of L bytes (raise it with <hint>)". Shapes must be
+// non-negative.
+std::uint64_t check_dense_limit(std::int64_t rows, std::int64_t cols, std::size_t value_bytes,
+                                std::uint64_t limit, const std::string& prefix, const char* hint);
 
 // True when v is representable in I.
 template <class I>

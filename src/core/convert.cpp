@@ -2,6 +2,7 @@
 #include "spbmm/convert.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -16,6 +17,45 @@ using detail::cat;
 using detail::fits;
 
 namespace {
+
+std::atomic<std::uint64_t> g_dense_limit{kDefaultDenseLimit};
+
+}  // namespace
+
+std::uint64_t dense_limit() noexcept { return g_dense_limit.load(std::memory_order_relaxed); }
+
+std::uint64_t set_dense_limit(std::uint64_t bytes) noexcept {
+  return g_dense_limit.exchange(bytes != 0 ? bytes : kDefaultDenseLimit, std::memory_order_relaxed);
+}
+
+namespace detail {
+
+std::uint64_t resolve_dense_limit(std::uint64_t limit) noexcept {
+  return limit != 0 ? limit : dense_limit();
+}
+
+std::uint64_t check_dense_limit(std::int64_t rows, std::int64_t cols, std::size_t value_bytes,
+                                std::uint64_t limit, const std::string& prefix, const char* hint) {
+  std::uint64_t elems = 0;
+  std::uint64_t bytes = 0;
+  const bool overflow = __builtin_mul_overflow(static_cast<std::uint64_t>(rows),
+                                               static_cast<std::uint64_t>(cols), &elems) ||
+                        __builtin_mul_overflow(elems, value_bytes, &bytes);
+  if (overflow || bytes > limit) {
+    const char* type = value_bytes == 8 ? "double" : "float";
+    throw LimitError(cat(prefix, "a dense ", rows, "x", cols, " ", type, " copy needs ",
+                         overflow ? std::string("more than 2^64") : cat(bytes),
+                         " bytes, more than the dense conversion limit of ", limit,
+                         " bytes (raise it with ", hint, ")"));
+  }
+  return bytes;
+}
+
+}  // namespace detail
+
+namespace {
+
+constexpr const char* kToDenseHint = "to_dense's limit argument or spbmm::set_dense_limit";
 
 // "COO -> CSR: " for a lone matrix, "COO -> CSR entry 3: " inside a batch.
 std::string ctx(const char* conversion, std::int64_t entry) {
@@ -39,13 +79,14 @@ void require_shape_fits(std::int64_t rows, std::int64_t cols, const char* conver
   }
 }
 
-// Dense conversions check the element count before anything is read or allocated. Negative
-// shapes are left to validation, which reports them as malformed rather than as too large.
-void check_dense_size(std::int64_t rows, std::int64_t cols, const char* conversion,
-                      std::int64_t entry) {
-  if (rows < 0 || cols < 0) return;
-  const std::string what = entry >= 0 ? cat(conversion, " entry ", entry) : std::string(conversion);
-  detail::checked_mul(rows, cols, what.c_str());
+// Dense conversions check the size of their result against the limit before anything is read
+// or allocated, and return its bytes. Negative shapes are left to validation, which reports them
+// as malformed rather than as too large.
+std::uint64_t check_dense_size(std::int64_t rows, std::int64_t cols, std::size_t value_bytes,
+                               std::uint64_t limit, const char* conversion, std::int64_t entry) {
+  if (rows < 0 || cols < 0) return 0;
+  return detail::check_dense_limit(rows, cols, value_bytes, limit, ctx(conversion, entry),
+                                   kToDenseHint);
 }
 
 template <Index I>
@@ -301,8 +342,9 @@ CooMatrix<T, I> to_coo(const CsrView<T, I>& a) {
 }
 
 template <Value T, Index I>
-DenseMatrix<T> to_dense(const CsrView<T, I>& a, Layout layout) {
-  check_dense_size(a.rows, a.cols, "CSR -> dense", -1);
+DenseMatrix<T> to_dense(const CsrView<T, I>& a, Layout layout, std::uint64_t limit) {
+  check_dense_size(a.rows, a.cols, sizeof(T), detail::resolve_dense_limit(limit), "CSR -> dense",
+                   -1);
   validate(a);
   DenseMatrix<T> out(a.rows, a.cols, layout);
   csr_scatter(a, out.view());
@@ -310,8 +352,9 @@ DenseMatrix<T> to_dense(const CsrView<T, I>& a, Layout layout) {
 }
 
 template <Value T, Index I>
-DenseMatrix<T> to_dense(const CooView<T, I>& a, Layout layout) {
-  check_dense_size(a.rows, a.cols, "COO -> dense", -1);
+DenseMatrix<T> to_dense(const CooView<T, I>& a, Layout layout, std::uint64_t limit) {
+  check_dense_size(a.rows, a.cols, sizeof(T), detail::resolve_dense_limit(limit), "COO -> dense",
+                   -1);
   validate(a);
   DenseMatrix<T> out(a.rows, a.cols, layout);
   coo_scatter(a, out.view());
@@ -389,14 +432,25 @@ CooBatch<T, I> to_coo(const CsrBatch<T, I>& a) {
 
 namespace {
 
-// A zero-filled dense batch with the shapes of `a`, after checking each entry's element count.
+// A zero-filled dense batch with the shapes of `a`, after checking each entry's size and their
+// total against the limit.
 template <Value T, class Batch>
-DenseBatch<T> dense_like(const Batch& a, Layout layout, const char* conversion) {
+DenseBatch<T> dense_like(const Batch& a, Layout layout, std::uint64_t limit,
+                         const char* conversion) {
+  limit = detail::resolve_dense_limit(limit);
   std::vector<std::int64_t> rows(a.size()), cols(a.size());
+  std::uint64_t total = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
     rows[i] = a.rows(i);
     cols[i] = a.cols(i);
-    check_dense_size(rows[i], cols[i], conversion, static_cast<std::int64_t>(i));
+    const std::uint64_t bytes = check_dense_size(rows[i], cols[i], sizeof(T), limit, conversion,
+                                                 static_cast<std::int64_t>(i));
+    if (bytes > limit - total) {
+      throw LimitError(cat(conversion, ": the dense copies of entries 0 to ", i, " need ",
+                           total + bytes, " bytes in all, more than the dense conversion limit of ",
+                           limit, " bytes (raise it with ", kToDenseHint, ")"));
+    }
+    total += bytes;
   }
   return DenseBatch<T>(std::move(rows), std::move(cols), layout);
 }
@@ -404,15 +458,15 @@ DenseBatch<T> dense_like(const Batch& a, Layout layout, const char* conversion) 
 }  // namespace
 
 template <Value T, Index I>
-DenseBatch<T> to_dense(const CsrBatch<T, I>& a, Layout layout) {
-  DenseBatch<T> out = dense_like<T>(a, layout, "CSR -> dense");
+DenseBatch<T> to_dense(const CsrBatch<T, I>& a, Layout layout, std::uint64_t limit) {
+  DenseBatch<T> out = dense_like<T>(a, layout, limit, "CSR -> dense");
   for (std::size_t i = 0; i < a.size(); ++i) csr_scatter(a.entry(i), out.entry(i));
   return out;
 }
 
 template <Value T, Index I>
-DenseBatch<T> to_dense(const CooBatch<T, I>& a, Layout layout) {
-  DenseBatch<T> out = dense_like<T>(a, layout, "COO -> dense");
+DenseBatch<T> to_dense(const CooBatch<T, I>& a, Layout layout, std::uint64_t limit) {
+  DenseBatch<T> out = dense_like<T>(a, layout, limit, "COO -> dense");
   for (std::size_t i = 0; i < a.size(); ++i) coo_scatter(a.entry(i), out.entry(i));
   return out;
 }
@@ -491,18 +545,18 @@ CsrBatch<T, I> transpose(const CsrBatch<T, I>& a) {
                         std::move(v));
 }
 
-#define SPBMM_INSTANTIATE(T, I)                                   \
-  template CsrMatrix<T, I> to_csr(const CooView<T, I>&);          \
-  template CooMatrix<T, I> to_coo(const CsrView<T, I>&);          \
-  template DenseMatrix<T> to_dense(const CsrView<T, I>&, Layout); \
-  template DenseMatrix<T> to_dense(const CooView<T, I>&, Layout); \
-  template CsrMatrix<T, I> to_csr<I, T>(DenseView<const T>, T);   \
-  template CsrMatrix<T, I> transpose(const CsrView<T, I>&);       \
-  template CsrBatch<T, I> to_csr(const CooBatch<T, I>&);          \
-  template CooBatch<T, I> to_coo(const CsrBatch<T, I>&);          \
-  template DenseBatch<T> to_dense(const CsrBatch<T, I>&, Layout); \
-  template DenseBatch<T> to_dense(const CooBatch<T, I>&, Layout); \
-  template CsrBatch<T, I> to_csr<I, T>(const DenseBatch<T>&, T);  \
+#define SPBMM_INSTANTIATE(T, I)                                                  \
+  template CsrMatrix<T, I> to_csr(const CooView<T, I>&);                         \
+  template CooMatrix<T, I> to_coo(const CsrView<T, I>&);                         \
+  template DenseMatrix<T> to_dense(const CsrView<T, I>&, Layout, std::uint64_t); \
+  template DenseMatrix<T> to_dense(const CooView<T, I>&, Layout, std::uint64_t); \
+  template CsrMatrix<T, I> to_csr<I, T>(DenseView<const T>, T);                  \
+  template CsrMatrix<T, I> transpose(const CsrView<T, I>&);                      \
+  template CsrBatch<T, I> to_csr(const CooBatch<T, I>&);                         \
+  template CooBatch<T, I> to_coo(const CsrBatch<T, I>&);                         \
+  template DenseBatch<T> to_dense(const CsrBatch<T, I>&, Layout, std::uint64_t); \
+  template DenseBatch<T> to_dense(const CooBatch<T, I>&, Layout, std::uint64_t); \
+  template CsrBatch<T, I> to_csr<I, T>(const DenseBatch<T>&, T);                 \
   template CsrBatch<T, I> transpose(const CsrBatch<T, I>&);
 
 SPBMM_INSTANTIATE(float, std::int32_t)

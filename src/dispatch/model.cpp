@@ -207,6 +207,7 @@ struct Estimates {
   Estimate dense{Kernel::Dense, 0, 0};
   Estimate eigen{Kernel::Eigen, 0, 0};
   Estimate gpu{Kernel::Gpu, 0, 0};
+  bool over_dense_limit = false;  // Dense is left out: its copy of A would pass the limit
 };
 
 Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel& m) {
@@ -227,6 +228,13 @@ Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel
       m.convert_gbps > 0 ? rows * cols * vb / (m.convert_gbps * 1e9) / calls : HUGE_VAL;
   const bool stored_dense = s.format == Format::Dense;
 
+  Estimates e;
+  // A sparse entry whose dense copy would pass the memory limit is not converted.
+  if (!stored_dense) {
+    const double limit = static_cast<double>(detail::resolve_dense_limit(policy.dense_limit));
+    e.over_dense_limit = rows * cols * vb > limit;
+  }
+
   // The sparse kernel loses SIMD width on narrow B: its rate is measured at N = 4 and N = 64
   // and interpolated in log2(N) between 4 and 32.
   const double sparse_rate =
@@ -238,7 +246,6 @@ Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel
       dense_factor *
       lerp_clamped(std::log2(volume), 15.0, m.dense_gflops_small, 24.0, m.dense_gflops_large);
 
-  Estimates e;
   e.sparse = {Kernel::Sparse, at_rate(sparse_flops, sparse_rate) + write, 0};
   if (stored_dense) {
     e.sparse.convert_seconds = convert;
@@ -265,7 +272,7 @@ Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel
            0};
 
   e.all[e.count++] = e.sparse;
-  e.all[e.count++] = e.dense;
+  if (!e.over_dense_limit) e.all[e.count++] = e.dense;
   if (m.eigen_sparse_gflops > 0 && m.eigen_dense_gflops > 0) e.all[e.count++] = e.eigen;
   if (m.gpu_gflops > 0 && policy.allow_gpu) e.all[e.count++] = e.gpu;
   return e;
@@ -347,6 +354,12 @@ Choice choose_resolved(const EntryStats& s, Kernel forced, bool forced_per_entry
               " per call over ", std::max(1, policy.expected_calls), " expected call",
               policy.expected_calls > 1 ? "s" : "", ")");
     }
+  }
+  if (e.over_dense_limit) {
+    why +=
+        cat("; Dense not considered (a dense copy of op(A) would pass the dense conversion "
+            "limit of ",
+            detail::resolve_dense_limit(policy.dense_limit), " bytes)");
   }
   if (machine.gpu_gflops <= 0) {
     why += "; gpu not considered (no device figures)";

@@ -137,12 +137,13 @@ CsrView<T, I> sparse_form(const MatrixView<T, I>& m, Op op, CsrMatrix<T, I>& sto
 // op(A) of a sparse entry as row-major dense. For op T the matrix is expanded column-major,
 // which is op(A) row-major.
 template <Value T, Index I>
-DenseView<const T> dense_form(const MatrixView<T, I>& m, Op op, DenseMatrix<T>& storage) {
+DenseView<const T> dense_form(const MatrixView<T, I>& m, Op op, std::uint64_t limit,
+                              DenseMatrix<T>& storage) {
   const Layout l = op == Op::N ? Layout::RowMajor : Layout::ColMajor;
   std::visit(Overloaded{
                  [&](const DenseView<const T>&) {},
-                 [&](const CsrView<T, I>& v) { storage = to_dense(v, l); },
-                 [&](const CooView<T, I>& v) { storage = to_dense(v, l); },
+                 [&](const CsrView<T, I>& v) { storage = to_dense(v, l, limit); },
+                 [&](const CooView<T, I>& v) { storage = to_dense(v, l, limit); },
              },
              m);
   const Shape s = op_shape(storage.rows(), storage.cols(), op);
@@ -150,7 +151,8 @@ DenseView<const T> dense_form(const MatrixView<T, I>& m, Op op, DenseMatrix<T>& 
 }
 
 template <Value T, Index I>
-void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kernel) {
+void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kernel,
+             std::uint64_t dense_limit) {
   p.kernel = kernel;
   const bool stored_dense = std::holds_alternative<DenseView<const T>>(m);
   switch (kernel) {
@@ -164,7 +166,7 @@ void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kerne
         p.form = m;
         p.op_a = op_a;
       } else {
-        p.form = dense_form(m, op_a, p.dense);
+        p.form = dense_form(m, op_a, dense_limit, p.dense);
         p.op_a = Op::N;
       }
       return;
@@ -318,6 +320,18 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     break;
   }
 
+  // A forced Dense kernel on a sparse entry must not allocate a dense copy beyond the limit;
+  // every entry is checked before any is converted.
+  const std::uint64_t dense_limit = detail::resolve_dense_limit(po.policy.dense_limit);
+  for (std::size_t i = 0; i < size; ++i) {
+    if (choices[i].kernel == Kernel::Dense && stats[i].format != Format::Dense) {
+      detail::check_dense_limit(stats[i].rows, stats[i].cols, sizeof(T), dense_limit,
+                                cat("entry ", i, ": Kernel::Dense converts op(A): "),
+                                "Options::dense_limit, Policy::dense_limit or "
+                                "spbmm::set_dense_limit");
+    }
+  }
+
   // Entries kept as they are cost next to nothing; conversions are independent per entry, and
   // the big ones (a dense copy of a large sparse entry) dominate plan time, hence the dynamic
   // schedule over them alone.
@@ -326,12 +340,12 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     if (needs_conversion(a[i], po.op_a, choices[i].kernel)) {
       converted.push_back(i);
     } else {
-      prepare(prepared[i], a[i], po.op_a, choices[i].kernel);
+      prepare(prepared[i], a[i], po.op_a, choices[i].kernel, dense_limit);
     }
   }
   parallel_for(converted.size(), threads, [&](std::size_t k) {
     const std::size_t i = converted[k];
-    prepare(prepared[i], a[i], po.op_a, choices[i].kernel);
+    prepare(prepared[i], a[i], po.op_a, choices[i].kernel, dense_limit);
   });
 
   // The CPU schedule for B entries of the planned widths.
@@ -576,6 +590,7 @@ void run_batch(const DenseBatchView<T>& c, const BatchView<T, I>& a,
   po.op_b = options.op_b;
   po.threads = options.threads;
   po.policy.force = options.kernel;
+  po.policy.dense_limit = options.dense_limit;
   Engine<T, I> engine;
   engine.build(a, n, po);
   engine.run(c, b, alpha, beta);

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/checks.hpp"
 #include "io/mm_internal.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/matrix_market.hpp"
@@ -831,6 +832,11 @@ DenseMatrix<T> read_matrix_market_dense(const std::string& path, Layout layout,
     throw LimitError(path + ": a dense " + std::to_string(h.info.rows) + " x " +
                      std::to_string(h.info.cols) + " matrix is too large");
   }
+  // A coordinate file of a few bytes may declare a huge matrix: its dense copy is held to the
+  // memory limit before the body is read.
+  detail::check_dense_limit(h.info.rows, h.info.cols, sizeof(T),
+                            detail::resolve_dense_limit(options.dense_limit), path + ": ",
+                            "MmReadOptions::dense_limit or spbmm::set_dense_limit");
   Triplets<T, std::int64_t> t = parse_coordinate<T, std::int64_t>(
       path, bytes.data(), bytes.size(), h, threads, options.expand_symmetry);
   DenseMatrix<T> m(h.info.rows, h.info.cols, layout);

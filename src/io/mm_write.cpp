@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include "core/checks.hpp"
 #include "io/mm_internal.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/matrix_market.hpp"
@@ -394,6 +395,14 @@ void write_array(const std::string& path, const DenseView<const T>& a, const MmW
   out.close();
 }
 
+// Array output of sparse data makes a dense copy first; it is held to the memory limit.
+void check_array_copy(const std::string& path, std::int64_t rows, std::int64_t cols,
+                      std::size_t value_bytes, const MmWriteOptions& o) {
+  detail::check_dense_limit(
+      rows, cols, value_bytes, detail::resolve_dense_limit(o.dense_limit),
+      path + ": array output: ", "MmWriteOptions::dense_limit or spbmm::set_dense_limit");
+}
+
 // A sparse matrix as a dense column-major matrix (duplicates summed), for array output.
 template <class T, class I>
 DenseMatrix<T> coo_to_dense(const CooView<T, I>& a) {
@@ -441,6 +450,7 @@ void write_matrix_market(const std::string& path, const CsrView<T, I>& a,
                          const MmWriteOptions& options) {
   validate(a);
   if (options.format.value_or(MmFormat::Coordinate) == MmFormat::Array) {
+    mm_detail::check_array_copy(path, a.rows, a.cols, sizeof(T), options);
     const DenseMatrix<T> d = mm_detail::csr_to_dense(a);
     mm_detail::write_array<T>(path, d.view(), options);
     return;
@@ -453,6 +463,7 @@ void write_matrix_market(const std::string& path, const CooView<T, I>& a,
                          const MmWriteOptions& options) {
   validate(a);
   if (options.format.value_or(MmFormat::Coordinate) == MmFormat::Array) {
+    mm_detail::check_array_copy(path, a.rows, a.cols, sizeof(T), options);
     const DenseMatrix<T> d = mm_detail::coo_to_dense(a);
     mm_detail::write_array<T>(path, d.view(), options);
     return;
