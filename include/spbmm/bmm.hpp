@@ -74,6 +74,9 @@ std::vector<Shape> result_shapes(const BatchView<T, I>& a, const DenseBatchView<
 
 // Writes C_i = alpha * op(A_i) * op(B_i) + beta * C_i. With beta == 0, C is not read (NaN in C
 // does not propagate); with alpha == 0, A and B are checked but not multiplied (as in BLAS).
+// Inf and NaN in A and B propagate as A_i's stored format says, whichever kernel runs: a dense
+// A_i multiplies every element (0 * Inf is NaN, as in BLAS), a sparse A_i only its stored entries
+// (a structural zero never meets B; an explicit stored zero does).
 // Every operand and shape is checked before anything is written to C, and C may not share
 // memory with A, B or another entry of C (InvalidArgument).
 template <Value T, Index I>

@@ -25,6 +25,10 @@ struct Prepared {
   MatrixView<T, I> form;  // the user's view, or a view of the owned storage below
   CsrMatrix<T, I> csr;    // CSR of op(A): transposes, COO and dense conversions
   DenseMatrix<T> dense;   // op(A) as row-major dense, for a sparse entry the Dense kernel runs
+  // `form` is dense for a sparse entry or sparse for a dense one. The product then equals that of
+  // the stored format only while B is finite: a dense product multiplies every zero of A (and
+  // 0 * Inf is NaN), a sparse one never meets its structural zeros.
+  bool crosses = false;
 };
 
 // choose_kernel with the policy's override for the entry already resolved (forced: Auto when
@@ -61,6 +65,9 @@ struct Engine {
   bool all_dense = false;
   Op dense_op = Op::N;
   std::vector<DenseView<const T>> dense_a;
+
+  // Some entry's prepared form crosses formats (Prepared::crosses).
+  bool any_crosses = false;
 
   // Entries the CPU runs, largest estimate first (ties in entry order), with the sum of their
   // estimates: the schedule when every B has the width the plan was made for.

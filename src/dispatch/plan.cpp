@@ -2,11 +2,14 @@
 #include "spbmm/plan.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <numeric>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #ifdef _OPENMP
@@ -168,6 +171,7 @@ void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kerne
       } else {
         p.form = dense_form(m, op_a, dense_limit, p.dense);
         p.op_a = Op::N;
+        p.crosses = true;
       }
       return;
     case Kernel::Eigen:
@@ -182,8 +186,45 @@ void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kerne
     case Kernel::Sparse:
       p.form = sparse_form(m, op_a, p.csr);
       p.op_a = Op::N;
+      p.crosses = stored_dense;
       return;
   }
+}
+
+// True when no element of v is Inf or NaN. The test on the exponent bits keeps the loop free of
+// floating-point compares and branches.
+template <Value T>
+bool all_finite(const DenseView<const T>& v) {
+  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  constexpr U kExponent = static_cast<U>(sizeof(T) == 4 ? 0x7f800000ull : 0x7ff0000000000000ull);
+  const bool row_major = v.layout == Layout::RowMajor;
+  const std::int64_t outer = row_major ? v.rows : v.cols;
+  const std::int64_t inner = row_major ? v.cols : v.rows;
+  for (std::int64_t o = 0; o < outer; ++o) {
+    const T* x = v.data + o * v.ld;
+    U worst = 0;
+    for (std::int64_t k = 0; k < inner; ++k)
+      worst = std::max(worst, std::bit_cast<U>(x[k]) & kExponent);
+    if (worst == kExponent) return false;
+  }
+  return true;
+}
+
+// Entry e in its stored format, on the CPU kernel for that format: the fallback for a crossing
+// entry whose B holds Inf or NaN.
+template <Value T, Index I>
+void run_stored(const MatrixView<T, I>& m, Op op_a, Op op_b, T alpha, const DenseView<const T>& b,
+                T beta, const DenseView<T>& c, int threads) {
+  namespace cpu = kernels::cpu;
+  std::visit(
+      Overloaded{
+          [&](const DenseView<const T>& v) {
+            cpu::dense_dense_threads<T>(op_a, op_b, alpha, v, b, beta, c, threads);
+          },
+          [&](const CsrView<T, I>& v) { cpu::csr_dense<T, I>(op_a, op_b, alpha, v, b, beta, c); },
+          [&](const CooView<T, I>& v) { cpu::coo_dense<T, I>(op_a, op_b, alpha, v, b, beta, c); },
+      },
+      m);
 }
 
 // Whether prepare() does more than keep the user's view (a conversion or a transpose).
@@ -368,6 +409,8 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
                 std::holds_alternative<DenseView<const T>>(prepared[i].form) &&
                 prepared[i].op_a == prepared[0].op_a;
   }
+  any_crosses = std::any_of(prepared.begin(), prepared.end(),
+                            [](const Prepared<T, I>& p) { return p.crosses; });
   if (all_dense) {
     dense_op = prepared[0].op_a;
     dense_a.reserve(size);
@@ -446,7 +489,29 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
     }
   }
 
-  if (all_dense) {
+  // Which B entries a crossing entry meets hold Inf or NaN: those products run in their stored
+  // format, so that the kernel choice never changes how Inf and NaN propagate.
+  std::vector<unsigned char> b_nonfinite;
+  bool any_fallback = false;
+  if (any_crosses) {
+    b_nonfinite.assign(b.size(), 0);  // 0: not needed, 1: finite, 2: Inf or NaN
+    std::vector<std::size_t> scan;
+    double elements = 0;
+    for (std::size_t p = 0; p < products; ++p) {
+      const std::size_t bi = pick(b.size(), p);
+      if (!prepared[pick(a.size(), p)].crosses || b_nonfinite[bi] != 0) continue;
+      b_nonfinite[bi] = 1;
+      scan.push_back(bi);
+      elements += static_cast<double>(b[bi].rows) * static_cast<double>(b[bi].cols);
+    }
+    // A scan reads memory at about a byte per cycle per element: threads pay off on large B only.
+    parallel_for(scan.size(), elements > 1e6 ? threads : 1, [&](std::size_t k) {
+      if (!all_finite(b[scan[k]])) b_nonfinite[scan[k]] = 2;
+    });
+    any_fallback = std::find(b_nonfinite.begin(), b_nonfinite.end(), 2) != b_nonfinite.end();
+  }
+
+  if (all_dense && !any_fallback) {
     kernels::cpu::dense_batch<T>(dense_op, op_b, alpha, dense_a, b.entries(), beta, c.entries(),
                                  threads);
     return;
@@ -487,7 +552,12 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
       scale(beta, cv);
       return;
     }
-    run_kernel<T, I>(prepared[e], op_b, alpha, b[pick(b.size(), p)], beta, cv, inner_threads);
+    const std::size_t bi = pick(b.size(), p);
+    if (any_fallback && prepared[e].crosses && b_nonfinite[bi] == 2) {
+      run_stored<T, I>(a[e], options.op_a, op_b, alpha, b[bi], beta, cv, inner_threads);
+      return;
+    }
+    run_kernel<T, I>(prepared[e], op_b, alpha, b[bi], beta, cv, inner_threads);
   };
 
   // An entry that alone outweighs half a thread's fair share would straggle in the loop: it runs
