@@ -96,11 +96,8 @@ std::vector<std::string_view> split(std::string_view s) {
   return out;
 }
 
-// Quotes a token for a message, cut to a readable length.
-std::string quote(std::string_view s) {
-  if (s.size() > 40) return "'" + std::string(s.substr(0, 40)) + "...'";
-  return "'" + std::string(s) + "'";
-}
+// Quotes a token for a message (see mm_detail::quote).
+std::string quote(std::string_view s) { return mm_detail::quote(s.data(), s.size()); }
 
 // Walks a buffer line by line, counting lines from 1.
 class LineReader {
@@ -128,7 +125,47 @@ class LineReader {
   std::int64_t line_no_ = 0;
 };
 
+enum class BannerStart : std::uint8_t { Yes, No, NeedMore };
+
+// Whether the first bytes of a stream can begin a Matrix Market file: a UTF-8 byte order mark and
+// blank lines, then '%' or '%%' and "MatrixMarket" in any letter case.
+BannerStart banner_start(const char* p, std::size_t n) {
+  static constexpr unsigned char kBom[3] = {0xEF, 0xBB, 0xBF};
+  std::size_t i = 0;
+  while (i < 3 && i < n && static_cast<unsigned char>(p[i]) == kBom[i]) ++i;
+  if (i < 3 && i == n) return BannerStart::NeedMore;
+  if (i < 3) i = 0;
+  while (i < n && (p[i] == '\n' || is_blank(p[i]))) ++i;
+  if (i == n) return BannerStart::NeedMore;
+  if (p[i] != '%') return BannerStart::No;
+  ++i;
+  if (i < n && p[i] == '%') ++i;
+  static constexpr char kWord[] = "matrixmarket";
+  for (std::size_t k = 0; k < sizeof(kWord) - 1; ++k, ++i) {
+    if (i == n) return BannerStart::NeedMore;
+    const char c = p[i] >= 'A' && p[i] <= 'Z' ? static_cast<char>(p[i] - 'A' + 'a') : p[i];
+    if (c != kWord[k]) return BannerStart::No;
+  }
+  return BannerStart::Yes;
+}
+
 }  // namespace
+
+std::string quote(const char* p, std::size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (std::size_t i = 0; i < n && i < 40; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out + (n > 40 ? "...'" : "'");
+}
 
 FileBytes::FileBytes(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -155,10 +192,14 @@ FileBytes::FileBytes(const std::string& path) {
     }
   }
   if (map_ == nullptr) {
-    // Not mappable (a pipe, a special file): read it.
+    // Not mappable (a pipe, a special file): read it. A stream may never end (/dev/zero,
+    // /dev/urandom), so reading stops as soon as its first line shows it cannot be a Matrix
+    // Market file; the header parser then reports what it found.
     std::vector<char> buf;
     char tmp[1 << 16];
-    for (;;) {
+    bool reading = true;
+    bool banner_seen = false;
+    while (reading) {
       const ssize_t got = ::read(fd, tmp, sizeof tmp);
       if (got < 0) {
         if (errno == EINTR) continue;
@@ -168,6 +209,11 @@ FileBytes::FileBytes(const std::string& path) {
       }
       if (got == 0) break;
       buf.insert(buf.end(), tmp, tmp + got);
+      if (!banner_seen) {
+        const BannerStart v = banner_start(buf.data(), buf.size());
+        banner_seen = v == BannerStart::Yes;
+        reading = v != BannerStart::No;
+      }
     }
     copy_ = std::move(buf);
     data_ = copy_.data();

@@ -41,6 +41,11 @@ struct Header {
 // Parses banner, comments and size line; checks the claimed entry count against the bytes left.
 Header parse_header(const std::string& path, const char* data, std::size_t size);
 
+// A token from a file, quoted for a message: at most 40 bytes (then "..."), and every byte that
+// is not printable ASCII written as \xNN, so that binary garbage neither cuts the message (a
+// NUL) nor reaches a terminal raw.
+std::string quote(const char* p, std::size_t n);
+
 // Threads to use for a request of `requested` (0: OpenMP default, 1 inside a parallel region);
 // InvalidArgument when negative.
 int thread_count(int requested);

@@ -52,10 +52,8 @@ inline bool starts_entry(const char* q, const char* end) noexcept {
 std::string token_at(const char* p, const char* end) {
   const char* q = p;
   while (!is_delim(q, end)) ++q;
-  if (q == p)
-    return (p == end || *p == '\n' || *p == '\r') ? "end of line" : "'" + std::string(1, *p) + "'";
-  std::string s(p, static_cast<std::size_t>(std::min<std::ptrdiff_t>(q - p, 40)));
-  return "'" + s + (q - p > 40 ? "...'" : "'");
+  if (q == p) return (p == end || *p == '\n' || *p == '\r') ? "end of line" : quote(p, 1);
+  return quote(p, static_cast<std::size_t>(q - p));
 }
 
 std::vector<Chunk> make_chunks(const char* begin, const char* end, int threads) {
