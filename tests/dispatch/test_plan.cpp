@@ -221,10 +221,16 @@ TYPED_TEST(PlanTest, ReuseGivesIdenticalResults) {
   EXPECT_TRUE(batch_near(plan.execute(other.b.view(), T(1), Layout::ColMajor), want, 90));
 }
 
-// One const plan, four threads, distinct outputs: each equals the serial execution.
+// One const plan, four threads at once, each with its own B and its own C (and its own starting
+// values in C): every thread's result is bit-identical to the serial execution of the same plan on
+// the same operands, for every CPU kernel and for Auto, with threads inside the kernels too. Any
+// state shared between concurrent calls (scratch buffers, a thread count, a cached form) would
+// mix one thread's operands into another's result.
 TYPED_TEST(PlanTest, ConcurrentExecutionEqualsSerial) {
   using T = typename TypeParam::T;
   using I = typename TypeParam::I;
+  constexpr std::size_t kThreads = 4;
+  constexpr int kRounds = 3;
   std::mt19937_64 rng(12);
   std::vector<std::int64_t> m, k, n;
   std::vector<std::pair<std::int64_t, std::int64_t>> stored;
@@ -235,25 +241,40 @@ TYPED_TEST(PlanTest, ConcurrentExecutionEqualsSerial) {
     stored.emplace_back(k.back(), m.back());
   }
   const Mixed<T, I> a(stored, rng);
-  PlanOptions po;
-  po.op_a = Op::T;
-  po.threads = 2;
-  const Plan<T, I> plan(a.view, n, po);
-  const Operands<T> ops = operands<T>(m, k, n, Op::N, rng);
-  DenseBatch<T> serial = ops.c;
-  plan.execute(serial.view(), ops.b.view(), T(1.5), T(0.5));
-  std::vector<DenseBatch<T>> outs(4, ops.c);
-  std::vector<std::thread> pool;
-  for (std::size_t t = 0; t < 4; ++t) {
-    pool.emplace_back([&, t] {
-      for (int r = 0; r < 3; ++r) {
-        outs[t] = ops.c;
-        plan.execute(outs[t].view(), ops.b.view(), T(1.5), T(0.5));
-      }
-    });
+  std::vector<Operands<T>> ops;
+  for (std::size_t t = 0; t < kThreads; ++t) ops.push_back(operands<T>(m, k, n, Op::N, rng));
+  for (Kernel kernel :
+       {Kernel::Auto, Kernel::Reference, Kernel::Sparse, Kernel::Dense, Kernel::Eigen}) {
+    SCOPED_TRACE(to_string(kernel));
+    PlanOptions po;
+    po.op_a = Op::T;
+    po.threads = 2;
+    po.policy.force = kernel;
+    const Plan<T, I> plan(a.view, n, po);
+    std::vector<DenseBatch<T>> serial;
+    for (std::size_t t = 0; t < kThreads; ++t) {
+      serial.push_back(ops[t].c);
+      plan.execute(serial[t].view(), ops[t].b.view(), T(1.5), T(0.5));
+    }
+    // The operands differ, so the serial results do too: a result landing in the wrong thread's
+    // C could not pass.
+    for (std::size_t t = 1; t < kThreads; ++t) EXPECT_NE(serial[t].values(), serial[0].values());
+    std::vector<std::vector<DenseBatch<T>>> outs(kThreads);
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < kThreads; ++t) {
+      pool.emplace_back([&, t] {
+        for (int r = 0; r < kRounds; ++r) {
+          outs[t].push_back(ops[t].c);
+          plan.execute(outs[t].back().view(), ops[t].b.view(), T(1.5), T(0.5));
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
+    for (std::size_t t = 0; t < kThreads; ++t) {
+      ASSERT_EQ(outs[t].size(), static_cast<std::size_t>(kRounds));
+      for (const auto& o : outs[t]) EXPECT_EQ(o.values(), serial[t].values()) << "thread " << t;
+    }
   }
-  for (auto& th : pool) th.join();
-  for (const auto& o : outs) EXPECT_EQ(o.values(), serial.values());
 }
 
 // One A shared by many B (a graph times several feature matrices), and many A with one B.
