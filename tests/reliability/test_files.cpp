@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <random>
 #include <string>
@@ -308,6 +309,31 @@ TYPED_TEST(HostileFiles, NanAndInfValuesAreRead) {
   if constexpr (std::is_same_v<T, float>) {
     this->parse_error_everywhere(this->dir.write("big.mtx", kBanner + "1 1 1\n1 1 1e39\n"), 3,
                                  "value '1e39' is out of range for float");
+  }
+}
+
+// The writer checks a matrix before it creates the file: an index beyond the shape (in memory a
+// view can hold one) would otherwise become a file the reader rejects, or, written as an array,
+// a write out of bounds.
+TYPED_TEST(HostileFiles, WriterRefusesMalformedMatrices) {
+  using T = typename TestFixture::T;
+  using I = typename TestFixture::I;
+  const std::vector<I> rp = {0, 1, 2}, ci = {0, 3};
+  const std::vector<T> v = {T(1), T(2)};
+  const CsrView<T, I> csr{2, 3, rp.data(), ci.data(), v.data()};
+  const CooView<T, I> coo{2, 3, 2, rp.data(), ci.data(), v.data()};
+  const std::string out = this->dir.path("out.mtx");
+  for (const MmFormat format : {MmFormat::Coordinate, MmFormat::Array}) {
+    MmWriteOptions o;
+    o.format = format;
+    SPBMM_EXPECT_THROW_MSG(write_matrix_market(out, csr, o), FormatError,
+                           "CSR matrix: row 1: column index 3 >= cols 3");
+    SPBMM_EXPECT_THROW_MSG(write_matrix_market(out, coo, o), FormatError,
+                           "COO matrix: position 1: column index 3 out of range [0, 3)");
+    const DenseView<const T> dense(v.data(), 2, -1);
+    SPBMM_EXPECT_THROW_MSG(write_matrix_market(out, dense, o), FormatError,
+                           "dense matrix: negative shape 2x-1");
+    EXPECT_FALSE(std::filesystem::exists(out));
   }
 }
 
