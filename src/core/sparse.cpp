@@ -2,6 +2,7 @@
 #include "spbmm/sparse.hpp"
 
 #include <utility>
+#include <vector>
 
 #include "core/checks.hpp"
 #include "spbmm/error.hpp"
@@ -22,6 +23,17 @@ void check_shape(const char* kind, std::int64_t entry, std::int64_t rows, std::i
   if (!fits<I>(rows) || !fits<I>(cols)) {
     throw FormatError(cat(where(kind, entry), "shape ", rows, "x", cols, " does not fit a ",
                           sizeof(I) * 8, "-bit index"));
+  }
+}
+
+// A batch count that per-entry arrays (batch + 1 offsets among them) can hold. Beyond it, e.g. a
+// negative count cast to std::size_t, LimitError rather than std::length_error from a vector, or
+// a batch + 1 that wraps to 0.
+void check_batch_count(const char* what, std::size_t batch) {
+  const std::size_t most = std::vector<std::int64_t>().max_size() - 1;
+  if (batch > most) {
+    throw LimitError(
+        cat(what, ": batch of ", batch, " entries exceeds the largest possible (", most, ")"));
   }
 }
 
@@ -87,6 +99,10 @@ void validate(const CooView<T, I>& m, std::int64_t entry) {
 template <Value T, Index I>
 CsrMatrix<T, I>::CsrMatrix(std::int64_t rows, std::int64_t cols) : rows_(rows), cols_(cols) {
   check_shape<I>("CSR", -1, rows, cols);
+  if (static_cast<std::uint64_t>(rows) >= row_ptr_.max_size()) {
+    throw LimitError(
+        cat("CSR matrix: ", rows, " rows need more row pointers than a vector can hold"));
+  }
   row_ptr_.assign(static_cast<std::size_t>(rows) + 1, I(0));
 }
 
@@ -100,9 +116,11 @@ CsrMatrix<T, I>::CsrMatrix(std::int64_t rows, std::int64_t cols, std::vector<I> 
       values_(std::move(values)) {
   check_shape<I>("CSR", -1, rows, cols);
   if (rows == 0 && row_ptr_.empty()) row_ptr_.assign(1, I(0));
-  if (static_cast<std::int64_t>(row_ptr_.size()) != rows + 1) {
-    throw FormatError(cat("CSR matrix: row_ptr has ", row_ptr_.size(),
-                          " entries, expected rows + 1 = ", rows + 1));
+  // rows may be 2^63 - 1 with 64-bit indices: rows + 1 is formed unsigned.
+  const std::uint64_t want = static_cast<std::uint64_t>(rows) + 1;
+  if (row_ptr_.size() != want) {
+    throw FormatError(
+        cat("CSR matrix: row_ptr has ", row_ptr_.size(), " entries, expected rows + 1 = ", want));
   }
   // validate() skips row_ptr for a 0-row view, so a stray row_ptr[0] must be caught here.
   if (row_ptr_.front() != 0) {
@@ -175,10 +193,11 @@ CsrBatch<T, I>::CsrBatch(std::vector<std::int64_t> rows, std::vector<std::int64_
     if (first != 0) {
       throw FormatError(cat("CSR entry ", i, ": row_ptr[0] is ", first, ", not 0"));
     }
-    if (nnz < 0 || nnz_offsets_[i] + nnz > static_cast<std::int64_t>(col_idx_.size())) {
-      throw ShapeError(cat("CSR batch: entry ", i, " claims ", nnz, " entries but only ",
-                           static_cast<std::int64_t>(col_idx_.size()) - nnz_offsets_[i],
-                           " remain"));
+    // Compared with what remains, so that a row pointer near 2^63 cannot overflow the sum.
+    const std::int64_t remain = static_cast<std::int64_t>(col_idx_.size()) - nnz_offsets_[i];
+    if (nnz < 0 || nnz > remain) {
+      throw ShapeError(
+          cat("CSR batch: entry ", i, " claims ", nnz, " entries but only ", remain, " remain"));
     }
     nnz_offsets_[i + 1] = nnz_offsets_[i] + nnz;
     rp += rows_[i] + 1;
@@ -197,6 +216,7 @@ template <Value T, Index I>
 CsrBatch<T, I> CsrBatch<T, I>::shared_pattern(std::size_t batch, std::int64_t rows,
                                               std::int64_t cols, std::vector<I> row_ptr,
                                               std::vector<I> col_idx, std::vector<T> values) {
+  check_batch_count("CSR batch", batch);
   const std::size_t pattern_nnz = col_idx.size();
   CsrMatrix<T, I> pattern(rows, cols, std::move(row_ptr), std::move(col_idx),
                           std::vector<T>(pattern_nnz));
@@ -341,6 +361,7 @@ CooBatch<T, I> CooBatch<T, I>::from_3d(std::size_t batch, std::int64_t rows, std
                                        const std::vector<std::int64_t>& batch_idx,
                                        const std::vector<I>& row_idx, const std::vector<I>& col_idx,
                                        const std::vector<T>& values) {
+  check_batch_count("COO 3-D", batch);
   const std::size_t n = values.size();
   if (batch_idx.size() != n || row_idx.size() != n || col_idx.size() != n) {
     throw ShapeError(cat("COO 3-D: ", batch_idx.size(), " batch indices, ", row_idx.size(),

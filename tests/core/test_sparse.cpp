@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -460,6 +462,50 @@ TYPED_TEST(SparseTest, CooBatchFromListRoundTrip) {
   }
   EXPECT_TRUE((CooBatch<T, I>::from_list({}).empty()));
   EXPECT_TRUE((CooBatch<T, I>::from_list({list[0], list[0]}).is_uniform()));
+}
+
+// ---- inputs found by fuzzing (tests/fuzz/regressions/validate) ----
+
+// A batch count that no vector can hold (here a negative count cast to size_t, and 2^62) is a
+// LimitError; it was a std::length_error, and for SIZE_MAX a write past a wrapped batch + 1.
+TYPED_TEST(SparseTest, FuzzBatchCountBeyondAnyVectorIsLimitError) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  const std::size_t huge = static_cast<std::size_t>(-1);
+  SPBMM_EXPECT_THROW_MSG((CooBatch<T, I>::from_3d(huge, 2, 2, {}, {}, {}, {})), LimitError,
+                         "COO 3-D: batch of 18446744073709551615 entries exceeds the largest");
+  SPBMM_EXPECT_THROW_MSG((CooBatch<T, I>::from_3d(std::size_t{1} << 62, 2, 2, {}, {}, {}, {})),
+                         LimitError, "COO 3-D: batch of 4611686018427387904 entries exceeds");
+  SPBMM_EXPECT_THROW_MSG((CsrBatch<T, I>::shared_pattern(huge, 0, 3, {}, {}, {})), LimitError,
+                         "CSR batch: batch of 18446744073709551615 entries exceeds the largest");
+}
+
+// rows = 2^63 - 1 fits a 64-bit index, but rows + 1 overflowed in the row_ptr length check.
+TYPED_TEST(SparseTest, FuzzCsrRowsAtInt64MaxIsRejectedCleanly) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  if constexpr (std::is_same_v<I, std::int64_t>) {
+    const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+    SPBMM_EXPECT_THROW_MSG((CsrMatrix<T, I>(max, 1, {0}, {}, {})), FormatError,
+                           "CSR matrix: row_ptr has 1 entries, expected rows + 1 = "
+                           "9223372036854775808");
+    SPBMM_EXPECT_THROW_MSG((CsrMatrix<T, I>(max, 1)), LimitError,
+                           "CSR matrix: 9223372036854775807 rows need more row pointers than a "
+                           "vector can hold");
+  } else {
+    SPBMM_EXPECT_THROW_MSG((CsrMatrix<T, I>(k2to31, 1, {0}, {}, {})), FormatError,
+                           "does not fit a 32-bit index");
+  }
+}
+
+// An entry whose last row pointer is near 2^63 overflowed the running entry count.
+TYPED_TEST(SparseTest, FuzzCsrBatchRowPointerNearInt64MaxIsShapeError) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  const I big = std::numeric_limits<I>::max();
+  SPBMM_EXPECT_THROW_MSG(
+      (CsrBatch<T, I>({1, 1}, {2, 2}, {0, 1, 0, big}, {0}, {T(1)})), ShapeError,
+      "CSR batch: entry 1 claims " + std::to_string(big) + " entries but only 0 remain");
 }
 
 }  // namespace
