@@ -590,6 +590,23 @@ DenseMatrix<T> parse_array(const std::string& path, const char* data, std::size_
   return m;
 }
 
+// rows + 1 zeroed row pointers, or LimitError when they cannot be allocated (a header may declare
+// up to 2^63 - 1 rows for a matrix without entries).
+template <class I>
+std::vector<I> csr_row_pointers(const std::string& path, std::int64_t rows) {
+  const auto fail = [&] {
+    return LimitError(path + ": no memory for the " + std::to_string(rows) +
+                      " + 1 row pointers of a CSR matrix (read it as COO instead)");
+  };
+  try {
+    return std::vector<I>(static_cast<std::size_t>(rows) + 1, I(0));
+  } catch (const std::bad_alloc&) {
+    throw fail();
+  } catch (const std::length_error&) {
+    throw fail();
+  }
+}
+
 // Canonical CSR from triplets by a counting sort: rows bucketed in file order (mirrors right after
 // their entry), then each row sorted by column and duplicates summed in that order.
 template <class T, class I>
@@ -599,16 +616,7 @@ CsrMatrix<T, I> build_csr(const std::string& path, std::int64_t rows, std::int64
   const std::int64_t n = t.stored;
   const std::int64_t total = n + (mirror ? t.offdiag : 0);
   const auto urows = static_cast<std::size_t>(rows);
-  std::vector<I> row_ptr;
-  try {
-    row_ptr.assign(urows + 1, 0);
-  } catch (const std::bad_alloc&) {
-    throw LimitError(path + ": no memory for the " + std::to_string(rows) +
-                     " + 1 row pointers of a CSR matrix (read it as COO instead)");
-  } catch (const std::length_error&) {
-    throw LimitError(path + ": no memory for the " + std::to_string(rows) +
-                     " + 1 row pointers of a CSR matrix (read it as COO instead)");
-  }
+  std::vector<I> row_ptr = csr_row_pointers<I>(path, rows);
   {
     const I* r = t.r.data();
     const I* c = t.c.data();
@@ -735,6 +743,8 @@ CsrMatrix<T, I> build_csr(const std::string& path, std::int64_t rows, std::int64
 // Nonzero values (NaN included) of a dense column-major matrix as COO triplets, column-major.
 template <class T, class I>
 CooMatrix<T, I> dense_to_coo(const DenseMatrix<T>& d) {
+  // Nothing to visit; the other dimension may be as large as 2^63 - 1.
+  if (d.rows() == 0 || d.cols() == 0) return CooMatrix<T, I>(d.rows(), d.cols());
   std::vector<I> r, c;
   std::vector<T> v;
   const T* x = d.values().data();
@@ -752,8 +762,8 @@ CooMatrix<T, I> dense_to_coo(const DenseMatrix<T>& d) {
 }
 
 template <class T, class I>
-CsrMatrix<T, I> dense_to_csr(const DenseMatrix<T>& d) {
-  std::vector<I> rp(static_cast<std::size_t>(d.rows()) + 1, 0), c;
+CsrMatrix<T, I> dense_to_csr(const std::string& path, const DenseMatrix<T>& d) {
+  std::vector<I> rp = csr_row_pointers<I>(path, d.rows()), c;
   std::vector<T> v;
   const T* x = d.values().data();
   for (std::int64_t i = 0; i < d.rows(); ++i) {
@@ -801,8 +811,8 @@ CsrMatrix<T, I> read_matrix_market_csr(const std::string& path, const MmReadOpti
     if (h.info.field == MmField::Complex) throw_complex(path, h);
     if (h.info.format == MmFormat::Array) {
       check_shape_fits<I>(path, h);
-      return dense_to_csr<T, I>(parse_array<T>(path, bytes.data(), bytes.size(), h, threads,
-                                               Layout::RowMajor, options.expand_symmetry));
+      return dense_to_csr<T, I>(path, parse_array<T>(path, bytes.data(), bytes.size(), h, threads,
+                                                     Layout::RowMajor, options.expand_symmetry));
     }
     t = parse_coordinate<T, I>(path, bytes.data(), bytes.size(), h, threads, /*mirror=*/false);
   }  // the file's pages are released before the CSR arrays are allocated

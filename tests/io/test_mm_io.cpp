@@ -542,5 +542,35 @@ TEST(MmBatch, RaggedBatchFromFiles) {
   EXPECT_EQ((read_matrix_market_csr_batch<float, std::int32_t>({}).size()), 0u);
 }
 
+// ---- inputs found by fuzzing (tests/fuzz/regressions/mm_read) ----
+
+// A 0 x 2^62 array holds no values; reading it as COO walked all 2^62 empty columns.
+TEST(MmRead, FuzzEmptyArrayWithHugeColumnCountReadsAtOnce) {
+  TempDir tmp;
+  const std::string path = tmp.file("empty_wide.mtx");
+  spit(path, "%%MatrixMarket matrix array real general\n0 4611686018427387904\n");
+  const auto coo = read_matrix_market_coo<double, std::int64_t>(path);
+  EXPECT_EQ(coo.rows(), 0);
+  EXPECT_EQ(coo.cols(), std::int64_t{1} << 62);
+  EXPECT_EQ(coo.nnz(), 0);
+  const auto csr = read_matrix_market_csr<float, std::int64_t>(path);
+  EXPECT_EQ(csr.cols(), std::int64_t{1} << 62);
+  EXPECT_EQ(csr.nnz(), 0);
+}
+
+// A 2^62 x 0 array as CSR needs 2^62 + 1 row pointers: a LimitError, as for a coordinate file,
+// not a std::length_error.
+TEST(MmRead, FuzzArrayWithHugeRowCountAsCsrIsLimitError) {
+  TempDir tmp;
+  const std::string path = tmp.file("empty_tall.mtx");
+  spit(path, "%%MatrixMarket matrix array real general\n4611686018427387904 0\n");
+  SPBMM_EXPECT_THROW_MSG((read_matrix_market_csr<double, std::int64_t>(path)), LimitError,
+                         "empty_tall.mtx: no memory for the 4611686018427387904 + 1 row pointers "
+                         "of a CSR matrix (read it as COO instead)");
+  const auto coo = read_matrix_market_coo<double, std::int64_t>(path);
+  EXPECT_EQ(coo.rows(), std::int64_t{1} << 62);
+  EXPECT_EQ(coo.nnz(), 0);
+}
+
 }  // namespace
 }  // namespace spbmm
