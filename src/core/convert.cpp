@@ -217,6 +217,8 @@ template <Index I, Value T>
 std::int64_t dense_count(const DenseView<const T>& a, T tol, I* p, std::int64_t entry) {
   const auto rows = static_cast<std::size_t>(a.rows);
   std::fill(p, p + rows + 1, I(0));
+  // An empty matrix may have a null data pointer, which must not be offset.
+  if (a.rows == 0 || a.cols == 0) return 0;
   if (a.layout == Layout::RowMajor) {
     for (std::int64_t i = 0; i < a.rows; ++i) {
       const T* row = a.data + i * a.ld;
@@ -242,6 +244,7 @@ std::int64_t dense_count(const DenseView<const T>& a, T tol, I* p, std::int64_t 
 // Second pass: fills the entries the row pointers p promise, column indices increasing per row.
 template <Index I, Value T>
 void dense_fill(const DenseView<const T>& a, T tol, const I* p, I* ci, T* v) {
+  if (a.rows == 0 || a.cols == 0) return;
   if (a.layout == Layout::RowMajor) {
     for (std::int64_t i = 0; i < a.rows; ++i) {
       const T* row = a.data + i * a.ld;

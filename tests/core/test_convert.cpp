@@ -445,5 +445,24 @@ TYPED_TEST(ConvertTest, MalformedInputsAreRejected) {
                          "dense -> CSR: null data pointer for a 2x2 matrix");
 }
 
+// ---- inputs found by fuzzing (tests/fuzz/regressions/bmm) ----
+
+// An empty dense matrix may have a null data pointer (0 columns, any rows): dense -> CSR must not
+// offset it (undefined behaviour, reported by UBSan), and gives rows + 1 zero row pointers.
+TYPED_TEST(ConvertTest, FuzzEmptyDenseWithNullDataToCsr) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  for (const Layout layout : {Layout::RowMajor, Layout::ColMajor}) {
+    const auto wide = to_csr<I>(DenseView<const T>(nullptr, 3, 0, layout));
+    EXPECT_EQ(wide.rows(), 3);
+    EXPECT_EQ(wide.cols(), 0);
+    EXPECT_EQ(wide.row_ptr(), (std::vector<I>{0, 0, 0, 0}));
+    const auto tall = to_csr<I>(DenseView<const T>(nullptr, 0, 4, layout));
+    EXPECT_EQ(tall.rows(), 0);
+    EXPECT_EQ(tall.cols(), 4);
+    EXPECT_EQ(tall.nnz(), 0);
+  }
+}
+
 }  // namespace
 }  // namespace spbmm
