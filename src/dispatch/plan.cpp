@@ -200,6 +200,8 @@ bool all_finite(const DenseView<const T>& v) {
   const bool row_major = v.layout == Layout::RowMajor;
   const std::int64_t outer = row_major ? v.rows : v.cols;
   const std::int64_t inner = row_major ? v.cols : v.rows;
+  // An empty B may have a null data pointer, which must not be offset.
+  if (inner == 0) return true;
   for (std::int64_t o = 0; o < outer; ++o) {
     const T* x = v.data + o * v.ld;
     U worst = 0;

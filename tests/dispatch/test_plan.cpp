@@ -783,5 +783,28 @@ TYPED_TEST(PlanTest, RaggedW7LikeBatchChoosesPerDensity) {
   EXPECT_TRUE(batch_near(plan.execute(ops.b.view()), want, 640));
 }
 
+// ---- inputs found by fuzzing (tests/fuzz/regressions/bmm) ----
+
+// A sparse entry run by the dense kernel makes the plan scan B for Inf and NaN. An empty B with
+// rows but no columns may have a null data pointer, which the scan offset row by row (undefined
+// behaviour, reported by UBSan). The product is an empty 2 x 0 C.
+TYPED_TEST(PlanTest, FuzzEmptyBWithNullDataForACrossingEntry) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  const CsrMatrix<T, I> a(2, 3, {0, 1, 2}, {0, 2}, {T(1), T(2)});
+  BatchView<T, I> av;
+  av.push_back(a.view());
+  PlanOptions po;
+  po.policy.force = Kernel::Dense;
+  const Plan<T, I> plan(av, 0, po);
+  const DenseView<const T> b(nullptr, 3, 0);
+  const DenseBatch<T> c = plan.execute(DenseBatchView<const T>::single(b));
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c.rows(0), 2);
+  EXPECT_EQ(c.cols(0), 0);
+  DenseBatch<T> into = DenseBatch<T>::uniform(1, 2, 0);
+  plan.execute(into.view(), DenseBatchView<const T>::single(b), T(1), T(1));
+}
+
 }  // namespace
 }  // namespace spbmm
