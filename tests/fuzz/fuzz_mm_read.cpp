@@ -324,10 +324,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   if (coo_c.ok()) {
-    // The same entries; values may round differently when parsed straight to float.
+    // The same entries; values may round differently when parsed straight to float. Array files
+    // keep only nonzero values, and a double subnormal is 0 in float, so only coordinate files
+    // must keep every entry.
     check_coo_shape(*coo_c.value, h, "COO read (float, int32)");
-    if (coo_c.value->nnz() != b.nnz()) fail("float/int32 and double/int64 COO reads differ in nnz");
-    expect_same_coo(*coo_c.value, b, b.nnz(), false, "float/int32 vs double/int64 COO");
+    if (h.format == MmFormat::Coordinate) {
+      if (coo_c.value->nnz() != b.nnz()) {
+        fail("float/int32 and double/int64 COO reads differ in nnz");
+      }
+      expect_same_coo(*coo_c.value, b, b.nnz(), false, "float/int32 vs double/int64 COO");
+    }
   } else if (!coo_c.limit_error && !coo_c.parse_error) {
     fail("the float/int32 COO read failed with an unexpected error: " + coo_c.what);
   }
@@ -349,9 +355,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (csr_e.ran) {
     if (!csr_e.ok() && !csr_e.limit_error && !csr_e.parse_error)
       fail("the float/int32 CSR read failed unexpectedly: " + csr_e.what);
-    if (csr_e.ok())
+    if (csr_e.ok() && h.format == MmFormat::Coordinate) {  // as for the float COO read
       expect_same_csr_pattern(*csr_e.value, to_csr(b.view()),
                               "float/int32 CSR read vs to_csr(COO read)");
+    }
   }
   if (dense_f.ran && dense_read_allowed<double>(h)) {
     if (!dense_f.ok() && !dense_f.limit_error)

@@ -50,7 +50,7 @@ for t in "${targets[@]}"; do
     -print_final_stats=1 "${extra[@]}" -artifact_prefix="$work/$t/crashes/" \
     "$work/$t/corpus" "${seeds[@]}" "$root/tests/fuzz/regressions/$t" \
     > "$work/$t/log.txt" 2>&1 || status=$?
-  grep -a -E '^#[0-9]+ +(INITED|DONE)|^(==[0-9]+==)?ERROR|^SUMMARY|^stat::|^Done' \
+  grep -a -E '^#[0-9]+[[:space:]]+(INITED|DONE)|ERROR|^SUMMARY|^stat::|^Done' \
     "$work/$t/log.txt" || true
   echo "corpus files: $(find "$work/$t/corpus" -type f | wc -l)"
   if [ "$status" -ne 0 ]; then
