@@ -66,6 +66,12 @@ EntryStats analyse(const MatrixView<T, I>& m, Op op_a, std::int64_t n, std::size
   const Shape op = op_shape(stored.rows, stored.cols, op_a);
   s.rows = op.rows;
   s.cols = op.cols;
+  // A valid sparse entry may have up to 2^63 - 1 rows of op(A) (with n = 0, C is still empty);
+  // a count per row that no vector can hold is a LimitError, not a std::length_error.
+  if (static_cast<std::uint64_t>(std::max<std::int64_t>(op.rows, 0)) >= lengths.max_size()) {
+    throw LimitError(detail::cat("entry ", index, ": op(A) has ", op.rows,
+                                 " rows, more than the dispatcher can keep a count for"));
+  }
   lengths.assign(static_cast<std::size_t>(std::max<std::int64_t>(op.rows, 0)), 0);
   const auto count = [&](std::int64_t r) { ++lengths[static_cast<std::size_t>(r)]; };
   if (const auto* d = std::get_if<DenseView<const T>>(&m)) {

@@ -635,5 +635,25 @@ TYPED_TEST(Bmm, AliasingIsRejectedBeforeWriting) {
   }
 }
 
+// ---- inputs found by fuzzing (tests/fuzz/regressions/validate) ----
+
+// A valid CSR A of 1 x 2^62 (64-bit indices) with op(A) = T and B of 1 x 0: the product is an
+// empty 2^62 x 0 C, but the dispatcher keeps a count per row of op(A), and 2^62 of them threw
+// std::length_error out of bmm. It is a LimitError naming the entry now.
+TEST(BmmFuzz, OpARowsBeyondAnyCountArrayIsLimitError) {
+  const std::int64_t huge = std::int64_t{1} << 62;
+  const CsrMatrix<float, std::int64_t> a(1, huge, {0, 1}, {huge - 1}, {1.0f});
+  Options o;
+  o.op_a = Op::T;
+  const DenseView<const float> b(nullptr, 1, 0);
+  DenseBatch<float> c = DenseBatch<float>::uniform(1, huge, 0);
+  SPBMM_EXPECT_THROW_MSG(
+      (bmm_into<float, std::int64_t>(c.view(), BatchView<float, std::int64_t>({a.view()}),
+                                     DenseBatchView<const float>::single(b), 1.0f, 0.0f, o)),
+      LimitError,
+      "entry 0: op(A) has 4611686018427387904 rows, more than the dispatcher "
+      "can keep a count for");
+}
+
 }  // namespace
 }  // namespace spbmm

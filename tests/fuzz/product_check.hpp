@@ -48,8 +48,9 @@ bool close_enough(T got, T want) {
 
 // Multiplies `a` (already accepted by validation) by a small B with the reference kernel and with
 // the optimized kernels. `exact` says A holds only small exact values, so every kernel must agree.
-// An op(A) with a huge inner dimension is multiplied with n = 0 only; one with more than
-// kMaxProductElements rows is not multiplied.
+// An op(A) with a huge inner dimension is multiplied with n = 0 only. One with more than
+// kMaxProductElements rows is not multiplied, unless it has more rows than any per-row array can
+// hold: then every kernel must refuse it with LimitError (n = 0, so C is empty).
 template <Value T, Index I>
 void check_product(const MatrixView<T, I>& a, Decoder& d, bool exact) {
   const auto [ar, ac] = std::visit([](const auto& v) { return std::pair{v.rows, v.cols}; }, a);
@@ -61,9 +62,11 @@ void check_product(const MatrixView<T, I>& a, Decoder& d, bool exact) {
   const std::int64_t k = opt.op_a == Op::N ? ac : ar;
   // The dispatcher's work (row statistics, transposes, conversions) is proportional to the rows
   // of op(A), as is C for any n > 0: a product with more rows is a legitimately large request.
-  if (m > kMaxProductElements) return;
+  const bool impossible = static_cast<std::uint64_t>(m) >= std::vector<std::int64_t>().max_size();
+  if (m > kMaxProductElements && !impossible) return;
   std::int64_t n = d.range(0, 5);
-  if (k > kMaxProductElements || m * n > kMaxProductElements || k * n > kMaxProductElements) {
+  if (m > kMaxProductElements || k > kMaxProductElements || m * n > kMaxProductElements ||
+      k * n > kMaxProductElements) {
     n = 0;
   }
   const std::int64_t b_rows = opt.op_b == Op::N ? k : n;
@@ -84,8 +87,17 @@ void check_product(const MatrixView<T, I>& a, Decoder& d, bool exact) {
     c.buf = c0;
     c.view.data = c.buf.empty() ? nullptr : c.buf.data();
     opt.kernel = kernel;
-    bmm_into<T, I>(DenseBatchView<T>::single(c.view), BatchView<T, I>({a}),
-                   DenseBatchView<const T>::single(b.cview()), alpha, beta, opt);
+    try {
+      bmm_into<T, I>(DenseBatchView<T>::single(c.view), BatchView<T, I>({a}),
+                     DenseBatchView<const T>::single(b.cview()), alpha, beta, opt);
+    } catch (const LimitError&) {
+      if (!impossible) throw;
+      return c;
+    }
+    if (impossible) {
+      fail(std::string("kernel ") + to_string(kernel) + " accepted an op(A) with " +
+           std::to_string(m) + " rows");
+    }
     return c;
   };
   const ExactDense<T> want = run(Kernel::Reference);
