@@ -138,9 +138,12 @@ int cmd_demo(int argc, char** argv) {
     // The table is printed once the runs are over so that progress lines never cut into it.
     std::string table;
     const auto row = [&table](const char* fmt, auto... args) {
-      char line[256];
-      std::snprintf(line, sizeof line, fmt, args...);
-      table += line;
+      const int len = std::snprintf(nullptr, 0, fmt, args...);
+      if (len <= 0) return;
+      const std::size_t at = table.size();
+      table.resize(at + static_cast<std::size_t>(len) + 1);  // long file names are not cut
+      std::snprintf(table.data() + at, static_cast<std::size_t>(len) + 1, fmt, args...);
+      table.pop_back();  // snprintf's terminating NUL
     };
     Progress running("multiplying and checking " + std::to_string(a.size()) + " entries", quiet);
     DenseBatch<T> c = plan.execute(b.view());  // warm-up; also the result checked below

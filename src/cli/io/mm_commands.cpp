@@ -8,6 +8,7 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/commands.hpp"
@@ -79,9 +80,10 @@ struct FileStats {
   }
 };
 
-FileStats file_stats(const std::string& path) {
+// `header` is the file's header, already read by the caller.
+FileStats file_stats(const std::string& path, MatrixMarketHeader header) {
   FileStats st;
-  st.header = read_matrix_market_header(path);
+  st.header = std::move(header);
   const MatrixMarketHeader& h = st.header;
   if (h.field == MmField::Complex) {
     throw ParseError(path, h.banner_line, "complex values are not supported");
@@ -111,7 +113,7 @@ int info_one(const std::string& path) {
               h.format == MmFormat::Coordinate ? "entries (size line)" : "values (array)");
   std::printf("  symmetry:   %s\n", to_string(h.symmetry));
   std::fflush(stdout);
-  const FileStats st = file_stats(path);
+  const FileStats st = file_stats(path, h);
   std::printf("  nnz:        %lld (symmetry expanded, duplicates summed%s)\n",
               static_cast<long long>(st.nnz),
               h.format == MmFormat::Array ? ", zeros of the array dropped" : "");
@@ -134,7 +136,7 @@ int info_dir(const std::string& dir) {
   stats.reserve(files.size());
   {
     Progress reading("reading " + std::to_string(files.size()) + " files from " + dir, false);
-    for (const auto& f : files) stats.push_back(file_stats(f));
+    for (const auto& f : files) stats.push_back(file_stats(f, read_matrix_market_header(f)));
   }
   std::printf("%s: a batch of %zu %s\n", dir.c_str(), files.size(),
               files.size() == 1 ? "entry" : "entries");
