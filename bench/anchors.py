@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times the torch and scipy anchors of WORKLOADS.md (W1-W5, W8) on this machine.
+"""Times the torch and scipy anchors of bench/WORKLOADS.md (W1-W5, W8) on this machine.
 
 The workloads are regenerated here in numpy with the same parameters as the C++ generators in
 bench/common/workloads.cpp (same shapes, densities, degree, R-MAT quadrant probabilities, value
@@ -37,7 +37,7 @@ SEED = 20261126
 
 def parse_args():
     p = argparse.ArgumentParser(
-        description="Time the torch and scipy anchors of WORKLOADS.md.",
+        description="Time the torch and scipy anchors of bench/WORKLOADS.md.",
         epilog="example: /usr/bin/python3 bench/anchors.py W3 W4 --threads 2 --reps 5")
     p.add_argument("workloads", nargs="*", metavar="W",
                    help="workloads to run: " + " ".join(WORKLOADS) + " or all (default: all)")

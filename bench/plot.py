@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Plots spbmm against the other libraries on the workloads W1-W8 of WORKLOADS.md.
+"""Plots spbmm against the other libraries on the workloads W1-W8 of bench/WORKLOADS.md.
 
 Runs `spbmm bench` (spbmm, Eigen and OpenBLAS baselines, forced kernels for W7) and
 bench/anchors.py (torch and scipy) on this machine at the same thread count, saves both JSON

@@ -38,7 +38,7 @@ struct WorkloadResult {
 
 // "W1" .. "W9", in order.
 const std::vector<std::string>& workload_ids();
-// One line: what the workload is (from WORKLOADS.md).
+// One line: what the workload is (from bench/WORKLOADS.md).
 std::string workload_summary(const std::string& id);
 // Generates the workload, times spbmm and its baselines, and checks the results.
 // InvalidArgument for an unknown id.

@@ -1,4 +1,4 @@
-// Generators for the named benchmark workloads; parameters follow WORKLOADS.md exactly.
+// Generators for the named benchmark workloads; parameters follow bench/WORKLOADS.md exactly.
 #include "workloads.hpp"
 
 #include <cmath>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Torch anchors for the GPU workloads G1-G3 (WORKLOADS.md), timed like bench_gpu.
+"""Torch anchors for the GPU workloads G1-G3 (bench/WORKLOADS.md), timed like bench_gpu.
 
 Usage: torch_anchors.py [results.csv]
 
