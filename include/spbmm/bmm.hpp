@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -79,14 +80,39 @@ std::vector<Shape> result_shapes(const BatchView<T, I>& a, const DenseBatchView<
 // (a structural zero never meets B; an explicit stored zero does).
 // Every operand and shape is checked before anything is written to C, and C may not share
 // memory with A, B or another entry of C (InvalidArgument).
+// T and I are deduced from C and A; B and the scalars convert (a non-const B view, double
+// literals for float data).
 template <Value T, Index I>
 void bmm_into(const DenseBatchView<T>& c, const BatchView<T, I>& a,
-              const DenseBatchView<const T>& b, T alpha, T beta, const Options& options = {});
+              const DenseBatchView<const std::type_identity_t<T>>& b, std::type_identity_t<T> alpha,
+              std::type_identity_t<T> beta, const Options& options = {});
 
 // Returns alpha * op(A_i) * op(B_i) as a new batch in options.out_layout.
 template <Value T, Index I>
-DenseBatch<T> bmm(const BatchView<T, I>& a, const DenseBatchView<const T>& b,
-                  const Options& options = {}, T alpha = T(1));
+DenseBatch<T> bmm(const BatchView<T, I>& a, const DenseBatchView<const std::type_identity_t<T>>& b,
+                  const Options& options = {}, std::type_identity_t<T> alpha = T(1));
+
+// The batch sum C = alpha * sum_i op(A_i) op(B_i) + beta * C: every product (with the same
+// broadcasting as bmm_into) has C's shape; the products are summed in entry order, so the result
+// has the same bits at any thread count. Checked like bmm_into before C is written.
+template <Value T, Index I>
+void bmm_sum_into(const DenseView<T>& c, const BatchView<T, I>& a,
+                  const DenseBatchView<const std::type_identity_t<T>>& b,
+                  std::type_identity_t<T> alpha, std::type_identity_t<T> beta,
+                  const Options& options = {});
+
+// One matrix: C = alpha * op(A) * op(B) + beta * C for A dense, CSR or COO (a batch of one,
+// with the same checks and kernel choice).
+template <Value T, Index I>
+void multiply_into(const DenseView<T>& c, const MatrixView<T, I>& a,
+                   const DenseView<const std::type_identity_t<T>>& b,
+                   std::type_identity_t<T> alpha = T(1), std::type_identity_t<T> beta = T(0),
+                   const Options& options = {});
+// Returns alpha * op(A) * op(B) in options.out_layout.
+template <Value T, Index I>
+DenseMatrix<T> multiply(const MatrixView<T, I>& a,
+                        const DenseView<const std::type_identity_t<T>>& b,
+                        const Options& options = {}, std::type_identity_t<T> alpha = T(1));
 
 // Conveniences that deduce T and I from the containers.
 template <Value T, Index I>
@@ -102,20 +128,85 @@ DenseBatch<T> bmm(const DenseBatch<T>& a, const DenseBatch<T>& b, const Options&
   return bmm<T, std::int64_t>(BatchView<T, std::int64_t>(a), b.view(), options);
 }
 template <Value T, Index I>
-void bmm_into(DenseBatch<T>& c, const CsrBatch<T, I>& a, const DenseBatch<T>& b, T alpha, T beta,
+void bmm_into(DenseBatch<T>& c, const CsrBatch<T, I>& a, const DenseBatch<T>& b,
+              std::type_identity_t<T> alpha, std::type_identity_t<T> beta,
               const Options& options = {}) {
   bmm_into<T, I>(c.view(), BatchView<T, I>(a), b.view(), alpha, beta, options);
 }
 template <Value T, Index I>
-void bmm_into(DenseBatch<T>& c, const CooBatch<T, I>& a, const DenseBatch<T>& b, T alpha, T beta,
+void bmm_into(DenseBatch<T>& c, const CooBatch<T, I>& a, const DenseBatch<T>& b,
+              std::type_identity_t<T> alpha, std::type_identity_t<T> beta,
               const Options& options = {}) {
   bmm_into<T, I>(c.view(), BatchView<T, I>(a), b.view(), alpha, beta, options);
 }
 template <Value T>
-void bmm_into(DenseBatch<T>& c, const DenseBatch<T>& a, const DenseBatch<T>& b, T alpha, T beta,
+void bmm_into(DenseBatch<T>& c, const DenseBatch<T>& a, const DenseBatch<T>& b,
+              std::type_identity_t<T> alpha, std::type_identity_t<T> beta,
               const Options& options = {}) {
   bmm_into<T, std::int64_t>(c.view(), BatchView<T, std::int64_t>(a), b.view(), alpha, beta,
                             options);
+}
+// Views of your own buffers for C and B, a container for A.
+template <Value T, Index I>
+void bmm_into(const DenseBatchView<T>& c, const CsrBatch<T, I>& a,
+              const DenseBatchView<const std::type_identity_t<T>>& b, std::type_identity_t<T> alpha,
+              std::type_identity_t<T> beta, const Options& options = {}) {
+  bmm_into<T, I>(c, BatchView<T, I>(a), b, alpha, beta, options);
+}
+template <Value T, Index I>
+void bmm_into(const DenseBatchView<T>& c, const CooBatch<T, I>& a,
+              const DenseBatchView<const std::type_identity_t<T>>& b, std::type_identity_t<T> alpha,
+              std::type_identity_t<T> beta, const Options& options = {}) {
+  bmm_into<T, I>(c, BatchView<T, I>(a), b, alpha, beta, options);
+}
+
+// One matrix from its container or view.
+template <Value T, Index I>
+DenseMatrix<T> multiply(const CsrMatrix<T, I>& a, const DenseMatrix<T>& b,
+                        const Options& options = {}) {
+  return multiply<T, I>(MatrixView<T, I>(a.view()), b.view(), options);
+}
+template <Value T, Index I>
+DenseMatrix<T> multiply(const CooMatrix<T, I>& a, const DenseMatrix<T>& b,
+                        const Options& options = {}) {
+  return multiply<T, I>(MatrixView<T, I>(a.view()), b.view(), options);
+}
+template <Value T>
+DenseMatrix<T> multiply(const DenseMatrix<T>& a, const DenseMatrix<T>& b,
+                        const Options& options = {}) {
+  return multiply<T, std::int64_t>(MatrixView<T, std::int64_t>(DenseView<const T>(a.view())),
+                                   b.view(), options);
+}
+template <Value T, Index I>
+DenseMatrix<T> multiply(const CsrView<T, I>& a, const DenseView<const std::type_identity_t<T>>& b,
+                        const Options& options = {}) {
+  return multiply<T, I>(MatrixView<T, I>(a), b, options);
+}
+template <Value T, Index I>
+DenseMatrix<T> multiply(const CooView<T, I>& a, const DenseView<const std::type_identity_t<T>>& b,
+                        const Options& options = {}) {
+  return multiply<T, I>(MatrixView<T, I>(a), b, options);
+}
+template <Value T, Index I>
+void multiply_into(const DenseView<T>& c, const CsrView<T, I>& a,
+                   const DenseView<const std::type_identity_t<T>>& b,
+                   std::type_identity_t<T> alpha = T(1), std::type_identity_t<T> beta = T(0),
+                   const Options& options = {}) {
+  multiply_into<T, I>(c, MatrixView<T, I>(a), b, alpha, beta, options);
+}
+template <Value T, Index I>
+void multiply_into(const DenseView<T>& c, const CooView<T, I>& a,
+                   const DenseView<const std::type_identity_t<T>>& b,
+                   std::type_identity_t<T> alpha = T(1), std::type_identity_t<T> beta = T(0),
+                   const Options& options = {}) {
+  multiply_into<T, I>(c, MatrixView<T, I>(a), b, alpha, beta, options);
+}
+template <Value T>
+void multiply_into(const DenseView<T>& c, const DenseView<const std::type_identity_t<T>>& a,
+                   const DenseView<const std::type_identity_t<T>>& b,
+                   std::type_identity_t<T> alpha = T(1), std::type_identity_t<T> beta = T(0),
+                   const Options& options = {}) {
+  multiply_into<T, std::int64_t>(c, MatrixView<T, std::int64_t>(a), b, alpha, beta, options);
 }
 
 }  // namespace spbmm

@@ -78,8 +78,10 @@ struct Policy {
   std::vector<std::pair<std::size_t, Kernel>> per_entry;  // overrides for single entries
   bool allow_gpu = true;  // Auto may pick the GPU when a device is present
   // How many executions a plan-time conversion (sparse -> dense, dense -> CSR) is spread over
-  // in the estimates. bmm() and bmm_into() pay it on every call, hence 1.
-  int expected_calls = 1;
+  // in the estimates: a Plan exists to be reused, hence many by default; bmm() and bmm_into()
+  // pay it on every call and estimate with 1.
+  int expected_calls = kManyCalls;
+  static constexpr int kManyCalls = 100;
   // Bytes the dense copy of one sparse entry may take (see dense_limit() in convert.hpp); 0: the
   // process-wide dense_limit(). Auto does not choose Dense for a sparse entry beyond it; a
   // forced Dense on such an entry is a LimitError when the plan is made.
@@ -96,18 +98,29 @@ Choice choose_kernel(const EntryStats& stats, const Policy& policy, const Machin
 inline constexpr std::int64_t kTinyVolume = 4096;
 
 struct PlanOptions {
-  Op op_a = Op::N;
+  Op op_a = Op::N;  // the op execute() applies when it is not given one
   Op op_b = Op::N;
   int threads = 0;  // 0: the runtime's default
   Policy policy;
   const MachineModel* machine = nullptr;  // nullptr: MachineModel::defaults()
+  // Prepare both op(A) = A and op(A) = A^T when the plan is made (a forward and backward pass).
+  // Without it the other op is prepared on its first execute.
+  bool both_ops = false;
+  // By default a plan is bound to A's sparsity pattern and shapes, not to its values: every
+  // execute uses A's current values, for every entry and either op, refreshing what the plan
+  // derived from them (transposes, conversions) in O(nnz) without allocating. A caller whose
+  // values never change after the plan is made may set this to skip the check and the copies
+  // it keeps; executes then use the values A had when the plan was made wherever the plan
+  // converted an entry.
+  bool constant_values = false;
 };
 
-// A plan over a batch of A operands. It keeps views of A (which must stay alive and unchanged
-// while the plan is used) plus everything it derives once: transposes, format conversions,
+// A plan over a batch of A operands. It keeps views of A (which must stay alive, and whose
+// pattern must stay unchanged, while the plan is used; its values may change, see
+// PlanOptions::constant_values) plus everything it derives once: transposes, format conversions,
 // statistics and per-entry kernel choices, device copies. Executing it with new dense operands
 // pays no analysis cost. A const Plan may be executed from several threads at once with
-// distinct outputs.
+// distinct outputs (while no thread changes A's values).
 template <Value T, Index I>
 class Plan {
  public:
@@ -116,6 +129,13 @@ class Plan {
   Plan(const BatchView<T, I>& a, std::int64_t n, const PlanOptions& options = {});
   Plan(const BatchView<T, I>& a, const std::vector<std::int64_t>& n,
        const PlanOptions& options = {});
+  // A plan keeps views of A: a temporary batch would be gone before the first execute.
+  Plan(CsrBatch<T, I>&&, std::int64_t, const PlanOptions& = {}) = delete;
+  Plan(CooBatch<T, I>&&, std::int64_t, const PlanOptions& = {}) = delete;
+  Plan(DenseBatch<T>&&, std::int64_t, const PlanOptions& = {}) = delete;
+  Plan(CsrBatch<T, I>&&, const std::vector<std::int64_t>&, const PlanOptions& = {}) = delete;
+  Plan(CooBatch<T, I>&&, const std::vector<std::int64_t>&, const PlanOptions& = {}) = delete;
+  Plan(DenseBatch<T>&&, const std::vector<std::int64_t>&, const PlanOptions& = {}) = delete;
   ~Plan();
   Plan(Plan&&) noexcept;
   Plan& operator=(Plan&&) noexcept;
@@ -126,11 +146,28 @@ class Plan {
                T beta = T(0)) const;
   DenseBatch<T> execute(const DenseBatchView<const T>& b, T alpha = T(1),
                         Layout layout = Layout::RowMajor) const;
+  // The same with op(A) given: Op::T runs the transposed products A_i^T op(B_i) (the backward
+  // pass of a forward product with Op::N) on the same plan.
+  void execute(const DenseBatchView<T>& c, const DenseBatchView<const T>& b, T alpha, T beta,
+               Op op_a) const;
+  DenseBatch<T> execute(const DenseBatchView<const T>& b, Op op_a, T alpha = T(1),
+                        Layout layout = Layout::RowMajor) const;
+
+  // The batch sum C = alpha * sum_i op(A_i) op(B_i) + beta * C, every product of one shape (that
+  // of C), summed in entry order: the same bits at any thread count.
+  void execute_sum(const DenseView<T>& c, const DenseBatchView<const T>& b, T alpha = T(1),
+                   T beta = T(0)) const;
+  void execute_sum(const DenseView<T>& c, const DenseBatchView<const T>& b, T alpha, T beta,
+                   Op op_a) const;
 
   std::size_t size() const noexcept;
+  // Statistics and choices for PlanOptions::op_a.
   const std::vector<EntryStats>& stats() const noexcept;
   const std::vector<Choice>& choices() const noexcept;
-  // A table: entry, shape, nnz, density, chosen kernel and why.
+  // Those for the given op (prepared now if it was not yet).
+  const std::vector<EntryStats>& stats(Op op_a) const;
+  const std::vector<Choice>& choices(Op op_a) const;
+  // A table: entry, shape, nnz, density, chosen kernel and why (per prepared op).
   std::string explain() const;
 
  private:

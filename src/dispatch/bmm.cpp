@@ -46,17 +46,51 @@ std::vector<Shape> result_shapes(const BatchView<T, I>& a, const DenseBatchView<
 
 template <Value T, Index I>
 void bmm_into(const DenseBatchView<T>& c, const BatchView<T, I>& a,
-              const DenseBatchView<const T>& b, T alpha, T beta, const Options& options) {
+              const DenseBatchView<const std::type_identity_t<T>>& b, std::type_identity_t<T> alpha,
+              std::type_identity_t<T> beta, const Options& options) {
   check_options(options);
   broadcast_size(a.size(), b.size());
   dispatch::validate_a(a);
   dispatch::check_b_and_c(c, a, b, options);
-  dispatch::run_batch<T, I>(c, a, b, alpha, beta, options);
+  dispatch::run_batch<T, I>(c, a, b, alpha, beta, options, nullptr);
 }
 
 template <Value T, Index I>
-DenseBatch<T> bmm(const BatchView<T, I>& a, const DenseBatchView<const T>& b,
-                  const Options& options, T alpha) {
+void bmm_sum_into(const DenseView<T>& c, const BatchView<T, I>& a,
+                  const DenseBatchView<const std::type_identity_t<T>>& b,
+                  std::type_identity_t<T> alpha, std::type_identity_t<T> beta,
+                  const Options& options) {
+  check_options(options);
+  broadcast_size(a.size(), b.size());
+  dispatch::validate_a(a);
+  dispatch::check_sum(c, a, b, options);
+  dispatch::run_batch<T, I>(DenseBatchView<T>(), a, b, alpha, beta, options, &c);
+}
+
+template <Value T, Index I>
+void multiply_into(const DenseView<T>& c, const MatrixView<T, I>& a,
+                   const DenseView<const std::type_identity_t<T>>& b, std::type_identity_t<T> alpha,
+                   std::type_identity_t<T> beta, const Options& options) {
+  bmm_into<T, I>(DenseBatchView<T>::single(c), BatchView<T, I>({a}),
+                 DenseBatchView<const T>::single(b), alpha, beta, options);
+}
+
+template <Value T, Index I>
+DenseMatrix<T> multiply(const MatrixView<T, I>& a,
+                        const DenseView<const std::type_identity_t<T>>& b, const Options& options,
+                        std::type_identity_t<T> alpha) {
+  check_options(options);
+  const BatchView<T, I> batch({a});
+  const DenseBatchView<const T> bb = DenseBatchView<const T>::single(b);
+  const Shape s = shapes_of(batch, bb, options)[0];
+  DenseMatrix<T> out(s.rows, s.cols, options.out_layout);
+  bmm_into<T, I>(DenseBatchView<T>::single(out.view()), batch, bb, alpha, T(0), options);
+  return out;
+}
+
+template <Value T, Index I>
+DenseBatch<T> bmm(const BatchView<T, I>& a, const DenseBatchView<const std::type_identity_t<T>>& b,
+                  const Options& options, std::type_identity_t<T> alpha) {
   check_options(options);
   const std::vector<Shape> shapes = shapes_of(a, b, options);
   std::vector<std::int64_t> rows(shapes.size());
@@ -76,6 +110,12 @@ DenseBatch<T> bmm(const BatchView<T, I>& a, const DenseBatchView<const T>& b,
                                                   const DenseBatchView<const T>&, const Options&); \
   template void bmm_into<T, I>(const DenseBatchView<T>&, const BatchView<T, I>&,                   \
                                const DenseBatchView<const T>&, T, T, const Options&);              \
+  template void bmm_sum_into<T, I>(const DenseView<T>&, const BatchView<T, I>&,                    \
+                                   const DenseBatchView<const T>&, T, T, const Options&);          \
+  template void multiply_into<T, I>(const DenseView<T>&, const MatrixView<T, I>&,                  \
+                                    const DenseView<const T>&, T, T, const Options&);              \
+  template DenseMatrix<T> multiply<T, I>(const MatrixView<T, I>&, const DenseView<const T>&,       \
+                                         const Options&, T);                                       \
   template DenseBatch<T> bmm<T, I>(const BatchView<T, I>&, const DenseBatchView<const T>&,         \
                                    const Options&, T);
 

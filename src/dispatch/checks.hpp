@@ -390,4 +390,22 @@ void check_b_and_c(const DenseBatchView<T>& c, const BatchView<T, I>& a,
   check_no_aliasing(c, a, b, known.regions);
 }
 
+// The checks of a batch sum: every product op(A_i) op(B_i) has C's shape, and C shares no
+// memory with A or B.
+template <Value T, Index I>
+void check_sum(const DenseView<T>& c, const BatchView<T, I>& a, const DenseBatchView<const T>& b,
+               const Options& options, const std::vector<Region>* a_sorted = nullptr) {
+  using detail::cat;
+  validate_b(b);
+  validate_entry(DenseView<const T>(c), "C", 0);
+  const std::vector<Shape> shapes = shapes_of(a, b, options);
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    if (shapes[i].rows != c.rows || shapes[i].cols != c.cols) {
+      throw ShapeError(cat("batch sum: entry ", i, ": op(A) * op(B) is ", shape_str(shapes[i]),
+                           " but C is ", shape_str({c.rows, c.cols})));
+    }
+  }
+  check_no_aliasing(DenseBatchView<T>::single(c), a, b, a_sorted);
+}
+
 }  // namespace spbmm::dispatch

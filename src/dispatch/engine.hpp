@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "dispatch/checks.hpp"
+#include "dispatch/follow.hpp"
 #include "dispatch/overlap.hpp"
 #include "spbmm/bmm.hpp"
 #include "spbmm/gpu.hpp"
@@ -29,6 +31,15 @@ struct Prepared {
   // the stored format only while B is finite: a dense product multiplies every zero of A (and
   // 0 * Inf is NaN), a sparse one never meets its structural zeros.
   bool crosses = false;
+
+  // Following A's values (the default): a form derived from a sparse entry keeps the map from
+  // A's values to its own and a copy of the values it was last refreshed from; a CSR form of a
+  // dense entry is refilled from it, and when A's nonzero pattern no longer matches that CSR
+  // (a zero became nonzero or back), the entry runs in its stored format until it matches again.
+  SlotMap slots;
+  std::vector<T> shadow;
+  bool dense_source = false;
+  bool pattern_broken = false;
 };
 
 // choose_kernel with the policy's override for the entry already resolved (forced: Auto when
@@ -46,8 +57,8 @@ struct Engine {
   std::vector<EntryStats> stats;
   // Choices are made without their reasons; reasons() fills them in on first use.
   mutable std::vector<Choice> choices;
-  std::vector<Prepared<T, I>> prepared;
-  std::string gpu_note;  // why the GPU was not considered, for explain()
+  mutable std::vector<Prepared<T, I>> prepared;  // refreshed in place when A's values change
+  std::string gpu_note;                          // why the GPU was not considered, for explain()
 
   // Per-entry overrides of Policy::per_entry (empty when there are none): the kernel forced on
   // the entry and whether it came from per_entry.
@@ -76,23 +87,48 @@ struct Engine {
 
   // Entries the GPU runs as sparse products, in the order of device_a's entries.
   std::vector<std::size_t> gpu_sparse;
-  std::unique_ptr<gpu::DeviceCsrBatch<T, I>> device_a;
+  mutable std::unique_ptr<gpu::DeviceCsrBatch<T, I>> device_a;  // replaced when values change
   std::unique_ptr<gpu::Executor> executor;
   std::unique_ptr<std::mutex> gpu_mutex;  // an Executor serves one thread at a time
+
+  // Entries whose prepared form derives from A's values, refreshed by execute when A's values
+  // changed (empty when the plan was told the values are constant).
+  bool follow_values = true;
+  std::vector<std::size_t> following;
+  std::int64_t following_elements = 0;  // values (or dense elements) the staleness check reads
+  // A's values as last uploaded, for the entries on the device (entry after entry of gpu_sparse).
+  mutable std::vector<T> device_shadow;
+  // Executes read the prepared forms under a shared lock; a refresh writes them under an
+  // exclusive one, so concurrent executes never see a form half-written.
+  mutable std::shared_mutex values_mutex;
 
   // A must already be validated. n: columns of op(B_i) per entry.
   void build(const BatchView<T, I>& a_in, const std::vector<std::int64_t>& n,
              const PlanOptions& po);
   // B and C must already be checked against A (check_b_and_c).
   void run(const DenseBatchView<T>& c, const DenseBatchView<const T>& b, T alpha, T beta) const;
+  // C = alpha * sum_p op(A_p) op(B_p) + beta * C; B and C checked (check_sum).
+  void run_sum(const DenseView<T>& c, const DenseBatchView<const T>& b, T alpha, T beta) const;
   std::string explain() const;
+  // Whether every derived form (and the device copy) holds A's current values; refresh() makes
+  // them so. Callers hold values_mutex (shared for stale, exclusive for refresh).
+  bool stale(int threads) const;
+  void refresh(int threads) const;
+  // Refreshes what is stale and returns the shared lock under which the forms stay current.
+  std::shared_lock<std::shared_mutex> hold_current_values(int threads) const;
+  // Which B entries met by an entry whose form crosses formats hold Inf or NaN (2), are finite
+  // (1) or not met (0); empty when no entry crosses.
+  std::vector<unsigned char> scan_b(const DenseBatchView<const T>& b, std::size_t products,
+                                    int threads) const;
   // choices, with every reason filled in. Safe to call from several threads at once.
   const std::vector<Choice>& reasons() const;
 };
 
-// bmm_into after its checks: a transient plan, executed once.
+// bmm_into (or, with sum, bmm_sum_into into *sum) after its checks: a transient plan, executed
+// once.
 template <Value T, Index I>
 void run_batch(const DenseBatchView<T>& c, const BatchView<T, I>& a,
-               const DenseBatchView<const T>& b, T alpha, T beta, const Options& options);
+               const DenseBatchView<const T>& b, T alpha, T beta, const Options& options,
+               const DenseView<T>* sum);
 
 }  // namespace spbmm::dispatch

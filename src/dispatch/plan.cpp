@@ -2,13 +2,17 @@
 #include "spbmm/plan.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <mutex>
 #include <numeric>
 #include <optional>
+#include <shared_mutex>
 #include <type_traits>
 #include <utility>
 
@@ -114,48 +118,38 @@ DenseView<T> op_view(const DenseView<T>& v, Op op) {
   return DenseView<T>(v.data, v.cols, v.rows, flipped, v.ld);
 }
 
-// CSR of op(A) for a sparse entry.
-template <Value T, Index I>
-CsrMatrix<T, I> csr_of_op(const MatrixView<T, I>& m, Op op) {
-  return std::visit(
-      Overloaded{
-          [&](const DenseView<const T>& v) { return to_csr<I>(op_view(v, op)); },
-          [&](const CsrView<T, I>& v) { return op == Op::N ? CsrMatrix<T, I>() : transpose(v); },
-          [&](const CooView<T, I>& v) {
-            if (op == Op::N) return to_csr(v);
-            const CooView<T, I> t{v.cols, v.rows, v.nnz, v.col_idx, v.row_idx, v.values};
-            return to_csr(t);
-          },
-      },
-      m);
+// Rows [r0, r0 + nr) and columns [c0, c0 + nc) of a dense view.
+template <class T>
+DenseView<T> sub_block(const DenseView<T>& v, std::int64_t r0, std::int64_t nr, std::int64_t c0,
+                       std::int64_t nc) {
+  const std::int64_t offset = v.layout == Layout::RowMajor ? r0 * v.ld + c0 : c0 * v.ld + r0;
+  return DenseView<T>(v.data + offset, nr, nc, v.layout, v.ld);
 }
 
+// CSR of op(A): for a sparse entry unless it is a CSR used as it is, with the map back to A's
+// values; for a dense entry the CSR of its nonzero elements.
 template <Value T, Index I>
-CsrView<T, I> sparse_form(const MatrixView<T, I>& m, Op op, CsrMatrix<T, I>& storage) {
+CsrView<T, I> sparse_form(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op) {
   if (const auto* v = std::get_if<CsrView<T, I>>(&m); v != nullptr && op == Op::N) return *v;
-  storage = csr_of_op(m, op);
-  return storage.view();
+  if (const auto* v = std::get_if<DenseView<const T>>(&m)) {
+    p.csr = to_csr<I>(op_view(*v, op));
+    p.dense_source = true;
+  } else {
+    p.csr = csr_following(m, op, p.slots);
+  }
+  return p.csr.view();
 }
 
-// op(A) of a sparse entry as row-major dense. For op T the matrix is expanded column-major,
-// which is op(A) row-major.
+// op(A) of a sparse entry as row-major dense, with the map back to A's values.
 template <Value T, Index I>
-DenseView<const T> dense_form(const MatrixView<T, I>& m, Op op, std::uint64_t limit,
-                              DenseMatrix<T>& storage) {
-  const Layout l = op == Op::N ? Layout::RowMajor : Layout::ColMajor;
-  std::visit(Overloaded{
-                 [&](const DenseView<const T>&) {},
-                 [&](const CsrView<T, I>& v) { storage = to_dense(v, l, limit); },
-                 [&](const CooView<T, I>& v) { storage = to_dense(v, l, limit); },
-             },
-             m);
-  const Shape s = op_shape(storage.rows(), storage.cols(), op);
-  return DenseView<const T>(storage.values().data(), s.rows, s.cols, Layout::RowMajor);
+DenseView<const T> dense_form(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op) {
+  p.dense = dense_following(m, op, p.slots);
+  return DenseView<const T>(p.dense.values().data(), p.dense.rows(), p.dense.cols(),
+                            Layout::RowMajor);
 }
 
 template <Value T, Index I>
-void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kernel,
-             std::uint64_t dense_limit) {
+void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kernel) {
   p.kernel = kernel;
   const bool stored_dense = std::holds_alternative<DenseView<const T>>(m);
   switch (kernel) {
@@ -169,7 +163,7 @@ void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kerne
         p.form = m;
         p.op_a = op_a;
       } else {
-        p.form = dense_form(m, op_a, dense_limit, p.dense);
+        p.form = dense_form(p, m, op_a);
         p.op_a = Op::N;
         p.crosses = true;
       }
@@ -184,7 +178,7 @@ void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kerne
       }
       [[fallthrough]];
     case Kernel::Sparse:
-      p.form = sparse_form(m, op_a, p.csr);
+      p.form = sparse_form(p, m, op_a);
       p.op_a = Op::N;
       p.crosses = stored_dense;
       return;
@@ -383,13 +377,31 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     if (needs_conversion(a[i], po.op_a, choices[i].kernel)) {
       converted.push_back(i);
     } else {
-      prepare(prepared[i], a[i], po.op_a, choices[i].kernel, dense_limit);
+      prepare(prepared[i], a[i], po.op_a, choices[i].kernel);
     }
   }
+  follow_values = !po.constant_values;
   parallel_for(converted.size(), threads, [&](std::size_t k) {
     const std::size_t i = converted[k];
-    prepare(prepared[i], a[i], po.op_a, choices[i].kernel, dense_limit);
+    Prepared<T, I>& p = prepared[i];
+    prepare(p, a[i], po.op_a, choices[i].kernel);
+    if (!follow_values) {
+      SlotMap().swap(p.slots);
+      return;
+    }
+    std::int64_t count = 0;
+    const T* values = sparse_values(a[i], count);
+    p.shadow.assign(values, values + count);
   });
+  if (follow_values) {
+    for (const std::size_t i : converted) {
+      const Prepared<T, I>& p = prepared[i];
+      if (p.slots.empty() && !p.dense_source) continue;
+      following.push_back(i);
+      following_elements += p.dense_source ? stats[i].rows * stats[i].cols
+                                           : static_cast<std::int64_t>(p.slots.size());
+    }
+  }
 
   // The CPU schedule for B entries of the planned widths.
   cpu_order.reserve(size);
@@ -433,10 +445,121 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     // The device backend picks its own call shape (strided batch, block-diagonal, per entry).
     if (!device_views.empty()) {
       device_a = std::make_unique<gpu::DeviceCsrBatch<T, I>>(device_views);
+      if (follow_values) {
+        for (const auto& v : device_views)
+          device_shadow.insert(device_shadow.end(), v.values, v.values + v.nnz());
+      }
     }
     executor = std::make_unique<gpu::Executor>();
     gpu_mutex = std::make_unique<std::mutex>();
   }
+}
+
+// Which B entries a crossing entry meets hold Inf or NaN: those products run in their stored
+// format, so that the kernel choice never changes how Inf and NaN propagate.
+template <Value T, Index I>
+std::vector<unsigned char> Engine<T, I>::scan_b(const DenseBatchView<const T>& b,
+                                                std::size_t products, int threads) const {
+  std::vector<unsigned char> b_nonfinite;
+  if (!any_crosses) return b_nonfinite;
+  b_nonfinite.assign(b.size(), 0);  // 0: not needed, 1: finite, 2: Inf or NaN
+  std::vector<std::size_t> scan;
+  double elements = 0;
+  for (std::size_t p = 0; p < products; ++p) {
+    const std::size_t bi = pick(b.size(), p);
+    if (!prepared[pick(a.size(), p)].crosses || b_nonfinite[bi] != 0) continue;
+    b_nonfinite[bi] = 1;
+    scan.push_back(bi);
+    elements += static_cast<double>(b[bi].rows) * static_cast<double>(b[bi].cols);
+  }
+  // A scan reads memory at about a byte per cycle per element: threads pay off on large B only.
+  parallel_for(scan.size(), elements > 1e6 ? threads : 1, [&](std::size_t k) {
+    if (!all_finite(b[scan[k]])) b_nonfinite[scan[k]] = 2;
+  });
+  return b_nonfinite;
+}
+
+template <Value T, Index I>
+std::shared_lock<std::shared_mutex> Engine<T, I>::hold_current_values(int threads) const {
+  std::shared_lock<std::shared_mutex> lock(values_mutex, std::defer_lock);
+  if (!follow_values || (following.empty() && !device_a)) return lock;
+  lock.lock();
+  if (stale(threads)) {
+    lock.unlock();
+    {
+      std::unique_lock<std::shared_mutex> exclusive(values_mutex);
+      if (stale(threads)) refresh(threads);
+    }
+    lock.lock();
+  }
+  return lock;
+}
+
+template <Value T, Index I>
+bool Engine<T, I>::stale(int threads) const {
+  std::atomic<bool> out{false};
+  const int t = following_elements > (1 << 18) ? threads : 1;
+  parallel_for(following.size(), t, [&](std::size_t k) {
+    if (out.load(std::memory_order_relaxed)) return;
+    const std::size_t i = following[k];
+    const Prepared<T, I>& p = prepared[i];
+    bool in_sync = true;
+    if (p.dense_source) {
+      const auto& v = std::get<DenseView<const T>>(a[i]);
+      const DenseMatch m = compare_dense(op_view(v, options.op_a), p.csr.view());
+      in_sync = p.pattern_broken ? m == DenseMatch::NewPattern : m == DenseMatch::Same;
+    } else {
+      std::int64_t count = 0;
+      const T* values = sparse_values(a[i], count);
+      in_sync =
+          std::memcmp(values, p.shadow.data(), static_cast<std::size_t>(count) * sizeof(T)) == 0;
+    }
+    if (!in_sync) out.store(true, std::memory_order_relaxed);
+  });
+  if (out.load()) return true;
+  // The device holds copies of its entries' forms (the caller's CSR or a derived one).
+  std::size_t at = 0;
+  for (const std::size_t i : gpu_sparse) {
+    const CsrView<T, I> v = std::get<CsrView<T, I>>(prepared[i].form);
+    const auto count = static_cast<std::size_t>(v.nnz());
+    if (count > 0 && std::memcmp(v.values, device_shadow.data() + at, count * sizeof(T)) != 0)
+      return true;
+    at += count;
+  }
+  return false;
+}
+
+template <Value T, Index I>
+void Engine<T, I>::refresh(int threads) const {
+  const int t = following_elements > (1 << 18) ? threads : 1;
+  parallel_for(following.size(), t, [&](std::size_t k) {
+    const std::size_t i = following[k];
+    Prepared<T, I>& p = prepared[i];
+    if (p.dense_source) {
+      const auto& v = std::get<DenseView<const T>>(a[i]);
+      p.pattern_broken = !refill_from_dense(op_view(v, options.op_a), p.csr);
+      return;
+    }
+    std::int64_t count = 0;
+    const T* values = sparse_values(a[i], count);
+    std::copy(values, values + count, p.shadow.begin());
+    T* derived = !p.dense.values().empty() ? p.dense.values().data() : p.csr.values().data();
+    scatter_values(values, p.slots, derived);
+  });
+  if (!device_a) return;
+  std::vector<CsrView<T, I>> views;
+  std::vector<T> shadow;
+  shadow.reserve(device_shadow.size());
+  for (const std::size_t i : gpu_sparse) {
+    views.push_back(std::get<CsrView<T, I>>(prepared[i].form));
+    shadow.insert(shadow.end(), views.back().values, views.back().values + views.back().nnz());
+  }
+  if (shadow == device_shadow) return;
+  // A new upload replaces the old one only when it succeeded.
+  auto fresh = std::make_unique<gpu::DeviceCsrBatch<T, I>>(views);
+  std::lock_guard<std::mutex> lock(*gpu_mutex);
+  device_a = std::move(fresh);
+  device_shadow = std::move(shadow);
 }
 
 template <Value T, Index I>
@@ -453,6 +576,8 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
     return;
   }
   const Op op_b = options.op_b;
+
+  const auto values_lock = hold_current_values(threads);
 
   // The GPU's share first: it writes C only when its whole product succeeded, so a device error
   // leaves every C entry as it was.
@@ -491,27 +616,9 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
     }
   }
 
-  // Which B entries a crossing entry meets hold Inf or NaN: those products run in their stored
-  // format, so that the kernel choice never changes how Inf and NaN propagate.
-  std::vector<unsigned char> b_nonfinite;
-  bool any_fallback = false;
-  if (any_crosses) {
-    b_nonfinite.assign(b.size(), 0);  // 0: not needed, 1: finite, 2: Inf or NaN
-    std::vector<std::size_t> scan;
-    double elements = 0;
-    for (std::size_t p = 0; p < products; ++p) {
-      const std::size_t bi = pick(b.size(), p);
-      if (!prepared[pick(a.size(), p)].crosses || b_nonfinite[bi] != 0) continue;
-      b_nonfinite[bi] = 1;
-      scan.push_back(bi);
-      elements += static_cast<double>(b[bi].rows) * static_cast<double>(b[bi].cols);
-    }
-    // A scan reads memory at about a byte per cycle per element: threads pay off on large B only.
-    parallel_for(scan.size(), elements > 1e6 ? threads : 1, [&](std::size_t k) {
-      if (!all_finite(b[scan[k]])) b_nonfinite[scan[k]] = 2;
-    });
-    any_fallback = std::find(b_nonfinite.begin(), b_nonfinite.end(), 2) != b_nonfinite.end();
-  }
+  const std::vector<unsigned char> b_nonfinite = scan_b(b, products, threads);
+  const bool any_fallback =
+      std::find(b_nonfinite.begin(), b_nonfinite.end(), 2) != b_nonfinite.end();
 
   if (all_dense && !any_fallback) {
     kernels::cpu::dense_batch<T>(dense_op, op_b, alpha, dense_a, b.entries(), beta, c.entries(),
@@ -555,7 +662,8 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
       return;
     }
     const std::size_t bi = pick(b.size(), p);
-    if (any_fallback && prepared[e].crosses && b_nonfinite[bi] == 2) {
+    if ((any_fallback && prepared[e].crosses && b_nonfinite[bi] == 2) ||
+        prepared[e].pattern_broken) {
       run_stored<T, I>(a[e], options.op_a, op_b, alpha, b[bi], beta, cv, inner_threads);
       return;
     }
@@ -595,6 +703,52 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
   std::optional<kernels::cpu::BlasThreadsScope> blas;
   if (any_blas) blas.emplace(1);
   parallel_for(loop.size(), threads, [&](std::size_t k) { product(loop[k], 1); });
+}
+
+template <Value T, Index I>
+void Engine<T, I>::run_sum(const DenseView<T>& c, const DenseBatchView<const T>& b, T alpha,
+                           T beta) const {
+  if (c.rows == 0 || c.cols == 0) return;
+  const std::size_t products = broadcast_size(a.size(), b.size());
+  const int threads =
+      in_parallel() ? 1 : (options.threads > 0 ? options.threads : default_threads());
+  scale(beta, c);
+  if (alpha == T(0) || products == 0) return;
+  const Op op_b = options.op_b;
+  const auto values_lock = hold_current_values(threads);
+  const std::vector<unsigned char> b_nonfinite = scan_b(b, products, threads);
+  // Column blocks of C of a fixed width, each summed over the entries in entry order by one
+  // thread with single-threaded kernels: no result depends on the thread count.
+  constexpr std::int64_t kBlock = 32;
+  const auto blocks = static_cast<std::size_t>((c.cols + kBlock - 1) / kBlock);
+  const auto block = [&](std::size_t k) {
+    const std::int64_t j0 = static_cast<std::int64_t>(k) * kBlock;
+    const std::int64_t w = std::min(kBlock, c.cols - j0);
+    const DenseView<T> cb = sub_block(c, 0, c.rows, j0, w);
+    for (std::size_t p = 0; p < products; ++p) {
+      const std::size_t e = pick(a.size(), p);
+      // No stored entries or an empty inner dimension: the product adds nothing.
+      if (stats[e].cols == 0 || (stats[e].nnz == 0 && stats[e].format != Format::Dense)) continue;
+      const std::size_t bi = pick(b.size(), p);
+      const DenseView<const T>& bv = b[bi];
+      const DenseView<const T> bb =
+          op_b == Op::N ? sub_block(bv, 0, bv.rows, j0, w) : sub_block(bv, j0, w, 0, bv.cols);
+      if ((!b_nonfinite.empty() && prepared[e].crosses && b_nonfinite[bi] == 2) ||
+          prepared[e].pattern_broken) {
+        run_stored<T, I>(a[e], options.op_a, op_b, alpha, bb, T(1), cb, 1);
+      } else {
+        run_kernel<T, I>(prepared[e], op_b, alpha, bb, T(1), cb, 1);
+      }
+    }
+  };
+  if (threads == 1 || blocks == 1) {
+    OmpThreadsScope scope(1);
+    for (std::size_t k = 0; k < blocks; ++k) block(k);
+    return;
+  }
+  std::optional<kernels::cpu::BlasThreadsScope> blas;
+  blas.emplace(1);
+  parallel_for(blocks, threads, block);
 }
 
 template <Value T, Index I>
@@ -643,7 +797,8 @@ std::string Engine<T, I>::explain() const {
 
 template <Value T, Index I>
 void run_batch(const DenseBatchView<T>& c, const BatchView<T, I>& a,
-               const DenseBatchView<const T>& b, T alpha, T beta, const Options& options) {
+               const DenseBatchView<const T>& b, T alpha, T beta, const Options& options,
+               const DenseView<T>* sum) {
   // The choice needs the width of op(B) each A entry meets: its own B, the one shared B, or the
   // mean over the B entries a single shared A meets.
   std::vector<std::int64_t> n(a.size(), 0);
@@ -663,15 +818,55 @@ void run_batch(const DenseBatchView<T>& c, const BatchView<T, I>& a,
   po.threads = options.threads;
   po.policy.force = options.kernel;
   po.policy.dense_limit = options.dense_limit;
+  // Used once: conversions are paid by this call alone, and nothing needs to follow A's values.
+  po.policy.expected_calls = 1;
+  po.constant_values = true;
   Engine<T, I> engine;
   engine.build(a, n, po);
-  engine.run(c, b, alpha, beta);
+  if (sum != nullptr) {
+    engine.run_sum(*sum, b, alpha, beta);
+  } else {
+    engine.run(c, b, alpha, beta);
+  }
 }
 
 }  // namespace dispatch
 
 template <Value T, Index I>
-struct Plan<T, I>::Impl : dispatch::Engine<T, I> {};
+struct Plan<T, I>::Impl {
+  BatchView<T, I> a;
+  std::vector<std::int64_t> n;
+  PlanOptions options;
+  std::vector<dispatch::Region> a_regions;  // sorted, for the aliasing checks
+  dispatch::Span a_span;
+  // One engine per op(A), each built at most once: op_a's when the plan is made, the other
+  // then too (both_ops) or on its first execute.
+  struct ForOp {
+    std::once_flag once;
+    std::unique_ptr<dispatch::Engine<T, I>> engine;
+    std::vector<Shape> op_shapes;
+  };
+  ForOp by_op[2];
+
+  static int slot(Op op) { return op == Op::N ? 0 : 1; }
+
+  const ForOp& prepared(Op op) {
+    ForOp& f = by_op[slot(op)];
+    std::call_once(f.once, [&] {
+      PlanOptions po = options;
+      po.op_a = op;
+      auto engine = std::make_unique<dispatch::Engine<T, I>>();
+      engine->build(a, n, po);
+      f.op_shapes.reserve(engine->stats.size());
+      for (const EntryStats& s : engine->stats) f.op_shapes.push_back({s.rows, s.cols});
+      f.engine = std::move(engine);
+    });
+    return f;
+  }
+  dispatch::KnownA known(const ForOp& f) const {
+    return {&f.op_shapes, &a_regions, a_span.lo, a_span.hi};
+  }
+};
 
 namespace {
 
@@ -690,6 +885,12 @@ void check_plan_options(const PlanOptions& o, std::size_t size) {
   if (o.policy.expected_calls < 1) {
     throw InvalidArgument(
         detail::cat("policy.expected_calls is ", o.policy.expected_calls, "; expected 1 or more"));
+  }
+}
+
+void check_op(Op op) {
+  if (op != Op::N && op != Op::T) {
+    throw InvalidArgument(detail::cat("op_a has unknown value ", static_cast<int>(op)));
   }
 }
 
@@ -712,11 +913,13 @@ Plan<T, I>::Plan(const BatchView<T, I>& a, const std::vector<std::int64_t>& n,
   }
   dispatch::validate_a(a);
   auto impl = std::make_unique<Impl>();
-  impl->build(a, n, options);
+  impl->a = a;
+  impl->n = n;
+  impl->options = options;
   impl->a_regions = dispatch::sorted_a_regions(a);
   impl->a_span = dispatch::span_of(impl->a_regions);
-  impl->a_op_shapes.reserve(a.size());
-  for (const EntryStats& s : impl->stats) impl->a_op_shapes.push_back({s.rows, s.cols});
+  impl->prepared(options.op_a);
+  if (options.both_ops) impl->prepared(options.op_a == Op::N ? Op::T : Op::N);
   impl_ = std::move(impl);
 }
 
@@ -730,21 +933,33 @@ Plan<T, I>& Plan<T, I>::operator=(Plan&&) noexcept = default;
 template <Value T, Index I>
 void Plan<T, I>::execute(const DenseBatchView<T>& c, const DenseBatchView<const T>& b, T alpha,
                          T beta) const {
-  const Options o{impl_->options.op_a, impl_->options.op_b, Layout::RowMajor,
-                  impl_->options.threads, Kernel::Auto};
-  dispatch::check_b_and_c(
-      c, impl_->a, b, o,
-      {&impl_->a_op_shapes, &impl_->a_regions, impl_->a_span.lo, impl_->a_span.hi});
-  impl_->run(c, b, alpha, beta);
+  execute(c, b, alpha, beta, impl_->options.op_a);
+}
+
+template <Value T, Index I>
+void Plan<T, I>::execute(const DenseBatchView<T>& c, const DenseBatchView<const T>& b, T alpha,
+                         T beta, Op op_a) const {
+  check_op(op_a);
+  const auto& f = impl_->prepared(op_a);
+  const Options o{op_a, impl_->options.op_b, Layout::RowMajor, impl_->options.threads,
+                  Kernel::Auto};
+  dispatch::check_b_and_c(c, impl_->a, b, o, impl_->known(f));
+  f.engine->run(c, b, alpha, beta);
 }
 
 template <Value T, Index I>
 DenseBatch<T> Plan<T, I>::execute(const DenseBatchView<const T>& b, T alpha, Layout layout) const {
+  return execute(b, impl_->options.op_a, alpha, layout);
+}
+
+template <Value T, Index I>
+DenseBatch<T> Plan<T, I>::execute(const DenseBatchView<const T>& b, Op op_a, T alpha,
+                                  Layout layout) const {
+  check_op(op_a);
   if (layout != Layout::RowMajor && layout != Layout::ColMajor) {
     throw InvalidArgument(detail::cat("layout has unknown value ", static_cast<int>(layout)));
   }
-  const Options o{impl_->options.op_a, impl_->options.op_b, layout, impl_->options.threads,
-                  Kernel::Auto};
+  const Options o{op_a, impl_->options.op_b, layout, impl_->options.threads, Kernel::Auto};
   const std::vector<Shape> shapes = dispatch::shapes_of(impl_->a, b, o);
   std::vector<std::int64_t> rows(shapes.size());
   std::vector<std::int64_t> cols(shapes.size());
@@ -753,31 +968,64 @@ DenseBatch<T> Plan<T, I>::execute(const DenseBatchView<const T>& b, T alpha, Lay
     cols[i] = shapes[i].cols;
   }
   DenseBatch<T> out(std::move(rows), std::move(cols), layout);
-  execute(out.view(), b, alpha, T(0));
+  execute(out.view(), b, alpha, T(0), op_a);
   return out;
 }
 
 template <Value T, Index I>
+void Plan<T, I>::execute_sum(const DenseView<T>& c, const DenseBatchView<const T>& b, T alpha,
+                             T beta) const {
+  execute_sum(c, b, alpha, beta, impl_->options.op_a);
+}
+
+template <Value T, Index I>
+void Plan<T, I>::execute_sum(const DenseView<T>& c, const DenseBatchView<const T>& b, T alpha,
+                             T beta, Op op_a) const {
+  check_op(op_a);
+  const auto& f = impl_->prepared(op_a);
+  const Options o{op_a, impl_->options.op_b, Layout::RowMajor, impl_->options.threads,
+                  Kernel::Auto};
+  dispatch::check_sum(c, impl_->a, b, o, &impl_->a_regions);
+  f.engine->run_sum(c, b, alpha, beta);
+}
+
+template <Value T, Index I>
 std::size_t Plan<T, I>::size() const noexcept {
-  return impl_ ? impl_->stats.size() : 0;
+  return impl_ ? impl_->a.size() : 0;
 }
 template <Value T, Index I>
 const std::vector<EntryStats>& Plan<T, I>::stats() const noexcept {
-  return impl_->stats;
+  return impl_->by_op[Impl::slot(impl_->options.op_a)].engine->stats;
 }
 template <Value T, Index I>
 const std::vector<Choice>& Plan<T, I>::choices() const noexcept {
-  return impl_->reasons();
+  return impl_->by_op[Impl::slot(impl_->options.op_a)].engine->reasons();
+}
+template <Value T, Index I>
+const std::vector<EntryStats>& Plan<T, I>::stats(Op op_a) const {
+  check_op(op_a);
+  return impl_->prepared(op_a).engine->stats;
+}
+template <Value T, Index I>
+const std::vector<Choice>& Plan<T, I>::choices(Op op_a) const {
+  check_op(op_a);
+  return impl_->prepared(op_a).engine->reasons();
 }
 template <Value T, Index I>
 std::string Plan<T, I>::explain() const {
-  return impl_->explain();
+  std::string out;
+  for (const Op op : {impl_->options.op_a, impl_->options.op_a == Op::N ? Op::T : Op::N}) {
+    const auto& engine = impl_->by_op[Impl::slot(op)].engine;
+    if (engine) out += engine->explain();
+  }
+  return out;
 }
 
-#define SPBMM_INSTANTIATE(T, I)                                                                  \
-  template struct dispatch::Engine<T, I>;                                                        \
-  template void dispatch::run_batch<T, I>(const DenseBatchView<T>&, const BatchView<T, I>&,      \
-                                          const DenseBatchView<const T>&, T, T, const Options&); \
+#define SPBMM_INSTANTIATE(T, I)                                                                 \
+  template struct dispatch::Engine<T, I>;                                                       \
+  template void dispatch::run_batch<T, I>(const DenseBatchView<T>&, const BatchView<T, I>&,     \
+                                          const DenseBatchView<const T>&, T, T, const Options&, \
+                                          const DenseView<T>*);                                 \
   template class Plan<T, I>;
 
 SPBMM_INSTANTIATE(float, std::int32_t)

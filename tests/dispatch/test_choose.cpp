@@ -50,8 +50,15 @@ TEST(ChooseKernel, VerySparseGoesSparse) {
   EXPECT_NE(c.reason.find(" ms"), std::string::npos) << c.reason;
 }
 
+// One call, as bmm() prices it.
+Policy single_call() {
+  Policy p;
+  p.expected_calls = 1;
+  return p;
+}
+
 TEST(ChooseKernel, HalfDenseWithLargeNGoesDense) {
-  const Choice c = choose_kernel(sparse_entry(1024, 1024, 128, 0.5), {}, model());
+  const Choice c = choose_kernel(sparse_entry(1024, 1024, 128, 0.5), single_call(), model());
   EXPECT_EQ(c.kernel, Kernel::Dense) << c.reason;
   // The conversion at plan time is priced and said.
   EXPECT_NE(c.reason.find("includes converting A"), std::string::npos) << c.reason;
@@ -61,7 +68,7 @@ TEST(ChooseKernel, HalfDenseWithLargeNGoesDense) {
 TEST(ChooseKernel, ConversionIsAmortisedOverExpectedCalls) {
   // Near the crossover, many expected calls make the dense copy worth it.
   const EntryStats s = sparse_entry(1024, 1024, 64, 0.06);
-  Policy once;
+  const Policy once = single_call();
   Policy many;
   many.expected_calls = 1000;
   const Choice c1 = choose_kernel(s, once, model());
@@ -179,9 +186,9 @@ TEST(ChooseKernel, DoublesUseTheFp64Factors) {
   m.f64_sparse_factor = 1.0;
   // At a density where fp32 runs dense, fp64 halves the dense rate and tips it to sparse.
   EntryStats s = sparse_entry(1024, 1024, 64, 0.12);
-  const Choice f32 = choose_kernel(s, {}, m);
+  const Choice f32 = choose_kernel(s, single_call(), m);
   s.value_bytes = 8;
-  const Choice f64 = choose_kernel(s, {}, m);
+  const Choice f64 = choose_kernel(s, single_call(), m);
   EXPECT_EQ(f32.kernel, Kernel::Dense) << f32.reason;
   EXPECT_EQ(f64.kernel, Kernel::Sparse) << f64.reason;
 }
