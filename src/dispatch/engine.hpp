@@ -36,6 +36,10 @@ struct Prepared {
   // A's values to its own and a copy of the values it was last refreshed from; a CSR form of a
   // dense entry is refilled from it, and when A's nonzero pattern no longer matches that CSR
   // (a zero became nonzero or back), the entry runs in its stored format until it matches again.
+  // A CSR form without folded duplicates (a transpose, a COO without duplicates) keeps, per
+  // value of its own, the position of A's value it holds; its staleness check and refresh read
+  // A through it. Other forms keep the slot map and a copy of A's values to compare with.
+  std::vector<I> gather;
   SlotMap slots;
   std::vector<T> shadow;
   bool dense_source = false;

@@ -223,6 +223,23 @@ void run_stored(const MatrixView<T, I>& m, Op op_a, Op op_b, T alpha, const Dens
       m);
 }
 
+// Whether derived[k] holds source[gather[k]] for every k, bit for bit (a NaN that stays a NaN is
+// no change).
+template <Value T, Index I>
+bool same_gathered(const T* source, const std::vector<I>& gather, const T* derived) {
+  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  const std::size_t n = gather.size();
+  U diff = 0;
+  // Blocks of 256 values between early exits keep the inner loop free of branches.
+  for (std::size_t k0 = 0; k0 < n && diff == 0; k0 += 256) {
+    const std::size_t k1 = std::min(n, k0 + 256);
+    for (std::size_t k = k0; k < k1; ++k) {
+      diff |= std::bit_cast<U>(derived[k]) ^ std::bit_cast<U>(source[gather[k]]);
+    }
+  }
+  return diff == 0;
+}
+
 // Whether prepare() does more than keep the user's view (a conversion or a transpose).
 template <Value T, Index I>
 bool needs_conversion(const MatrixView<T, I>& m, Op op_a, Kernel kernel) {
@@ -391,15 +408,25 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     }
     std::int64_t count = 0;
     const T* values = sparse_values(a[i], count);
-    p.shadow.assign(values, values + count);
+    const bool folds = std::any_of(p.slots.begin(), p.slots.end(), [](auto d) { return d < 0; });
+    if (p.csr.nnz() > 0 && !folds) {
+      p.gather.resize(p.slots.size());
+      for (std::size_t k = 0; k < p.slots.size(); ++k) {
+        p.gather[static_cast<std::size_t>(p.slots[k])] = static_cast<I>(k);
+      }
+      SlotMap().swap(p.slots);
+    } else {
+      p.shadow.assign(values, values + count);
+    }
   });
   if (follow_values) {
     for (const std::size_t i : converted) {
       const Prepared<T, I>& p = prepared[i];
-      if (p.slots.empty() && !p.dense_source) continue;
+      if (p.slots.empty() && p.gather.empty() && !p.dense_source) continue;
       following.push_back(i);
-      following_elements += p.dense_source ? stats[i].rows * stats[i].cols
-                                           : static_cast<std::int64_t>(p.slots.size());
+      following_elements += p.dense_source
+                                ? stats[i].rows * stats[i].cols
+                                : static_cast<std::int64_t>(p.slots.size() + p.gather.size());
     }
   }
 
@@ -508,6 +535,9 @@ bool Engine<T, I>::stale(int threads) const {
       const auto& v = std::get<DenseView<const T>>(a[i]);
       const DenseMatch m = compare_dense(op_view(v, options.op_a), p.csr.view());
       in_sync = p.pattern_broken ? m == DenseMatch::NewPattern : m == DenseMatch::Same;
+    } else if (!p.gather.empty()) {
+      std::int64_t count = 0;
+      in_sync = same_gathered(sparse_values(a[i], count), p.gather, p.csr.values().data());
     } else {
       std::int64_t count = 0;
       const T* values = sparse_values(a[i], count);
@@ -542,6 +572,12 @@ void Engine<T, I>::refresh(int threads) const {
     }
     std::int64_t count = 0;
     const T* values = sparse_values(a[i], count);
+    if (!p.gather.empty()) {
+      T* derived = p.csr.values().data();
+      const std::size_t n = p.gather.size();
+      for (std::size_t k = 0; k < n; ++k) derived[k] = values[p.gather[k]];
+      return;
+    }
     std::copy(values, values + count, p.shadow.begin());
     T* derived = !p.dense.values().empty() ? p.dense.values().data() : p.csr.values().data();
     scatter_values(values, p.slots, derived);
