@@ -10,4 +10,5 @@
 #include "spbmm/matrix_market.hpp"
 #include "spbmm/plan.hpp"
 #include "spbmm/sparse.hpp"
+#include "spbmm/training.hpp"
 #include "spbmm/types.hpp"
