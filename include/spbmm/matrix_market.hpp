@@ -15,7 +15,9 @@ namespace spbmm {
 // The four banner tokens of "%%MatrixMarket object format field symmetry".
 enum class MmObject : std::uint8_t { Matrix, Vector };
 enum class MmFormat : std::uint8_t { Coordinate, Array };
-enum class MmField : std::uint8_t { Real, Double, Integer, Pattern, Complex };
+// UnsignedInteger is "unsigned-integer", which scipy and fast_matrix_market write for unsigned
+// integer arrays.
+enum class MmField : std::uint8_t { Real, Double, Integer, Pattern, Complex, UnsignedInteger };
 enum class MmSymmetry : std::uint8_t { General, Symmetric, SkewSymmetric, Hermitian };
 
 // Lower-case spellings as they appear in a banner ("skew-symmetric", ...).
@@ -38,7 +40,10 @@ struct MatrixMarketHeader {
   std::string banner;            // the banner line as written (line ending and trailing blanks cut)
   std::int64_t banner_line = 1;  // 1-based line numbers in the file
   std::int64_t size_line = 0;
-  std::vector<std::string> comments;  // comment lines between banner and size line, without '%'
+  // Comment lines between banner and size line: the text after the first '%', exactly (blanks
+  // included; only the line ending is cut), so that "% text" gives " text" and "%%GraphBLAS"
+  // gives "%GraphBLAS". MmWriteOptions::comments takes the same form.
+  std::vector<std::string> comments;
 };
 
 struct MmReadOptions {
@@ -60,9 +65,11 @@ struct MmReadOptions {
 // final newline.
 //
 // Reads the banner and size line only; checks their syntax and the token combinations
-// (array+pattern, hermitian without complex, pattern+skew-symmetric, pattern+hermitian are
-// rejected). Complex files are described, not rejected. Throws IoError when the file cannot be
-// opened and ParseError("file:line: problem") for a malformed header.
+// (array+pattern and pattern+skew-symmetric are rejected). Complex files are described, not
+// rejected. A hermitian file with real, integer or pattern values is described as hermitian and
+// read as symmetric (the conjugate of a real value is itself), as fast_matrix_market reads it.
+// Throws IoError when the file cannot be opened and ParseError("file:line: problem") for a
+// malformed header.
 MatrixMarketHeader read_matrix_market_header(const std::string& path);
 
 // Reads a coordinate or array file. Entries keep the file's order (mirrors of a symmetric file
@@ -70,10 +77,12 @@ MatrixMarketHeader read_matrix_market_header(const std::string& path);
 // (COO means their sum); the CSR and dense readers sum them in file order. Array files yield their
 // nonzero values (NaN counts as nonzero) in column-major order. Rows or cols (or the expanded nnz)
 // that do not fit I raise LimitError; every syntax or range problem raises ParseError naming the
-// file and line ("file:line: problem"). Values: field "integer" is read as an integer (beyond 64
-// bits: the nearest T) and converted to T; real literals that overflow T (e.g. 1e999, or 1e39 for
-// float) are an error, those that underflow read as the nearest value (as strtod does); inf, -inf
-// and nan are accepted. Complex files: ParseError "complex values are not supported". Vector
+// file and line ("file:line: problem"). Values: fields "integer" and "unsigned-integer" are read
+// as integers, exactly within 64 bits and as the nearest T beyond (LAGraph writes uint64 values
+// with field "integer"), then converted to T; a negative value in an "unsigned-integer" file is
+// an error. Real literals that overflow T (e.g. 1e999, or 1e39 for float) are an error, those
+// that underflow read as the nearest value (as strtod does); inf, -inf and nan are
+// accepted. Complex files: ParseError "complex values are not supported". Vector
 // objects: ParseError "... not supported". Pattern entries are 1 (a value column, if present, is
 // ignored). IoError when the file cannot be opened.
 template <Value T, Index I>
@@ -111,8 +120,13 @@ CooBatch<T, I> read_matrix_market_coo_dir(const std::string& dir,
 struct MmWriteOptions {
   // Coordinate or array; unset means coordinate for sparse input and array for dense input.
   std::optional<MmFormat> format;
-  // Real (the default; Double is written as "real"), Integer (values must be integers that fit
-  // 64 bits) or Pattern (coordinate only; values are not written).
+  // Real (the default; Double is written as "real"), Integer, UnsignedInteger or Pattern
+  // (coordinate only; values are not written). The integer fields need integer values (else
+  // InvalidArgument naming the value, before anything is written) and write them exactly.
+  // Integer holds -2^63 .. 2^63-1 and UnsignedInteger 0 .. 2^64-1; the double 2^63 (2^64), which
+  // is what 2^63-1 (2^64-1) reads as, is written as that maximum. One rule for integers beyond
+  // the range (which the reader accepts): the file is written with field real instead, so every
+  // value reads back as the same double, in spbmm and in readers whose integers are 64 bits.
   MmField field = MmField::Real;
   // General, or a symmetry the caller asserts: only the lower triangle (row >= col; row > col for
   // skew-symmetric) is written and the rest is assumed to mirror it. Not verified. Hermitian is
@@ -120,7 +134,9 @@ struct MmWriteOptions {
   MmSymmetry symmetry = MmSymmetry::General;
   // Significant digits for values; 0 writes the shortest text that reads back to the same value.
   int precision = 0;
-  // Comment lines written after the banner as "% text" (a text starting with '%' gets no space).
+  // Comment lines written after the banner as '%' followed by the text exactly (start it with a
+  // blank for "% text"); the form MatrixMarketHeader::comments has, so comments pass through
+  // unchanged. A text with newlines becomes several lines.
   std::vector<std::string> comments;
   // Threads for formatting; 0 uses the OpenMP default; negative is an InvalidArgument.
   int threads = 0;
@@ -131,8 +147,13 @@ struct MmWriteOptions {
 
 // Writes one matrix (1-based indices; banner and size line per the specification). Duplicate COO
 // triplets are written as they are. The matrix is validated first (FormatError as validate()
-// reports it; nothing is written). IoError when the file cannot be written; InvalidArgument for
-// an option the data cannot honour (e.g. a non-integer value with field Integer).
+// reports it; nothing is written). The file is written whole or not at all: the text goes to a
+// temporary file in the same directory, which is flushed to the disk and renamed over `path`
+// only when complete; on any failure the temporary is removed and an existing file at `path` is
+// left untouched. (A `path` that exists and is not a regular file, such as /dev/stdout, is
+// written in place.) IoError naming the path and the reason when the file cannot be written;
+// InvalidArgument for an option the data cannot honour (e.g. a non-integer value with field
+// Integer).
 template <Value T, Index I>
 void write_matrix_market(const std::string& path, const CsrView<T, I>& a,
                          const MmWriteOptions& options = {});
@@ -145,7 +166,8 @@ void write_matrix_market(const std::string& path, const DenseView<const T>& a,
 
 // Writes entry i of a batch to dir/names[i], or dir/entry_00000.mtx, entry_00001.mtx, ... when
 // `names` is empty (otherwise names.size() must equal the batch size). Creates `dir` if needed.
-// Returns the paths written.
+// Every entry is written to a temporary first and the temporaries are renamed into place only
+// when all are complete, so a failure replaces none of the files. Returns the paths written.
 template <Value T, Index I>
 std::vector<std::string> write_matrix_market_dir(const std::string& dir, const CsrBatch<T, I>& a,
                                                  const MmWriteOptions& options = {},

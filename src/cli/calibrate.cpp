@@ -2,11 +2,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <fstream>
 #include <new>
 #include <string>
 
 #include "cli/commands.hpp"
+#include "io/atomic_file.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/plan.hpp"
 
@@ -29,7 +29,8 @@ constexpr const char* kCalibrateHelp =
     "\n"
     "options:\n"
     "  --threads T   threads to calibrate for (default: the OpenMP default)\n"
-    "  -o FILE       write the figures to FILE instead of printing them\n"
+    "  -o FILE       write the figures to FILE instead of printing them (FILE is checked\n"
+    "                before measuring, and replaced only by a complete file)\n"
     "Exit status: 0 on success, 1 when FILE cannot be written, 2 for bad usage.\n"
     "\n"
     "example: spbmm calibrate --threads 2 -o ~/.spbmm_machine && "
@@ -69,18 +70,13 @@ int cmd_calibrate(int argc, char** argv) {
     }
   }
   try {
+    if (!out.empty()) detail::check_output_file(out);  // fail now, not after the measurement
     const std::string text = MachineModel::calibrate(threads).to_text();
     if (out.empty()) {
       std::fputs(text.c_str(), stdout);
       return 0;
     }
-    std::ofstream f(out, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.close();
-    if (!f) {
-      std::fprintf(stderr, "spbmm calibrate: cannot write '%s'\n", out.c_str());
-      return 1;
-    }
+    detail::write_file_atomically(out, text);
     std::printf("spbmm calibrate: wrote %s\n", out.c_str());
     return 0;
   } catch (const Error& e) {

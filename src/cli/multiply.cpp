@@ -22,6 +22,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "io/atomic_file.hpp"
 #include "spbmm/plan.hpp"
 #include "spbmm/spbmm.hpp"
 
@@ -52,7 +53,9 @@ constexpr const char* kMultiplyHelp =
     "  -o OUT             a file when A is a single file (or OUT/<name of A> if OUT is an "
     "existing\n"
     "                     directory); otherwise a directory, created if needed, holding one file\n"
-    "                     per entry named after its A file\n"
+    "                     per entry named after its A file. OUT is checked (a directory\n"
+    "                     created) before anything is read; each file is replaced only by a\n"
+    "                     complete one\n"
     "options:\n"
     "  --transpose-a      multiply by the transpose of each A_i\n"
     "  --alpha X          default 1\n"
@@ -411,12 +414,6 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
   wo.format = MmFormat::Array;
   wo.threads = args.threads;
   if (p.out_is_dir) {
-    std::error_code ec;
-    fs::create_directories(args.out, ec);
-    if (ec || !is_dir(args.out)) {
-      throw IoError("cannot create output directory '" + args.out + "'" +
-                    (ec ? ": " + ec.message() : std::string()));
-    }
     for (std::size_t i = 0; i < n_entries; ++i) {
       write_matrix_market<T>((fs::path(args.out) / name_of(p.a_files[i])).string(),
                              DenseView<const T>(c.entry(i)), wo);
@@ -469,6 +466,12 @@ int cmd_multiply(int argc, char** argv) {
   }
   try {
     paths = resolve_paths(args);
+    // Outputs first: an output that cannot be written fails now, not after the work.
+    if (paths.out_is_dir) {
+      detail::make_output_dir(args.out);
+    } else {
+      detail::check_output_file(paths.out_single);
+    }
     return args.use_double ? run_value<double>(args, paths) : run_value<float>(args, paths);
   } catch (const UsageError& e) {
     return usage_error(e.message);

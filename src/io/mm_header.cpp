@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,8 @@ const char* to_string(MmField field) noexcept {
       return "pattern";
     case MmField::Complex:
       return "complex";
+    case MmField::UnsignedInteger:
+      return "unsigned-integer";
   }
   return "?";
 }
@@ -261,132 +264,134 @@ int thread_count(int requested) {
 #endif
 }
 
-Header parse_header(const std::string& path, const char* data, std::size_t size) {
-  Header h;
-  MatrixMarketHeader& info = h.info;
-  LineReader lines(data, size);
-  std::string_view line;
+namespace {
 
-  // Banner: the first non-blank line (leading blank lines and indentation are tolerated).
-  std::string_view banner;
+// The banner: the first non-blank line (leading blank lines, indentation and a UTF-8 byte order
+// mark are tolerated). Sets `line_no` to its line number.
+std::string_view find_banner(const std::string& path, LineReader& lines, std::size_t size,
+                             std::int64_t& line_no) {
+  std::string_view line;
   for (;;) {
     if (!lines.next(line)) {
       throw ParseError(path, std::max<std::int64_t>(1, lines.line_no()),
                        size == 0 ? "empty file: no %%MatrixMarket banner"
                                  : "no %%MatrixMarket banner: the file holds only blank lines");
     }
-    banner = trim(line);
+    std::string_view banner = trim(line);
     if (lines.line_no() == 1 && banner.substr(0, 3) == "\xEF\xBB\xBF") {
       banner = trim(banner.substr(3));  // a UTF-8 byte order mark
     }
-    if (!banner.empty()) break;
-  }
-  const std::int64_t banner_line = lines.line_no();
-  info.banner = std::string(banner);
-  info.banner_line = banner_line;
-  {
-    std::string_view rest = banner;
-    if (rest.substr(0, 2) == "%%") {
-      rest.remove_prefix(2);
-    } else if (rest.substr(0, 1) == "%") {
-      rest.remove_prefix(1);  // NetworkRepository exports write a single '%'
-    } else {
-      throw ParseError(path, banner_line,
-                       "no %%MatrixMarket banner: expected the first line to be '%%MatrixMarket "
-                       "matrix <format> <field> <symmetry>', found " +
-                           quote(banner));
-    }
-    constexpr std::string_view kKeyword = "matrixmarket";
-    if (rest.size() < kKeyword.size() || lower(rest.substr(0, kKeyword.size())) != kKeyword ||
-        (rest.size() > kKeyword.size() && !is_blank(rest[kKeyword.size()]))) {
-      throw ParseError(path, banner_line,
-                       "no %%MatrixMarket banner: expected '%%MatrixMarket matrix <format> "
-                       "<field> <symmetry>', found " +
-                           quote(banner));
-    }
-    rest.remove_prefix(kKeyword.size());
-    const auto tok = split(rest);
-    if (tok.size() < 4) {
-      throw ParseError(path, banner_line,
-                       "banner has " + std::to_string(tok.size()) +
-                           " of the 4 words after %%MatrixMarket; expected 'object format field "
-                           "symmetry', e.g. 'matrix coordinate real general'");
-    }
-    if (tok.size() > 4) {
-      throw ParseError(path, banner_line,
-                       "unexpected " + quote(tok[4]) +
-                           " after the symmetry in the banner; expected 'object format field "
-                           "symmetry'");
-    }
-    const std::string object = lower(tok[0]), format = lower(tok[1]), field = lower(tok[2]),
-                      symmetry = lower(tok[3]);
-    if (object == "matrix") {
-      info.object = MmObject::Matrix;
-    } else if (object == "vector") {
-      throw ParseError(path, banner_line,
-                       "Matrix Market 'vector' objects are not supported; only 'matrix'");
-    } else {
-      throw ParseError(path, banner_line,
-                       "unknown object " + quote(tok[0]) + " in the banner; expected 'matrix'");
-    }
-    if (format == "coordinate") {
-      info.format = MmFormat::Coordinate;
-    } else if (format == "array") {
-      info.format = MmFormat::Array;
-    } else {
-      throw ParseError(
-          path, banner_line,
-          "unknown format " + quote(tok[1]) + " in the banner; expected 'coordinate' or 'array'");
-    }
-    if (field == "real") {
-      info.field = MmField::Real;
-    } else if (field == "double") {
-      info.field = MmField::Double;
-    } else if (field == "integer") {
-      info.field = MmField::Integer;
-    } else if (field == "pattern") {
-      info.field = MmField::Pattern;
-    } else if (field == "complex") {
-      info.field = MmField::Complex;
-    } else {
-      throw ParseError(path, banner_line,
-                       "unknown field " + quote(tok[2]) +
-                           " in the banner; expected real, double, integer, pattern or complex");
-    }
-    if (symmetry == "general") {
-      info.symmetry = MmSymmetry::General;
-    } else if (symmetry == "symmetric") {
-      info.symmetry = MmSymmetry::Symmetric;
-    } else if (symmetry == "skew-symmetric") {
-      info.symmetry = MmSymmetry::SkewSymmetric;
-    } else if (symmetry == "hermitian") {
-      info.symmetry = MmSymmetry::Hermitian;
-    } else {
-      throw ParseError(path, banner_line,
-                       "unknown symmetry " + quote(tok[3]) +
-                           " in the banner; expected general, symmetric, skew-symmetric or "
-                           "hermitian");
-    }
-    if (info.format == MmFormat::Array && info.field == MmField::Pattern) {
-      throw ParseError(path, banner_line,
-                       "invalid banner: an 'array' file cannot have field 'pattern'");
-    }
-    if (info.symmetry == MmSymmetry::Hermitian && info.field != MmField::Complex) {
-      throw ParseError(path, banner_line,
-                       std::string("invalid banner: 'hermitian' needs field 'complex', found '") +
-                           to_string(info.field) + "'");
-    }
-    if (info.symmetry == MmSymmetry::SkewSymmetric && info.field == MmField::Pattern) {
-      throw ParseError(path, banner_line,
-                       "invalid banner: a 'pattern' file cannot be 'skew-symmetric'");
+    if (!banner.empty()) {
+      line_no = lines.line_no();
+      return banner;
     }
   }
+}
 
-  // Comments and blank lines, then the size line.
-  std::string_view size_text;
+// One banner word against its spellings; the index of the match, or -1.
+int match(std::string_view word, std::initializer_list<std::string_view> spellings) {
+  const std::string w = lower(word);
+  int k = 0;
+  for (std::string_view s : spellings) {
+    if (w == s) return k;
+    ++k;
+  }
+  return -1;
+}
+
+// "%%MatrixMarket object format field symmetry": the four words and their combinations.
+void parse_banner(const std::string& path, std::string_view banner, std::int64_t line,
+                  MatrixMarketHeader& info) {
+  std::string_view rest = banner;
+  if (rest.substr(0, 2) == "%%") {
+    rest.remove_prefix(2);
+  } else if (rest.substr(0, 1) == "%") {
+    rest.remove_prefix(1);  // NetworkRepository exports write a single '%'
+  } else {
+    throw ParseError(path, line,
+                     "no %%MatrixMarket banner: expected the first line to be '%%MatrixMarket "
+                     "matrix <format> <field> <symmetry>', found " +
+                         quote(banner));
+  }
+  constexpr std::string_view kKeyword = "matrixmarket";
+  if (rest.size() < kKeyword.size() || lower(rest.substr(0, kKeyword.size())) != kKeyword ||
+      (rest.size() > kKeyword.size() && !is_blank(rest[kKeyword.size()]))) {
+    throw ParseError(path, line,
+                     "no %%MatrixMarket banner: expected '%%MatrixMarket matrix <format> "
+                     "<field> <symmetry>', found " +
+                         quote(banner));
+  }
+  rest.remove_prefix(kKeyword.size());
+  const auto tok = split(rest);
+  if (tok.size() < 4) {
+    throw ParseError(path, line,
+                     "banner has " + std::to_string(tok.size()) +
+                         " of the 4 words after %%MatrixMarket; expected 'object format field "
+                         "symmetry', e.g. 'matrix coordinate real general'");
+  }
+  if (tok.size() > 4) {
+    throw ParseError(path, line,
+                     "unexpected " + quote(tok[4]) +
+                         " after the symmetry in the banner; expected 'object format field "
+                         "symmetry'");
+  }
+  switch (match(tok[0], {"matrix", "vector"})) {
+    case 0:
+      info.object = MmObject::Matrix;
+      break;
+    case 1:
+      throw ParseError(path, line,
+                       "Matrix Market 'vector' objects are not supported; only 'matrix'");
+    default:
+      throw ParseError(path, line,
+                       "unknown object " + quote(tok[0]) + " in the banner; expected 'matrix'");
+  }
+  const int format = match(tok[1], {"coordinate", "array"});
+  if (format < 0) {
+    throw ParseError(
+        path, line,
+        "unknown format " + quote(tok[1]) + " in the banner; expected 'coordinate' or 'array'");
+  }
+  info.format = format == 0 ? MmFormat::Coordinate : MmFormat::Array;
+  static constexpr MmField kFields[] = {MmField::Real,    MmField::Double,
+                                        MmField::Integer, MmField::UnsignedInteger,
+                                        MmField::Pattern, MmField::Complex};
+  const int field =
+      match(tok[2], {"real", "double", "integer", "unsigned-integer", "pattern", "complex"});
+  if (field < 0) {
+    throw ParseError(path, line,
+                     "unknown field " + quote(tok[2]) +
+                         " in the banner; expected real, double, integer, unsigned-integer, "
+                         "pattern or complex");
+  }
+  info.field = kFields[field];
+  static constexpr MmSymmetry kSymmetries[] = {MmSymmetry::General, MmSymmetry::Symmetric,
+                                               MmSymmetry::SkewSymmetric, MmSymmetry::Hermitian};
+  const int symmetry = match(tok[3], {"general", "symmetric", "skew-symmetric", "hermitian"});
+  if (symmetry < 0) {
+    throw ParseError(path, line,
+                     "unknown symmetry " + quote(tok[3]) +
+                         " in the banner; expected general, symmetric, skew-symmetric or "
+                         "hermitian");
+  }
+  info.symmetry = kSymmetries[symmetry];
+  if (info.format == MmFormat::Array && info.field == MmField::Pattern) {
+    throw ParseError(path, line, "invalid banner: an 'array' file cannot have field 'pattern'");
+  }
+  // The specification allows hermitian only with complex values, but the conjugate of a real
+  // value is itself: such files are read as symmetric, as fast_matrix_market reads them.
+  if (info.symmetry == MmSymmetry::SkewSymmetric && info.field == MmField::Pattern) {
+    throw ParseError(path, line, "invalid banner: a 'pattern' file cannot be 'skew-symmetric'");
+  }
+}
+
+// Comment and blank lines up to the size line, which it returns (trimmed) with its number.
+std::string_view read_comments(const std::string& path, LineReader& lines, MatrixMarketHeader& info,
+                               std::int64_t& line_no) {
+  std::string_view line;
   for (;;) {
     if (!lines.next(line)) {
-      throw ParseError(path, std::max<std::int64_t>(banner_line, lines.line_no()),
+      throw ParseError(path, std::max<std::int64_t>(info.banner_line, lines.line_no()),
                        info.format == MmFormat::Coordinate
                            ? "no size line: expected 'rows cols nnz' after the banner"
                            : "no size line: expected 'rows cols' after the banner");
@@ -394,17 +399,23 @@ Header parse_header(const std::string& path, const char* data, std::size_t size)
     const std::string_view t = trim(line);
     if (t.empty()) continue;
     if (t.front() == '%') {
-      info.comments.emplace_back(trim(t.substr(1)));
+      // The text after '%' exactly, so that a rewritten file keeps it; only a CR line ending goes.
+      std::string_view text = line.substr(line.find('%') + 1);
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      info.comments.emplace_back(text);
       continue;
     }
-    size_text = t;
-    break;
+    line_no = lines.line_no();
+    return t;
   }
-  const std::int64_t size_line = lines.line_no();
-  info.size_line = size_line;
+}
+
+// "rows cols nnz" (coordinate) or "rows cols" (array); sets rows, cols and the stored count.
+void parse_size_line(const std::string& path, std::string_view text, std::int64_t line,
+                     MatrixMarketHeader& info) {
   const bool coord = info.format == MmFormat::Coordinate;
   const char* expected = coord ? "'rows cols nnz'" : "'rows cols'";
-  const auto tok = split(size_text);
+  const auto tok = split(text);
   const std::size_t want = coord ? 3 : 2;
   std::int64_t v[3] = {0, 0, 0};
   const char* names[3] = {"rows", "cols", "nnz"};
@@ -413,23 +424,23 @@ Header parse_header(const std::string& path, const char* data, std::size_t size)
     if (s.size() > 1 && s.front() == '+' && s[1] != '-') s.remove_prefix(1);
     const auto r = std::from_chars(s.data(), s.data() + s.size(), v[i]);
     if (r.ec == std::errc::result_out_of_range && r.ptr == s.data() + s.size()) {
-      throw ParseError(path, size_line,
+      throw ParseError(path, line,
                        std::string("size line: ") + names[i] + " " + quote(tok[i]) +
                            " does not fit in a 64-bit integer");
     }
     if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
-      throw ParseError(path, size_line,
-                       std::string("size line: expected ") + expected + " as integers, found " +
-                           quote(size_text));
+      throw ParseError(
+          path, line,
+          std::string("size line: expected ") + expected + " as integers, found " + quote(text));
     }
     if (v[i] < 0) {
       throw ParseError(
-          path, size_line,
+          path, line,
           std::string("size line: ") + names[i] + " must be >= 0, found " + std::to_string(v[i]));
     }
   }
   if (tok.size() != want) {
-    throw ParseError(path, size_line,
+    throw ParseError(path, line,
                      "size line has " + std::to_string(tok.size()) + " numbers; expected " +
                          std::to_string(want) + " (" + std::string(expected) + ") for " +
                          (coord ? "a coordinate" : "an array") + " file");
@@ -437,47 +448,64 @@ Header parse_header(const std::string& path, const char* data, std::size_t size)
   info.rows = v[0];
   info.cols = v[1];
   if (info.symmetry != MmSymmetry::General && info.rows != info.cols) {
-    throw ParseError(path, size_line,
+    throw ParseError(path, line,
                      std::string("a ") + to_string(info.symmetry) + " matrix must be square, but " +
                          "the size line says " + std::to_string(info.rows) + " x " +
                          std::to_string(info.cols));
   }
   if (coord) {
     info.nnz = v[2];
-  } else {
-    const std::int64_t n = info.rows;
-    bool overflow = false;
-    std::int64_t count = 0;
-    if (info.symmetry == MmSymmetry::General) {
-      overflow = __builtin_mul_overflow(info.rows, info.cols, &count);
-    } else {
-      // n (n + 1) / 2 values with the diagonal, n (n - 1) / 2 without (skew-symmetric).
-      const std::int64_t a = n, b = info.symmetry == MmSymmetry::SkewSymmetric ? n - 1 : n + 1;
-      overflow = n > 0 && __builtin_mul_overflow(a, b, &count);
-      count = n > 0 ? count / 2 : 0;
-    }
-    if (overflow) {
-      throw ParseError(path, size_line,
-                       "size line: " + std::to_string(info.rows) + " x " +
-                           std::to_string(info.cols) + " values overflow a 64-bit count");
-    }
-    info.nnz = count;
+    return;
   }
+  const std::int64_t n = info.rows;
+  bool overflow = false;
+  std::int64_t count = 0;
+  if (info.symmetry == MmSymmetry::General) {
+    overflow = __builtin_mul_overflow(info.rows, info.cols, &count);
+  } else {
+    // n (n + 1) / 2 values with the diagonal, n (n - 1) / 2 without (skew-symmetric).
+    const std::int64_t a = n, b = info.symmetry == MmSymmetry::SkewSymmetric ? n - 1 : n + 1;
+    overflow = n > 0 && __builtin_mul_overflow(a, b, &count);
+    count = n > 0 ? count / 2 : 0;
+  }
+  if (overflow) {
+    throw ParseError(path, line,
+                     "size line: " + std::to_string(info.rows) + " x " + std::to_string(info.cols) +
+                         " values overflow a 64-bit count");
+  }
+  info.nnz = count;
+}
 
-  h.body_offset = lines.pos();
-  h.body_first_line = size_line + 1;
-  // Each stored entry needs at least "1 1\n" (coordinate) or "1\n" (array); a claim beyond what
-  // the file can hold fails here, before any allocation sized by it. The last line may lack its
-  // newline.
-  const std::int64_t per_entry = coord ? 4 : 2;
+// Each stored entry needs at least "1 1\n" (coordinate) or "1\n" (array); a claim beyond what the
+// bytes after the size line can hold fails here, before any allocation sized by it. The last line
+// may lack its newline.
+void check_plausible(const std::string& path, const Header& h, std::size_t size) {
+  const MatrixMarketHeader& info = h.info;
+  const std::int64_t per_entry = info.format == MmFormat::Coordinate ? 4 : 2;
   const auto body_bytes = static_cast<std::int64_t>(size - h.body_offset);
   const std::int64_t can_hold = (body_bytes + 1) / per_entry;
   if (info.nnz > can_hold) {
-    throw ParseError(path, size_line,
+    throw ParseError(path, info.size_line,
                      "the size line promises " + std::to_string(info.nnz) + " entries, but the " +
                          std::to_string(body_bytes) + " bytes after it can hold at most " +
                          std::to_string(can_hold));
   }
+}
+
+}  // namespace
+
+Header parse_header(const std::string& path, const char* data, std::size_t size) {
+  Header h;
+  MatrixMarketHeader& info = h.info;
+  LineReader lines(data, size);
+  const std::string_view banner = find_banner(path, lines, size, info.banner_line);
+  info.banner = std::string(banner);
+  parse_banner(path, banner, info.banner_line, info);
+  const std::string_view size_text = read_comments(path, lines, info, info.size_line);
+  parse_size_line(path, size_text, info.size_line, info);
+  h.body_offset = lines.pos();
+  h.body_first_line = info.size_line + 1;
+  check_plausible(path, h, size);
   return h;
 }
 

@@ -198,7 +198,15 @@ const char* entry_shape(MmField field) {
 // Parses one value token at p; on failure writes the message to `err`.
 template <class T>
 bool parse_value(const char*& p, const char* end, const Ctx& ctx, T& v, std::string& err) {
-  if (ctx.field == MmField::Integer) {
+  if (ctx.field == MmField::Integer || ctx.field == MmField::UnsignedInteger) {
+    if (ctx.field == MmField::UnsignedInteger && *p == '-') {
+      std::int64_t x = 0;
+      const char* q = p;
+      if (parse_int(q, end, x) != Num::Ok || x != 0) {  // "-0" is zero
+        err = "negative value " + token_at(p, end) + " in an 'unsigned-integer' file";
+        return false;
+      }
+    }
     std::int64_t x = 0;
     const Num st = parse_int(p, end, x);
     if (st == Num::Ok) {
@@ -206,7 +214,8 @@ bool parse_value(const char*& p, const char* end, const Ctx& ctx, T& v, std::str
       return true;
     }
     if (st == Num::Overflow) {
-      // Beyond 64 bits (e.g. a uint64 maximum): still an integer, read as the nearest T.
+      // Beyond 64 bits (e.g. a uint64 maximum in an 'integer' file): still an integer, read as
+      // the nearest T.
       const char* q = p;
       if (parse_real(q, end, v) == Num::Ok) {
         p = q;
@@ -215,7 +224,8 @@ bool parse_value(const char*& p, const char* end, const Ctx& ctx, T& v, std::str
       err = "integer value " + token_at(p, end) + " is out of range for " + ctx.type_name;
       return false;
     }
-    err = "expected an integer value (field 'integer'), found " + token_at(p, end);
+    err = std::string("expected an integer value (field '") + to_string(ctx.field) + "'), found " +
+          token_at(p, end);
     return false;
   }
   const Num st = parse_real(p, end, v);

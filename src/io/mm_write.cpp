@@ -1,5 +1,6 @@
 // Matrix Market writing: banner, size line, and entries formatted in parallel into per-chunk
-// buffers with std::to_chars, then written in order.
+// buffers with std::to_chars, then written in order to a temporary that replaces the target only
+// when complete.
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "core/checks.hpp"
+#include "io/atomic_file.hpp"
 #include "io/mm_internal.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/matrix_market.hpp"
@@ -31,35 +33,6 @@ namespace {
 // buffers of one round stay modest.
 constexpr std::int64_t kChunkEntries = std::int64_t{1} << 16;
 
-class OutFile {
- public:
-  explicit OutFile(const std::string& path) : path_(path) {
-    f_ = std::fopen(path.c_str(), "wb");
-    if (!f_) throw IoError(path + ": cannot open for writing: " + std::strerror(errno));
-  }
-  ~OutFile() {
-    if (f_) std::fclose(f_);
-  }
-  OutFile(const OutFile&) = delete;
-  OutFile& operator=(const OutFile&) = delete;
-
-  void write(const char* p, std::size_t n) {
-    if (n && std::fwrite(p, 1, n, f_) != n) {
-      throw IoError(path_ + ": write failed: " + std::strerror(errno));
-    }
-  }
-  void write(const std::string& s) { write(s.data(), s.size()); }
-  void close() {
-    std::FILE* f = f_;
-    f_ = nullptr;
-    if (std::fclose(f) != 0) throw IoError(path_ + ": write failed: " + std::strerror(errno));
-  }
-
- private:
-  std::string path_;
-  std::FILE* f_ = nullptr;
-};
-
 // How values are written.
 struct ValueFormat {
   MmField field = MmField::Real;
@@ -75,16 +48,47 @@ ValueFormat make_format(const MmWriteOptions& o) {
   return f;
 }
 
-// Writes v at p; returns nullptr when an integer field is asked for a non-integer value.
+// Writes v at p; returns nullptr when an integer field is asked for a value that is not an
+// integer in its range (field_for has made the field real if an integer lies beyond). Integers
+// are written exactly; the one double beyond the range that is still written is 2^63 (2^64 for
+// unsigned), what 2^63-1 (2^64-1) reads as, written as that maximum, which reads back as it.
 template <class T>
 inline char* put_value(char* p, char* end, T v, const ValueFormat& f) {
   if (f.field == MmField::Integer) {
     const double d = static_cast<double>(v);
-    if (!(std::trunc(d) == d) || !(std::fabs(d) < 9.2e18)) return nullptr;
-    return std::to_chars(p, end, static_cast<std::int64_t>(d)).ptr;
+    if (!(std::trunc(d) == d) || !(d >= -0x1p63 && d <= 0x1p63)) return nullptr;
+    const std::int64_t x = d == 0x1p63 ? INT64_MAX : static_cast<std::int64_t>(d);
+    return std::to_chars(p, end, x).ptr;
+  }
+  if (f.field == MmField::UnsignedInteger) {
+    const double d = static_cast<double>(v);
+    if (!(std::trunc(d) == d) || !(d >= 0 && d <= 0x1p64)) return nullptr;
+    const std::uint64_t x = d == 0x1p64 ? UINT64_MAX : static_cast<std::uint64_t>(d);
+    return std::to_chars(p, end, x).ptr;
   }
   if (f.precision > 0) return std::to_chars(p, end, v, std::chars_format::general, f.precision).ptr;
   return std::to_chars(p, end, v).ptr;
+}
+
+// An integer beyond the range of an integer field (the reader accepts such values, and a caller
+// may hold them): the one value that makes the field give way (see field_for).
+template <class T>
+inline bool outside_integer_range(T v, MmField field) {
+  const double d = static_cast<double>(v);
+  if (!std::isfinite(d) || std::trunc(d) != d) return false;  // not an integer: an error later
+  return field == MmField::UnsignedInteger ? !(d >= 0 && d <= 0x1p64)
+                                           : !(d >= -0x1p63 && d <= 0x1p63);
+}
+
+// The field the values are written with: an integer field that cannot hold one of them becomes
+// real, so that every value reads back as the same double, in spbmm and in readers whose
+// integers are 64 bits. `each(f)` calls f on every value that will be written.
+template <class Each>
+MmField field_for(MmField field, const Each& each) {
+  if (field != MmField::Integer && field != MmField::UnsignedInteger) return field;
+  bool outside = false;
+  each([&](auto v) { outside = outside || outside_integer_range(v, field); });
+  return outside ? MmField::Real : field;
 }
 
 inline char* put_index(char* p, char* end, std::int64_t i) {
@@ -102,7 +106,8 @@ void check_options(const MmWriteOptions& o, MmFormat format, std::int64_t rows, 
   }
   if (o.symmetry == MmSymmetry::Hermitian) {
     throw InvalidArgument(
-        "Matrix Market writer: hermitian needs complex values, which are not supported");
+        "Matrix Market writer: hermitian needs complex values, which are not supported; write "
+        "real values that mirror as symmetric");
   }
   if (format == MmFormat::Array && o.field == MmField::Pattern) {
     throw InvalidArgument("Matrix Market writer: an array file cannot have field pattern");
@@ -117,9 +122,14 @@ void check_options(const MmWriteOptions& o, MmFormat format, std::int64_t rows, 
   }
 }
 
-std::string header_text(MmFormat format, const MmWriteOptions& o, std::int64_t rows,
+// Everything about a request that can be refused before a file is created.
+void check_request(const MmWriteOptions& o, MmFormat format, std::int64_t rows, std::int64_t cols) {
+  check_options(o, format, rows, cols);
+  (void)thread_count(o.threads);
+}
+
+std::string header_text(MmFormat format, MmField field, const MmWriteOptions& o, std::int64_t rows,
                         std::int64_t cols, std::int64_t nnz) {
-  const MmField field = o.field == MmField::Double ? MmField::Real : o.field;
   std::string s = "%%MatrixMarket matrix ";
   s += to_string(format);
   s += ' ';
@@ -128,14 +138,13 @@ std::string header_text(MmFormat format, const MmWriteOptions& o, std::int64_t r
   s += to_string(o.symmetry);
   s += '\n';
   for (const auto& c : o.comments) {
+    // '%' and the text exactly as given (the reader returns comments in the same form, so they
+    // pass through unchanged); a text with newlines becomes several comment lines.
     std::size_t start = 0;
     for (;;) {
       const std::size_t nl = c.find('\n', start);
-      const std::string part = c.substr(start, nl == std::string::npos ? nl : nl - start);
-      // "% text"; a text that starts with '%' (e.g. "%GraphBLAS type double") is kept as is.
       s += '%';
-      if (!part.empty() && part[0] != '%' && part[0] != ' ') s += ' ';
-      s += part;
+      s.append(c, start, nl == std::string::npos ? std::string::npos : nl - start);
       s += '\n';
       if (nl == std::string::npos) break;
       start = nl + 1;
@@ -167,6 +176,7 @@ class TextBuf {
   void set_end(const char* p) { len_ = static_cast<std::size_t>(p - data_.get()); }
   const char* data() const noexcept { return data_.get(); }
   std::size_t size() const noexcept { return len_; }
+  double bad = 0;  // the value an integer field could not hold, when formatting failed
 
  private:
   std::unique_ptr<char[]> data_;
@@ -178,10 +188,12 @@ class TextBuf {
 // chunk c, the others format the chunks after it. `fmt(c, buf)` fills buf with chunk c's text
 // and returns false when a value cannot be written.
 template <class Fmt>
-void write_chunks(OutFile& out, std::int64_t nchunks, int threads, const Fmt& fmt) {
+void write_chunks(detail::AtomicFile& out, MmField field, std::int64_t nchunks, int threads,
+                  const Fmt& fmt) {
   std::vector<TextBuf> bufs(static_cast<std::size_t>(std::max(1, threads)));
   // Set inside the ordered section only, so no two threads touch them at once.
   bool bad_value = false, no_memory = false;
+  double first_bad = 0;
   std::string io_error;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) ordered if (nchunks > 1)
@@ -203,6 +215,7 @@ void write_chunks(OutFile& out, std::int64_t nchunks, int threads, const Fmt& fm
 #endif
     {
       no_memory = no_memory || oom;
+      if (!oom && !good && !bad_value) first_bad = buf.bad;
       bad_value = bad_value || (!oom && !good);
       if (!no_memory && !bad_value && io_error.empty()) {
         try {
@@ -215,8 +228,11 @@ void write_chunks(OutFile& out, std::int64_t nchunks, int threads, const Fmt& fm
   }
   if (no_memory) throw std::bad_alloc();
   if (bad_value) {
-    throw InvalidArgument(
-        "Matrix Market writer: field integer needs integer values that fit 64 bits");
+    char text[64];
+    char* end = std::to_chars(text, text + sizeof text, first_bad).ptr;
+    throw InvalidArgument(out.path() + ": Matrix Market writer: field " + to_string(field) +
+                          " needs integer values, found " + std::string(text, end) +
+                          " (nothing was written)");
   }
   if (!io_error.empty()) throw IoError(io_error);
 }
@@ -245,16 +261,23 @@ std::vector<std::int64_t> chunk_bounds(std::int64_t units, const Prefix& prefix)
 }
 
 template <class T, class I>
-void write_csr(const std::string& path, const CsrView<T, I>& a, const MmWriteOptions& o) {
+void write_csr(detail::AtomicFile& out, const CsrView<T, I>& a, const MmWriteOptions& o) {
   check_options(o, MmFormat::Coordinate, a.rows, a.cols);
   const int threads = thread_count(o.threads);
-  const ValueFormat vf = make_format(o);
+  ValueFormat vf = make_format(o);
   const bool pattern = vf.field == MmField::Pattern;
   const MmSymmetry sym = o.symmetry;
   const std::int64_t rows = a.rows;
   auto prefix = [&](std::int64_t r) -> std::int64_t {
     return a.row_ptr ? static_cast<std::int64_t>(a.row_ptr[r]) : 0;
   };
+  vf.field = field_for(vf.field, [&](const auto& f) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t k = prefix(r); k < prefix(r + 1); ++k) {
+        if (keep(r, static_cast<std::int64_t>(a.col_idx[k]), sym)) f(a.values[k]);
+      }
+    }
+  });
   std::int64_t nnz = a.nnz();
   if (sym != MmSymmetry::General) {
     std::int64_t kept = 0;
@@ -268,11 +291,10 @@ void write_csr(const std::string& path, const CsrView<T, I>& a, const MmWriteOpt
     }
     nnz = kept;
   }
-  OutFile out(path);
-  out.write(header_text(MmFormat::Coordinate, o, a.rows, a.cols, nnz));
+  out.write(header_text(MmFormat::Coordinate, vf.field, o, a.rows, a.cols, nnz));
   const auto bounds = chunk_bounds(rows, prefix);
   const std::size_t line_max = 44 + (pattern ? 0 : vf.max_chars);
-  write_chunks(out, static_cast<std::int64_t>(bounds.size()) - 1, threads,
+  write_chunks(out, vf.field, static_cast<std::int64_t>(bounds.size()) - 1, threads,
                [&](std::int64_t c, TextBuf& buf) {
                  const std::int64_t r0 = bounds[static_cast<std::size_t>(c)];
                  const std::int64_t r1 = bounds[static_cast<std::size_t>(c) + 1];
@@ -290,7 +312,10 @@ void write_csr(const std::string& path, const CsrView<T, I>& a, const MmWriteOpt
                      if (!pattern) {
                        *p++ = ' ';
                        p = put_value(p, end, a.values[k], vf);
-                       if (!p) return false;
+                       if (!p) {
+                         buf.bad = static_cast<double>(a.values[k]);
+                         return false;
+                       }
                      }
                      *p++ = '\n';
                    }
@@ -298,16 +323,23 @@ void write_csr(const std::string& path, const CsrView<T, I>& a, const MmWriteOpt
                  buf.set_end(p);
                  return true;
                });
-  out.close();
 }
 
 template <class T, class I>
-void write_coo(const std::string& path, const CooView<T, I>& a, const MmWriteOptions& o) {
+void write_coo(detail::AtomicFile& out, const CooView<T, I>& a, const MmWriteOptions& o) {
   check_options(o, MmFormat::Coordinate, a.rows, a.cols);
   const int threads = thread_count(o.threads);
-  const ValueFormat vf = make_format(o);
+  ValueFormat vf = make_format(o);
   const bool pattern = vf.field == MmField::Pattern;
   const MmSymmetry sym = o.symmetry;
+  vf.field = field_for(vf.field, [&](const auto& f) {
+    for (std::int64_t k = 0; k < a.nnz; ++k) {
+      if (keep(static_cast<std::int64_t>(a.row_idx[k]), static_cast<std::int64_t>(a.col_idx[k]),
+               sym)) {
+        f(a.values[k]);
+      }
+    }
+  });
   std::int64_t nnz = a.nnz;
   if (sym != MmSymmetry::General) {
     std::int64_t kept = 0;
@@ -322,11 +354,10 @@ void write_coo(const std::string& path, const CooView<T, I>& a, const MmWriteOpt
     }
     nnz = kept;
   }
-  OutFile out(path);
-  out.write(header_text(MmFormat::Coordinate, o, a.rows, a.cols, nnz));
+  out.write(header_text(MmFormat::Coordinate, vf.field, o, a.rows, a.cols, nnz));
   const std::int64_t nchunks = (a.nnz + kChunkEntries - 1) / kChunkEntries;
   const std::size_t line_max = 44 + (pattern ? 0 : vf.max_chars);
-  write_chunks(out, nchunks, threads, [&](std::int64_t c, TextBuf& buf) {
+  write_chunks(out, vf.field, nchunks, threads, [&](std::int64_t c, TextBuf& buf) {
     const std::int64_t k0 = c * kChunkEntries;
     const std::int64_t k1 = std::min(a.nnz, k0 + kChunkEntries);
     const std::size_t cap = static_cast<std::size_t>(k1 - k0) * line_max;
@@ -342,29 +373,35 @@ void write_coo(const std::string& path, const CooView<T, I>& a, const MmWriteOpt
       if (!pattern) {
         *p++ = ' ';
         p = put_value(p, end, a.values[k], vf);
-        if (!p) return false;
+        if (!p) {
+          buf.bad = static_cast<double>(a.values[k]);
+          return false;
+        }
       }
       *p++ = '\n';
     }
     buf.set_end(p);
     return true;
   });
-  out.close();
 }
 
 template <class T>
-void write_array(const std::string& path, const DenseView<const T>& a, const MmWriteOptions& o) {
+void write_array(detail::AtomicFile& out, const DenseView<const T>& a, const MmWriteOptions& o) {
   check_options(o, MmFormat::Array, a.rows, a.cols);
   const int threads = thread_count(o.threads);
-  const ValueFormat vf = make_format(o);
+  ValueFormat vf = make_format(o);
   const MmSymmetry sym = o.symmetry;
-  OutFile out(path);
-  out.write(header_text(MmFormat::Array, o, a.rows, a.cols, 0));
   const std::int64_t rows = a.rows;
   // Values stored in column j: all rows, or the lower triangle (strictly for skew).
   auto first_row = [&](std::int64_t j) -> std::int64_t {
     return sym == MmSymmetry::General ? 0 : sym == MmSymmetry::SkewSymmetric ? j + 1 : j;
   };
+  vf.field = field_for(vf.field, [&](const auto& f) {
+    for (std::int64_t j = 0; j < a.cols; ++j) {
+      for (std::int64_t i = first_row(j); i < rows; ++i) f(a(i, j));
+    }
+  });
+  out.write(header_text(MmFormat::Array, vf.field, o, a.rows, a.cols, 0));
   // Prefix count of values before column j (exact for general, an upper bound is not needed).
   auto prefix = [&](std::int64_t j) -> std::int64_t {
     if (sym == MmSymmetry::General) return j * rows;
@@ -374,7 +411,7 @@ void write_array(const std::string& path, const DenseView<const T>& a, const MmW
   };
   const auto bounds = chunk_bounds(a.cols, prefix);
   const std::size_t line_max = 2 + vf.max_chars;
-  write_chunks(out, static_cast<std::int64_t>(bounds.size()) - 1, threads,
+  write_chunks(out, vf.field, static_cast<std::int64_t>(bounds.size()) - 1, threads,
                [&](std::int64_t c, TextBuf& buf) {
                  const std::int64_t j0 = bounds[static_cast<std::size_t>(c)];
                  const std::int64_t j1 = bounds[static_cast<std::size_t>(c) + 1];
@@ -385,14 +422,16 @@ void write_array(const std::string& path, const DenseView<const T>& a, const MmW
                  for (std::int64_t j = j0; j < j1; ++j) {
                    for (std::int64_t i = first_row(j); i < rows; ++i) {
                      p = put_value(p, end, a(i, j), vf);
-                     if (!p) return false;
+                     if (!p) {
+                       buf.bad = static_cast<double>(a(i, j));
+                       return false;
+                     }
                      *p++ = '\n';
                    }
                  }
                  buf.set_end(p);
                  return true;
                });
-  out.close();
 }
 
 // Array output of sparse data makes a dense copy first; it is held to the memory limit.
@@ -435,47 +474,35 @@ void prepare_dir(const std::string& dir, std::size_t batch, const std::vector<st
     throw InvalidArgument("write_matrix_market_dir: " + std::to_string(names.size()) +
                           " names for a batch of " + std::to_string(batch));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec || !std::filesystem::is_directory(dir)) {
-    throw IoError(dir + ": cannot create directory" + (ec ? ": " + ec.message() : std::string()));
-  }
+  detail::make_output_dir(dir);
 }
 
-}  // namespace
-}  // namespace mm_detail
-
-template <Value T, Index I>
-void write_matrix_market(const std::string& path, const CsrView<T, I>& a,
-                         const MmWriteOptions& options) {
-  validate(a);
-  if (options.format.value_or(MmFormat::Coordinate) == MmFormat::Array) {
-    mm_detail::check_array_copy(path, a.rows, a.cols, sizeof(T), options);
-    const DenseMatrix<T> d = mm_detail::csr_to_dense(a);
-    mm_detail::write_array<T>(path, d.view(), options);
+// One matrix into `out` (validated by the caller).
+template <class T, class I>
+void write_to(detail::AtomicFile& out, const CsrView<T, I>& a, const MmWriteOptions& o) {
+  if (o.format.value_or(MmFormat::Coordinate) == MmFormat::Array) {
+    check_array_copy(out.path(), a.rows, a.cols, sizeof(T), o);
+    const DenseMatrix<T> d = csr_to_dense(a);
+    write_array<T>(out, d.view(), o);
     return;
   }
-  mm_detail::write_csr(path, a, options);
+  write_csr(out, a, o);
 }
 
-template <Value T, Index I>
-void write_matrix_market(const std::string& path, const CooView<T, I>& a,
-                         const MmWriteOptions& options) {
-  validate(a);
-  if (options.format.value_or(MmFormat::Coordinate) == MmFormat::Array) {
-    mm_detail::check_array_copy(path, a.rows, a.cols, sizeof(T), options);
-    const DenseMatrix<T> d = mm_detail::coo_to_dense(a);
-    mm_detail::write_array<T>(path, d.view(), options);
+template <class T, class I>
+void write_to(detail::AtomicFile& out, const CooView<T, I>& a, const MmWriteOptions& o) {
+  if (o.format.value_or(MmFormat::Coordinate) == MmFormat::Array) {
+    check_array_copy(out.path(), a.rows, a.cols, sizeof(T), o);
+    const DenseMatrix<T> d = coo_to_dense(a);
+    write_array<T>(out, d.view(), o);
     return;
   }
-  mm_detail::write_coo(path, a, options);
+  write_coo(out, a, o);
 }
 
-template <Value T>
-void write_matrix_market(const std::string& path, const DenseView<const T>& a,
-                         const MmWriteOptions& options) {
-  validate(a, "dense matrix");
-  if (options.format.value_or(MmFormat::Array) == MmFormat::Coordinate) {
+template <class T>
+void write_to(detail::AtomicFile& out, const DenseView<const T>& a, const MmWriteOptions& o) {
+  if (o.format.value_or(MmFormat::Array) == MmFormat::Coordinate) {
     // Every stored position, zeros included, so the shape and values survive exactly.
     std::vector<std::int64_t> r, c;
     std::vector<T> v;
@@ -491,36 +518,80 @@ void write_matrix_market(const std::string& path, const DenseView<const T>& a,
     }
     const CooView<T, std::int64_t> coo{a.rows,   a.cols,   static_cast<std::int64_t>(v.size()),
                                        r.data(), c.data(), v.data()};
-    mm_detail::write_coo(path, coo, options);
+    write_coo(out, coo, o);
     return;
   }
-  mm_detail::write_array<T>(path, a, options);
+  write_array<T>(out, a, o);
+}
+
+// Every entry goes to a temporary first; only when all are complete are they renamed into place,
+// so a failure part way leaves none of the targets replaced.
+template <class Batch>
+std::vector<std::string> write_dir(const std::string& dir, const Batch& a,
+                                   const MmWriteOptions& options,
+                                   const std::vector<std::string>& names) {
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    validate(a.entry(i), static_cast<std::int64_t>(i));
+    check_request(options, options.format.value_or(MmFormat::Coordinate), a.rows(i), a.cols(i));
+  }
+  prepare_dir(dir, a.size(), names);
+  std::vector<std::string> paths;
+  std::vector<std::unique_ptr<detail::AtomicFile>> files;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    paths.push_back(entry_path(dir, i, names));
+    files.push_back(std::make_unique<detail::AtomicFile>(paths.back()));
+    write_to(*files.back(), a.entry(i), options);
+    files.back()->finish();
+  }
+  for (auto& f : files) f->commit();
+  return paths;
+}
+
+}  // namespace
+}  // namespace mm_detail
+
+template <Value T, Index I>
+void write_matrix_market(const std::string& path, const CsrView<T, I>& a,
+                         const MmWriteOptions& options) {
+  validate(a);
+  mm_detail::check_request(options, options.format.value_or(MmFormat::Coordinate), a.rows, a.cols);
+  detail::AtomicFile out(path);
+  mm_detail::write_to(out, a, options);
+  out.commit();
+}
+
+template <Value T, Index I>
+void write_matrix_market(const std::string& path, const CooView<T, I>& a,
+                         const MmWriteOptions& options) {
+  validate(a);
+  mm_detail::check_request(options, options.format.value_or(MmFormat::Coordinate), a.rows, a.cols);
+  detail::AtomicFile out(path);
+  mm_detail::write_to(out, a, options);
+  out.commit();
+}
+
+template <Value T>
+void write_matrix_market(const std::string& path, const DenseView<const T>& a,
+                         const MmWriteOptions& options) {
+  validate(a, "dense matrix");
+  mm_detail::check_request(options, options.format.value_or(MmFormat::Array), a.rows, a.cols);
+  detail::AtomicFile out(path);
+  mm_detail::write_to(out, a, options);
+  out.commit();
 }
 
 template <Value T, Index I>
 std::vector<std::string> write_matrix_market_dir(const std::string& dir, const CsrBatch<T, I>& a,
                                                  const MmWriteOptions& options,
                                                  const std::vector<std::string>& names) {
-  mm_detail::prepare_dir(dir, a.size(), names);
-  std::vector<std::string> paths;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    paths.push_back(mm_detail::entry_path(dir, i, names));
-    write_matrix_market<T, I>(paths.back(), a.entry(i), options);
-  }
-  return paths;
+  return mm_detail::write_dir(dir, a, options, names);
 }
 
 template <Value T, Index I>
 std::vector<std::string> write_matrix_market_dir(const std::string& dir, const CooBatch<T, I>& a,
                                                  const MmWriteOptions& options,
                                                  const std::vector<std::string>& names) {
-  mm_detail::prepare_dir(dir, a.size(), names);
-  std::vector<std::string> paths;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    paths.push_back(mm_detail::entry_path(dir, i, names));
-    write_matrix_market<T, I>(paths.back(), a.entry(i), options);
-  }
-  return paths;
+  return mm_detail::write_dir(dir, a, options, names);
 }
 
 #define SPBMM_MM_WRITE(T, I)                                                        \

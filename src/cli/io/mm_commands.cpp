@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "io/atomic_file.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/matrix_market.hpp"
 
@@ -25,6 +26,8 @@ constexpr const char* kInfoHelp =
     "\n"
     "Describes each Matrix Market file: its banner, shape, stored entries, nnz after expanding\n"
     "symmetry and summing duplicates, density, symmetry, and the min/mean/max row length.\n"
+    "Memory follows the entries, not the shape: a file declaring far more rows than entries\n"
+    "(say 2^40 x 2^40 with 3 entries) is described from its entries alone.\n"
     "A directory is described as the batch its .mtx files form (sorted by name, as `spbmm\n"
     "multiply DIR` reads them): a line per entry, then the number of entries, the total nnz,\n"
     "and the range of rows, columns, nnz and density over the entries.\n"
@@ -37,12 +40,18 @@ constexpr const char* kConvertHelp =
     "usage: spbmm convert IN OUT [--expand-symmetry] [--to coordinate|array]\n"
     "\n"
     "Rewrites the Matrix Market file IN as OUT with 1-based indices and the shortest text that\n"
-    "reads back to the same double values. The field (real, integer, pattern) and comments are\n"
-    "kept. A symmetric or skew-symmetric file stays so (entries stored above the diagonal are\n"
-    "moved below it) unless --expand-symmetry writes the full matrix as general. --to picks the\n"
-    "output format (default: that of IN); array output writes every value, coordinate output\n"
-    "from an array file writes the nonzero values.\n"
-    "Exit status: 0 on success, 1 for bad input, 2 for bad usage.\n"
+    "reads back to the same double values. The field (real, integer, unsigned-integer, pattern)\n"
+    "is kept, and so are the comment lines before the size line, exactly as written. A\n"
+    "symmetric or skew-symmetric file stays so (entries stored above the diagonal are moved\n"
+    "below it) unless --expand-symmetry writes the full matrix as general; a hermitian file with\n"
+    "real values is written as symmetric. --to picks the output format (default: that of IN);\n"
+    "array output writes every value, coordinate output from an array file writes the nonzero\n"
+    "values.\n"
+    "OUT is checked before IN is read, and written whole or not at all: the text goes to a\n"
+    "temporary file beside OUT that replaces it only when complete, so a failure leaves no\n"
+    "partial file and an existing OUT untouched (IN and OUT may be the same file).\n"
+    "Exit status: 0 on success, 1 for bad input or an OUT that cannot be written, 2 for bad\n"
+    "usage.\n"
     "\n"
     "example: spbmm convert bcsstk13.mtx bcsstk13_full.mtx --expand-symmetry\n";
 
@@ -80,14 +89,8 @@ struct FileStats {
   }
 };
 
-// `header` is the file's header, already read by the caller.
-FileStats file_stats(const std::string& path, MatrixMarketHeader header) {
-  FileStats st;
-  st.header = std::move(header);
-  const MatrixMarketHeader& h = st.header;
-  if (h.field == MmField::Complex) {
-    throw ParseError(path, h.banner_line, "complex values are not supported");
-  }
+// Row lengths and nnz (duplicates summed) from CSR: row pointers cost 8 bytes a row.
+void csr_stats(const std::string& path, FileStats& st) {
   const CsrMatrix<double, std::int64_t> m = read_matrix_market_csr<double, std::int64_t>(path);
   st.nnz = m.nnz();
   if (m.rows() > 0) {
@@ -99,6 +102,49 @@ FileStats file_stats(const std::string& path, MatrixMarketHeader header) {
       st.min_row = std::min(st.min_row, len);
       st.max_row = std::max(st.max_row, len);
     }
+  }
+}
+
+// The same from the COO triplets sorted by position: memory follows the entries alone, for a
+// file whose rows far outnumber its entries (a 2^40 x 2^40 matrix with 3 entries).
+void coo_stats(const std::string& path, FileStats& st) {
+  const CooMatrix<double, std::int64_t> m = read_matrix_market_coo<double, std::int64_t>(path);
+  std::vector<std::pair<std::int64_t, std::int64_t>> pos(m.row_idx().size());
+  for (std::size_t k = 0; k < pos.size(); ++k) pos[k] = {m.row_idx()[k], m.col_idx()[k]};
+  std::sort(pos.begin(), pos.end());
+  pos.erase(std::unique(pos.begin(), pos.end()), pos.end());
+  st.nnz = static_cast<std::int64_t>(pos.size());
+  std::int64_t rows_seen = 0, min_len = INT64_MAX, max_len = 0;
+  for (std::size_t k = 0; k < pos.size();) {
+    std::size_t e = k;
+    while (e < pos.size() && pos[e].first == pos[k].first) ++e;
+    const auto len = static_cast<std::int64_t>(e - k);
+    min_len = std::min(min_len, len);
+    max_len = std::max(max_len, len);
+    ++rows_seen;
+    k = e;
+  }
+  if (m.rows() > 0) {
+    st.min_row = rows_seen < m.rows() ? 0 : min_len;
+    st.max_row = max_len;
+  }
+}
+
+// `header` is the file's header, already read by the caller.
+FileStats file_stats(const std::string& path, MatrixMarketHeader header) {
+  FileStats st;
+  st.header = std::move(header);
+  const MatrixMarketHeader& h = st.header;
+  if (h.field == MmField::Complex) {
+    throw ParseError(path, h.banner_line, "complex values are not supported");
+  }
+  // At most 2 nnz per stored entry (mirrors); rows beyond four times that are mostly empty.
+  const bool rows_outnumber_entries =
+      h.format == MmFormat::Coordinate && h.rows > (std::int64_t{1} << 20) && h.rows / 4 > h.nnz;
+  if (rows_outnumber_entries) {
+    coo_stats(path, st);
+  } else {
+    csr_stats(path, st);
   }
   return st;
 }
@@ -258,6 +304,7 @@ int cmd_convert(int argc, char** argv) {
   }
   const std::string in = pos[0], out = pos[1];
   return guarded("convert", [&] {
+    detail::check_output_file(out);  // before any work
     const MatrixMarketHeader h = read_matrix_market_header(in);
     if (h.field == MmField::Complex) {
       throw ParseError(in, h.banner_line, "complex values are not supported");
@@ -267,7 +314,11 @@ int cmd_convert(int argc, char** argv) {
     wo.format = out_format;
     wo.field = h.field == MmField::Double ? MmField::Real : h.field;
     if (out_format == MmFormat::Array && wo.field == MmField::Pattern) wo.field = MmField::Real;
-    wo.symmetry = expand ? MmSymmetry::General : h.symmetry;
+    // Hermitian with real values is symmetric, and is written so (the writer's hermitian needs
+    // complex values).
+    wo.symmetry = expand                                ? MmSymmetry::General
+                  : h.symmetry == MmSymmetry::Hermitian ? MmSymmetry::Symmetric
+                                                        : h.symmetry;
     wo.comments = h.comments;
     MmReadOptions ro;
     ro.expand_symmetry = expand;
