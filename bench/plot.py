@@ -15,8 +15,8 @@ bench/results/, prints the headline table (anchor time / spbmm time against the 
 bench/setup-anchors.sh makes (it has matplotlib and the anchors), after building with
 -Dmkl_pkgconfig_dir=bench/.venv/lib/pkgconfig:
 
-  bench/.venv/bin/python bench/plot.py --threads 2 --reps 10
-        measure, save bench/results/anchors-<date>-<commit>.jsonl (+ .md), draw the picture
+  bench/.venv/bin/python bench/plot.py --compile --threads 2 --reps 10
+        compile what it runs, measure, save bench/results/anchors-<date>-<commit>.jsonl (+ .md), draw the picture
   bench/.venv/bin/python bench/plot.py --from bench/results/anchors-....jsonl
         print and redraw from saved results without measuring
 
@@ -63,6 +63,9 @@ def parse_args():
     p.add_argument("--python", default=None,
                    help="Python that runs anchors.py (default: bench/.venv/bin/python when "
                         "present, else this one)")
+    p.add_argument("--compile", action="store_true",
+                   help="bring spbmm, bench_io and bench_mkl (when configured) up to date first "
+                        "(meson compile -C BUILD ...)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--from", dest="source", default=None,
@@ -110,6 +113,14 @@ def measure(args):
     spbmm = os.path.join(args.build, "src", "cli", "spbmm")
     bench_mkl = os.path.join(args.build, "bench", "mkl", "bench_mkl")
     bench_io = os.path.join(args.build, "bench", "io", "bench_io")
+    if args.compile:
+        targets = ["src/cli/spbmm", "bench/io/bench_io"]
+        with open(os.path.join(args.build, "build.ninja")) as f:
+            if "bench/mkl/bench_mkl:" in f.read():
+                targets.append("bench/mkl/bench_mkl")
+        cmd = ["meson", "compile", "-C", args.build, *targets]
+        print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     if not os.access(spbmm, os.X_OK):
         sys.exit("plot.py: no spbmm command at %s (build first, or give --build)" % spbmm)
     python = args.python
