@@ -459,23 +459,27 @@ TYPED_TEST(DenseKernelTest, LargeBatchOfSmallProducts) {
   const auto vb = std::as_const(b).view().entries();
   const auto vc = c.view().entries();
   const auto vw = want.view().entries();
-  for (const T beta : {T(0), T(0.5)}) {
-    SCOPED_TRACE(::testing::Message() << "beta " << beta);
-    for (std::size_t i = 0; i < c.values().size(); ++i) {
-      c.values()[i] = beta == T(0) ? std::numeric_limits<T>::quiet_NaN() : T(0.25);
-    }
-    want.values() = c.values();
-    for (std::size_t i = 0; i < kCount; ++i) {
-      ref::dense_dense<T>(Op::N, Op::N, T(1.5), va[i], vb[i], beta, vw[i]);
-    }
-    kernels::cpu::dense_batch<T>(Op::N, Op::N, T(1.5), va, vb, beta, vc, 2);
-    std::size_t off = 0;
-    for (std::size_t i = 0; i < kCount; ++i) {
-      if (!dense_near(DenseView<const T>(vc[i]), DenseView<const T>(vw[i]), tolerance<T>(16))) {
-        ++off;
+  // fp32 also with op(B) = T: each B entry is square (16 x 16), so it serves as B^T as it is.
+  for (const Op op_b : {Op::N, Op::T}) {
+    for (const T beta : {T(0), T(0.5)}) {
+      if (op_b == Op::T && kN != 16) continue;
+      SCOPED_TRACE(::testing::Message() << "beta " << beta << ", op_b " << to_string(op_b));
+      for (std::size_t i = 0; i < c.values().size(); ++i) {
+        c.values()[i] = beta == T(0) ? std::numeric_limits<T>::quiet_NaN() : T(0.25);
       }
+      want.values() = c.values();
+      for (std::size_t i = 0; i < kCount; ++i) {
+        ref::dense_dense<T>(Op::N, op_b, T(1.5), va[i], vb[i], beta, vw[i]);
+      }
+      kernels::cpu::dense_batch<T>(Op::N, op_b, T(1.5), va, vb, beta, vc, 2);
+      std::size_t off = 0;
+      for (std::size_t i = 0; i < kCount; ++i) {
+        if (!dense_near(DenseView<const T>(vc[i]), DenseView<const T>(vw[i]), tolerance<T>(16))) {
+          ++off;
+        }
+      }
+      EXPECT_EQ(off, 0U) << "entries off";
     }
-    EXPECT_EQ(off, 0U) << "entries off";
   }
 }
 

@@ -404,15 +404,68 @@ SPBMM_AVX512 inline __attribute__((always_inline)) void small_put(T* cr, typenam
   }
 }
 
-template <class T, int K>
+// Transposes a 16 x 16 block of floats held as 16 row vectors, in place: interleaves of 32-bit
+// then 64-bit elements make 4 x 4 blocks within 128-bit lanes, and two rounds of two-source
+// permutes put the lanes in order. (The interleaves are written as their all-lanes masked forms:
+// GCC 12's headers for the plain ones trip -Wuninitialized.)
+SPBMM_AVX512 inline __attribute__((always_inline)) void transpose16(__m512* r) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_mask_unpacklo_ps(r[2 * i], 0xFFFF, r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_mask_unpackhi_ps(r[2 * i], 0xFFFF, r[2 * i], r[2 * i + 1]);
+  }
+  __m512 u[16];
+  for (int i = 0; i < 4; ++i) {
+    const __m512d d0 = _mm512_castps_pd(t[4 * i]), d1 = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d d2 = _mm512_castps_pd(t[4 * i + 2]), d3 = _mm512_castps_pd(t[4 * i + 3]);
+    u[4 * i + 0] = _mm512_castpd_ps(_mm512_mask_unpacklo_pd(d0, 0xFF, d0, d2));
+    u[4 * i + 1] = _mm512_castpd_ps(_mm512_mask_unpackhi_pd(d0, 0xFF, d0, d2));
+    u[4 * i + 2] = _mm512_castpd_ps(_mm512_mask_unpacklo_pd(d1, 0xFF, d1, d3));
+    u[4 * i + 3] = _mm512_castpd_ps(_mm512_mask_unpackhi_pd(d1, 0xFF, d1, d3));
+  }
+  // u[4i + q], 128-bit lane l, holds column 4l + q of rows 4i .. 4i + 3.
+  const __m512i lo_pairs =
+      _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i hi_pairs =
+      _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  const __m512i lo_halves =
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  const __m512i hi_halves =
+      _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  for (int q = 0; q < 4; ++q) {
+    const __m512 v_lo = _mm512_permutex2var_ps(u[q], lo_pairs, u[4 + q]);
+    const __m512 v_hi = _mm512_permutex2var_ps(u[q], hi_pairs, u[4 + q]);
+    const __m512 w_lo = _mm512_permutex2var_ps(u[8 + q], lo_pairs, u[12 + q]);
+    const __m512 w_hi = _mm512_permutex2var_ps(u[8 + q], hi_pairs, u[12 + q]);
+    r[q] = _mm512_permutex2var_ps(v_lo, lo_halves, w_lo);
+    r[4 + q] = _mm512_permutex2var_ps(v_lo, hi_halves, w_lo);
+    r[8 + q] = _mm512_permutex2var_ps(v_hi, lo_halves, w_hi);
+    r[12 + q] = _mm512_permutex2var_ps(v_hi, hi_halves, w_hi);
+  }
+}
+
+// With kTransB (fp32 only), b holds op(B) transposed: n rows of k contiguous elements, ldb apart;
+// they are loaded as rows and transposed in registers, so op(B) = T costs no packing either.
+template <class T, int K, bool kTransB>
 SPBMM_AVX512 void small_avx512(int64_t m, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
                                int64_t ldc, T alpha, T beta, int n, bool stream) {
   using X = Avx512<T>;
   using V = typename X::V;
   const typename X::M mask = n == X::kLanes ? static_cast<typename X::M>(~0U) : X::mask(n);
   V bv[K];
+  if constexpr (kTransB) {
+    const auto k_mask = static_cast<__mmask16>(K == 16 ? 0xFFFFU : (1U << K) - 1U);
+    __m512 r[16];
+    for (int j = 0; j < 16; ++j) {
+      r[j] = j < n ? _mm512_maskz_loadu_ps(k_mask, b + j * ldb) : _mm512_setzero_ps();
+    }
+    transpose16(r);
 #pragma GCC unroll 16
-  for (int p = 0; p < K; ++p) bv[p] = X::load(b + p * ldb, mask);
+    for (int p = 0; p < K; ++p) bv[p] = r[p];
+  } else {
+#pragma GCC unroll 16
+    for (int p = 0; p < K; ++p) bv[p] = X::load(b + p * ldb, mask);
+  }
   const V va = X::set1(alpha);
   const V vb = X::set1(beta);
   int64_t i = 0;
@@ -448,14 +501,14 @@ SPBMM_AVX512 void small_avx512(int64_t m, const T* a, int64_t lda, const T* b, i
   }
 }
 
-template <class T, std::size_t... K>
+template <class T, bool kTransB, std::size_t... K>
 constexpr std::array<SmallFn<T>, kSmallMaxK> small_table(std::index_sequence<K...> /*k*/) {
-  return {&small_avx512<T, static_cast<int>(K) + 1>...};
+  return {&small_avx512<T, static_cast<int>(K) + 1, kTransB>...};
 }
 
-template <class T>
+template <class T, bool kTransB>
 inline constexpr std::array<SmallFn<T>, kSmallMaxK> kSmall512 =
-    small_table<T>(std::make_index_sequence<kSmallMaxK>{});
+    small_table<T, kTransB>(std::make_index_sequence<kSmallMaxK>{});
 
 // The small-product path for p when it applies: op(B) at most one vector wide and at most
 // kSmallMaxK rows, unit stride along k in A and along j in B. Returns false (and does nothing)
@@ -463,14 +516,25 @@ inline constexpr std::array<SmallFn<T>, kSmallMaxK> kSmall512 =
 // line-aligned vectors.
 template <class T>
 bool small_product(const Problem<T>& p, bool stream) {
-  if (p.n > Avx512<T>::kLanes || p.k > kSmallMaxK || p.k < 1 || p.a_cs != 1 || p.b_cs != 1) {
+  // op(B) = T with B's rows contiguous: fp32 only (the in-register transpose is 16 x 16).
+  const bool trans_b = std::is_same_v<T, float> && p.b_rs == 1 && p.b_cs != 1;
+  if (p.n > Avx512<T>::kLanes || p.k > kSmallMaxK || p.k < 1 || p.a_cs != 1 ||
+      (p.b_cs != 1 && !trans_b)) {
     return false;
   }
   stream = stream && p.beta == T(0) && p.n == Avx512<T>::kLanes &&
            reinterpret_cast<std::uintptr_t>(p.c) % 64 == 0 &&
            (p.c_rs * static_cast<int64_t>(sizeof(T))) % 64 == 0;
-  kSmall512<T>[static_cast<std::size_t>(p.k - 1)](p.m, p.a, p.a_rs, p.b, p.b_rs, p.c, p.c_rs,
-                                                  p.alpha, p.beta, static_cast<int>(p.n), stream);
+  const auto fn = static_cast<std::size_t>(p.k - 1);
+  if constexpr (std::is_same_v<T, float>) {
+    if (trans_b) {
+      kSmall512<T, true>[fn](p.m, p.a, p.a_rs, p.b, p.b_cs, p.c, p.c_rs, p.alpha, p.beta,
+                             static_cast<int>(p.n), stream);
+      return true;
+    }
+  }
+  kSmall512<T, false>[fn](p.m, p.a, p.a_rs, p.b, p.b_rs, p.c, p.c_rs, p.alpha, p.beta,
+                          static_cast<int>(p.n), stream);
   return true;
 }
 
