@@ -9,6 +9,7 @@
 #include <ctime>
 #include <functional>
 #include <limits>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,8 @@ struct Args {
   // Time with the process's CPU clock instead of the wall clock: on a loaded machine, with
   // --threads 1, it leaves out the time the process waited for a core.
   bool cpu_clock = false;
+  // Also time each path with op(B) = T, B stored transposed (the same products).
+  bool op_b_t = false;
 };
 
 void usage() {
@@ -42,14 +45,16 @@ void usage() {
       stderr,
       "usage: bench_dense [--threads T] [--reps R] [--precision f32|f64|both]\n"
       "                   [--isa default|avx512|avx2|generic|all[,...]] [--no-blas-route]\n"
-      "                   [--cpu-clock]\n"
-      "                   [W1] [W2] [W5] [cube:S]...\n"
+      "                   [--cpu-clock] [--op-b-t]\n"
+      "                   [W1] [W2] [W5] [sim] [cube:S]...\n"
       "Runs each workload with spbmm (cpu::dense_batch), Eigen per entry and OpenBLAS per\n"
       "entry, interleaved, and prints the best of R runs after a warm-up. --isa times the\n"
       "listed kernel paths (those the CPU supports) side by side; --no-blas-route keeps every\n"
       "product, however large, on the register-blocked kernel. cube:S is a batch of S^3\n"
       "products of about 2 GFLOP in all. --cpu-clock times with the process CPU clock (for a\n"
-      "loaded machine, with --threads 1).\n");
+      "loaded machine, with --threads 1). --op-b-t also times every path with op(B) = T on\n"
+      "B stored transposed (rows marked /T). sim is the similarity batch of the recommender\n"
+      "example: 2000 entries of M in [1, 16], K = 64, N in [20, 300].\n");
 }
 
 using spbmm::kernels::cpu::detail::DenseIsa;
@@ -101,7 +106,9 @@ bool parse(int argc, char** argv, Args& args) {
       args.blas_route = false;
     } else if (s == "--cpu-clock") {
       args.cpu_clock = true;
-    } else if (s == "W1" || s == "W2" || s == "W5" ||
+    } else if (s == "--op-b-t") {
+      args.op_b_t = true;
+    } else if (s == "W1" || s == "W2" || s == "W5" || s == "sim" ||
                (s.rfind("cube:", 0) == 0 && std::atoi(s.c_str() + 5) > 0)) {
       args.workloads.push_back(s);
     } else {
@@ -132,6 +139,17 @@ DenseShapes shapes_for(const std::string& w) {
     s.m.assign(count, sz);
     s.k.assign(count, sz);
     s.n.assign(count, sz);
+    return s;
+  }
+  if (w == "sim") {
+    std::mt19937_64 rng(spbmm::bench::kSeed);
+    std::uniform_int_distribution<std::int64_t> rows(1, 16), cols(20, 300);
+    DenseShapes s;
+    for (int i = 0; i < 2000; ++i) {
+      s.m.push_back(rows(rng));
+      s.k.push_back(64);
+      s.n.push_back(cols(rng));
+    }
     return s;
   }
   if (w == "W1") return spbmm::bench::w1_shapes();
@@ -176,8 +194,20 @@ bool run(const std::string& name, const char* precision, const Args& args) {
   DenseBatch<T> a, b;
   spbmm::bench::dense_operands(s, a, b);
   const std::size_t n_isa = args.isas.size();
-  // Outputs: one per kernel path, then Eigen, then OpenBLAS.
-  const std::vector<DenseBatch<T>> c(n_isa + 2, DenseBatch<T>(s.m, s.n));
+  // B stored transposed, for the op(B) = T rows.
+  DenseBatch<T> bt(s.n, s.k);
+  if (args.op_b_t) {
+    for (std::size_t i = 0; i < s.m.size(); ++i) {
+      const auto from = std::as_const(b).view()[i];
+      const auto to = bt.view()[i];
+      for (std::int64_t p = 0; p < from.rows; ++p) {
+        for (std::int64_t j = 0; j < from.cols; ++j) to(j, p) = from(p, j);
+      }
+    }
+  }
+  const std::size_t n_t = args.op_b_t ? n_isa : 0;
+  // Outputs: one per kernel path, then Eigen, then OpenBLAS, then the op(B) = T paths.
+  const std::vector<DenseBatch<T>> c(n_isa + 2 + n_t, DenseBatch<T>(s.m, s.n));
   std::vector<DenseBatch<T>> out = c;
   double flops = 0;
   std::int64_t max_k = 1;
@@ -188,6 +218,7 @@ bool run(const std::string& name, const char* precision, const Args& args) {
   }
   const std::vector<DenseView<const T>> va = std::as_const(a).view().entries();
   const std::vector<DenseView<const T>> vb = std::as_const(b).view().entries();
+  const std::vector<DenseView<const T>> vbt = std::as_const(bt).view().entries();
   std::vector<std::vector<DenseView<T>>> vc;
   for (auto& o : out) vc.push_back(o.view().entries());
 
@@ -204,6 +235,12 @@ bool run(const std::string& name, const char* precision, const Args& args) {
   methods.emplace_back([&] {
     if (blas) spbmm::bench::blas_per_entry<T>(va, vb, vc[n_isa + 1], t);
   });
+  for (std::size_t k = 0; k < n_t; ++k) {
+    methods.emplace_back([&, k] {
+      cpu::detail::force_dense_isa(args.isas[k]);
+      cpu::dense_batch<T>(spbmm::Op::N, spbmm::Op::T, T(1), va, vbt, T(0), vc[n_isa + 2 + k], t);
+    });
+  }
   cpu::detail::set_dense_blas_enabled(args.blas_route);
   std::vector<double> best(methods.size(), std::numeric_limits<double>::infinity());
   for (const auto& m : methods) m();  // warm-up: page faults, thread pools, caches
@@ -219,15 +256,18 @@ bool run(const std::string& name, const char* precision, const Args& args) {
   const double g_eigen = flops / best[n_isa] * 1e-9;
   const double g_blas = blas ? flops / best[n_isa + 1] * 1e-9 : 0.0;
   bool all_ok = true;
-  for (std::size_t k = 0; k < n_isa; ++k) {
+  for (std::size_t row = 0; row < n_isa + n_t; ++row) {
+    const std::size_t k = row < n_isa ? row : n_isa + 2 + (row - n_isa);
     const double err_eigen = max_rel_diff(out[k], out[n_isa]);
     const double err_blas = blas ? max_rel_diff(out[k], out[n_isa + 1]) : 0.0;
     const bool ok = err_eigen <= tol && err_blas <= tol;
     all_ok = all_ok && ok;
     const double g = flops / best[k] * 1e-9;
-    std::printf("%-4s %-4s %-8s %8.1f %8.1f %8.1f %9.2f %9.2f  %-8s %.1e\n", name.c_str(),
-                precision, cpu::detail::to_string(args.isas[k]), g, g_eigen, g_blas, g / g_eigen,
-                blas ? g / g_blas : 0.0, ok ? "ok" : "MISMATCH", std::max(err_eigen, err_blas));
+    const std::string path =
+        std::string(cpu::detail::to_string(args.isas[row % n_isa])) + (row < n_isa ? "" : "/T");
+    std::printf("%-4s %-4s %-10s %8.1f %8.1f %8.1f %9.2f %9.2f  %-8s %.1e\n", name.c_str(),
+                precision, path.c_str(), g, g_eigen, g_blas, g / g_eigen, blas ? g / g_blas : 0.0,
+                ok ? "ok" : "MISMATCH", std::max(err_eigen, err_blas));
   }
   return all_ok;
 }
@@ -245,7 +285,7 @@ int main(int argc, char** argv) {
       args.threads, args.reps,
       args.blas_route ? (args.cpu_clock ? "; CPU clock" : "")
                       : (args.cpu_clock ? "; no BLAS routing; CPU clock" : "; no BLAS routing"));
-  std::printf("%-4s %-4s %-8s %8s %8s %8s %9s %9s  %-8s %s\n", "wl", "prec", "path", "spbmm",
+  std::printf("%-4s %-4s %-10s %8s %8s %8s %9s %9s  %-8s %s\n", "wl", "prec", "path", "spbmm",
               "Eigen", "OpenBLAS", "x Eigen", "x BLAS", "check", "max rel diff");
   bool ok = true;
   for (const auto& w : args.workloads) {

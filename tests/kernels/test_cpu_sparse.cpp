@@ -11,6 +11,7 @@
 
 #include "kernels/cpu/isa.hpp"
 #include "kernels/kernels.hpp"
+#include "spbmm/aligned.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/matrix_market.hpp"
 #include "test_util.hpp"
@@ -387,6 +388,53 @@ TYPED_TEST(CpuSparseKernels, PowerLawMatrixUsesThreadsAndSimd) {
               rng);
     check_csr(Case{Op::T, Op::N, Layout::RowMajor, Layout::RowMajor, 0, 1.0, 0.0}, a.view(), 48,
               rng);
+  }
+}
+
+// Outputs large enough for non-temporal stores (beta == 0, line-aligned rows of C, the last
+// vector of a row partial or not) and B both larger and smaller than the L2 share that turns the
+// prefetching of B's rows on, every path, over threads.
+TYPED_TEST(CpuSparseKernels, LargeAlignedOutputsAndLargeB) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(31);
+  for (const std::int64_t b_rows : {std::int64_t{300}, std::int64_t{9000}}) {
+    const auto a = test::random_csr<T, I>(1200, b_rows, 4.0 / static_cast<double>(b_rows), rng);
+    for (cpu::Isa isa : isas()) {
+      const IsaScope scope(isa);
+      for (const std::int64_t n : {std::int64_t{64}, std::int64_t{72}}) {
+        const std::int64_t ld = (n + 15) / 16 * 16;
+        AlignedVector<T> b(static_cast<std::size_t>(b_rows * ld));
+        for (auto& x : b) x = test::random_value<T>(rng);
+        for (const double beta : {0.0, 0.5}) {
+          SCOPED_TRACE(std::string(cpu::to_string(isa)) + ", B rows " + std::to_string(b_rows) +
+                       ", n " + std::to_string(n) + ", beta " + std::to_string(beta));
+          const T fill = beta == 0.0 ? std::numeric_limits<T>::quiet_NaN() : T(0.25);
+          AlignedVector<T> c(static_cast<std::size_t>(a.rows() * ld), static_cast<T>(kPadding));
+          const DenseView<const T> bv(b.data(), b_rows, n, Layout::RowMajor, ld);
+          const DenseView<T> cv(c.data(), a.rows(), n, Layout::RowMajor, ld);
+          for (std::int64_t i = 0; i < a.rows(); ++i) {
+            for (std::int64_t j = 0; j < n; ++j) cv(i, j) = fill;
+          }
+          std::vector<T> want(static_cast<std::size_t>(a.rows() * n), fill);
+          const DenseView<T> wv(want.data(), a.rows(), n);
+          const auto al = T(-1.25), be = static_cast<T>(beta);
+          ref::csr_dense<T, I>(Op::N, Op::N, al, a.view(), bv, be, wv);
+          cpu::csr_dense<T, I>(Op::N, Op::N, al, a.view(), bv, be, cv);
+          EXPECT_TRUE(
+              dense_near(DenseView<const T>(cv), DenseView<const T>(wv), tolerance<T>(b_rows)));
+          std::int64_t outside_written = 0;
+          for (std::int64_t i = 0; i < a.rows(); ++i) {
+            for (std::int64_t j = n; j < ld; ++j) {
+              if (c[static_cast<std::size_t>(i * ld + j)] != static_cast<T>(kPadding)) {
+                ++outside_written;
+              }
+            }
+          }
+          EXPECT_EQ(outside_written, 0) << "wrote outside C";
+        }
+      }
+    }
   }
 }
 

@@ -1,11 +1,13 @@
 // Tests of the dense kernels (cpu::dense_dense, cpu::dense_batch, eigen::*) against the reference.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/dense_dense.hpp"
@@ -399,6 +401,84 @@ TYPED_TEST(DenseKernelTest, BatchWithOneDominantEntry) {
       kernels::cpu::dense_batch<T>(Op::T, Op::T, T(1), forced_batch.va, forced_batch.vb, T(0),
                                    forced_batch.vc, 2);
       forced_batch.expect_matches(big);
+    }
+  }
+}
+
+// The small-product path (op(B) at most one vector wide and at most 16 rows, B in registers) and
+// the dot-product path for op(B) = T with few rows of A, on every shape around their edges: rows
+// in groups of 8 and 4 and the rest, k and n from 1 to one vector and past it, partial tails of k.
+TYPED_TEST(DenseKernelTest, SmallAndTransposedPathsMatchReference) {
+  using T = TypeParam;
+  std::mt19937_64 rng(23);
+  const std::vector<Case> cases = all_cases();
+  std::size_t c = 0;
+  for (DenseIsa isa : supported_isas()) {
+    const ForcedIsa forced(isa);
+    for (std::int64_t m : {1, 4, 7, 8, 9, 17, 64, 65}) {
+      for (std::int64_t n : {1, 5, 8, 15, 16, 17}) {
+        for (std::int64_t k : {1, 2, 9, 16, 17}) {
+          // Row-major A and B with op N (the small path) or B^T stored row-major (the dot path).
+          for (Op ob : {Op::N, Op::T}) {
+            Case cs = cases[c++ % cases.size()];
+            cs.op_a = Op::N;
+            cs.op_b = ob;
+            cs.la = Layout::RowMajor;
+            cs.lb = Layout::RowMajor;
+            check_case<T>(cs, m, n, k, &kernels::cpu::dense_dense<T>, rng,
+                          kernels::cpu::detail::to_string(isa));
+          }
+        }
+      }
+    }
+    // Dot products longer than a vector with a partial last vector, and more than 4 columns.
+    for (std::int64_t k : {31, 64, 100}) {
+      Case cs = cases[c++ % cases.size()];
+      cs.op_a = Op::N;
+      cs.op_b = Op::T;
+      cs.la = Layout::RowMajor;
+      cs.lb = Layout::RowMajor;
+      check_case<T>(cs, 13, 37, k, &kernels::cpu::dense_dense<T>, rng, "dot");
+    }
+  }
+}
+
+// A contiguous batch of small products whose outputs exceed the non-temporal store threshold
+// (16 MiB): one vector of columns (16 fp32, 8 fp64) and 16 rows of B, beta == 0 with NaN in C,
+// then beta != 0 (ordinary stores), against a loop of reference products.
+TYPED_TEST(DenseKernelTest, LargeBatchOfSmallProducts) {
+  using T = TypeParam;
+  constexpr std::int64_t kN = 64 / static_cast<std::int64_t>(sizeof(T));
+  constexpr std::size_t kCount = 16500;
+  std::mt19937_64 rng(29);
+  const std::vector<std::int64_t> rows(kCount, 16), inner(kCount, 16), cols(kCount, kN);
+  DenseBatch<T> a(rows, inner), b(inner, cols), c(rows, cols), want(rows, cols);
+  for (auto& x : a.values()) x = test::random_value<T>(rng);
+  for (auto& x : b.values()) x = test::random_value<T>(rng);
+  const auto va = std::as_const(a).view().entries();
+  const auto vb = std::as_const(b).view().entries();
+  const auto vc = c.view().entries();
+  const auto vw = want.view().entries();
+  // fp32 also with op(B) = T: each B entry is square (16 x 16), so it serves as B^T as it is.
+  for (const Op op_b : {Op::N, Op::T}) {
+    for (const T beta : {T(0), T(0.5)}) {
+      if (op_b == Op::T && kN != 16) continue;
+      SCOPED_TRACE(::testing::Message() << "beta " << beta << ", op_b " << to_string(op_b));
+      for (std::size_t i = 0; i < c.values().size(); ++i) {
+        c.values()[i] = beta == T(0) ? std::numeric_limits<T>::quiet_NaN() : T(0.25);
+      }
+      want.values() = c.values();
+      for (std::size_t i = 0; i < kCount; ++i) {
+        ref::dense_dense<T>(Op::N, op_b, T(1.5), va[i], vb[i], beta, vw[i]);
+      }
+      kernels::cpu::dense_batch<T>(Op::N, op_b, T(1.5), va, vb, beta, vc, 2);
+      std::size_t off = 0;
+      for (std::size_t i = 0; i < kCount; ++i) {
+        if (!dense_near(DenseView<const T>(vc[i]), DenseView<const T>(vw[i]), tolerance<T>(16))) {
+          ++off;
+        }
+      }
+      EXPECT_EQ(off, 0U) << "entries off";
     }
   }
 }

@@ -278,6 +278,7 @@ struct Avx512<float> {
   SPBMM_AVX512 static V bcast(const float* p) { return _mm512_set1_ps(*p); }
   SPBMM_AVX512 static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   SPBMM_AVX512 static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  SPBMM_AVX512 static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static M mask(int n) { return static_cast<M>((1U << n) - 1U); }
 };
 
@@ -295,6 +296,7 @@ struct Avx512<double> {
   SPBMM_AVX512 static V bcast(const double* p) { return _mm512_set1_pd(*p); }
   SPBMM_AVX512 static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   SPBMM_AVX512 static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  SPBMM_AVX512 static V add(V a, V b) { return _mm512_add_pd(a, b); }
   static M mask(int n) { return static_cast<M>((1U << n) - 1U); }
 };
 
@@ -366,6 +368,261 @@ struct Avx512Tiles {
                               [static_cast<std::size_t>(mr - 1)];
   }
 };
+
+// Small products with the whole of op(B) in registers: op(B) has at most one vector of columns
+// (16 fp32, 8 fp64) and at most kSmallMaxK rows, and A has unit stride along k. The rows of C are
+// computed eight at a time, one accumulator each, so that eight FMA chains are in flight; A's
+// elements are broadcast straight from memory. No packing and no call per tile. On W2 (16^3) it
+// ran level with the 8-row tiles by itself; what it adds is the non-temporal store of whole rows
+// of C (see kStreamMinBytes), which the tiles' masked edge stores do not allow.
+constexpr int kSmallMaxK = 16;
+constexpr int kSmallRows = 8;
+
+template <class T>
+using SmallFn = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, T, T, int,
+                         bool);
+
+// Writes alpha * acc (+ beta * C) to a row of C. beta == 0 never reads C; with `stream` (beta ==
+// 0, a full row on a line boundary) the row bypasses the cache.
+template <class T>
+SPBMM_AVX512 inline __attribute__((always_inline)) void small_put(T* cr, typename Avx512<T>::V acc,
+                                                                  typename Avx512<T>::V va,
+                                                                  typename Avx512<T>::V vb, T beta,
+                                                                  typename Avx512<T>::M mask,
+                                                                  bool stream) {
+  using X = Avx512<T>;
+  typename X::V res = X::mul(acc, va);
+  if (beta != T(0)) res = X::fmadd(X::load(cr, mask), vb, res);
+  if (stream) {
+    if constexpr (std::is_same_v<T, float>) {
+      _mm512_stream_ps(cr, res);
+    } else {
+      _mm512_stream_pd(cr, res);
+    }
+  } else {
+    X::store(cr, mask, res);
+  }
+}
+
+// Transposes a 16 x 16 block of floats held as 16 row vectors, in place: interleaves of 32-bit
+// then 64-bit elements make 4 x 4 blocks within 128-bit lanes, and two rounds of two-source
+// permutes put the lanes in order. (The interleaves are written as their all-lanes masked forms:
+// GCC 12's headers for the plain ones trip -Wuninitialized.)
+SPBMM_AVX512 inline __attribute__((always_inline)) void transpose16(__m512* r) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_mask_unpacklo_ps(r[2 * i], 0xFFFF, r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_mask_unpackhi_ps(r[2 * i], 0xFFFF, r[2 * i], r[2 * i + 1]);
+  }
+  __m512 u[16];
+  for (int i = 0; i < 4; ++i) {
+    const __m512d d0 = _mm512_castps_pd(t[4 * i]), d1 = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d d2 = _mm512_castps_pd(t[4 * i + 2]), d3 = _mm512_castps_pd(t[4 * i + 3]);
+    u[4 * i + 0] = _mm512_castpd_ps(_mm512_mask_unpacklo_pd(d0, 0xFF, d0, d2));
+    u[4 * i + 1] = _mm512_castpd_ps(_mm512_mask_unpackhi_pd(d0, 0xFF, d0, d2));
+    u[4 * i + 2] = _mm512_castpd_ps(_mm512_mask_unpacklo_pd(d1, 0xFF, d1, d3));
+    u[4 * i + 3] = _mm512_castpd_ps(_mm512_mask_unpackhi_pd(d1, 0xFF, d1, d3));
+  }
+  // u[4i + q], 128-bit lane l, holds column 4l + q of rows 4i .. 4i + 3.
+  const __m512i lo_pairs =
+      _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i hi_pairs =
+      _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  const __m512i lo_halves =
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  const __m512i hi_halves =
+      _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  for (int q = 0; q < 4; ++q) {
+    const __m512 v_lo = _mm512_permutex2var_ps(u[q], lo_pairs, u[4 + q]);
+    const __m512 v_hi = _mm512_permutex2var_ps(u[q], hi_pairs, u[4 + q]);
+    const __m512 w_lo = _mm512_permutex2var_ps(u[8 + q], lo_pairs, u[12 + q]);
+    const __m512 w_hi = _mm512_permutex2var_ps(u[8 + q], hi_pairs, u[12 + q]);
+    r[q] = _mm512_permutex2var_ps(v_lo, lo_halves, w_lo);
+    r[4 + q] = _mm512_permutex2var_ps(v_lo, hi_halves, w_lo);
+    r[8 + q] = _mm512_permutex2var_ps(v_hi, lo_halves, w_hi);
+    r[12 + q] = _mm512_permutex2var_ps(v_hi, hi_halves, w_hi);
+  }
+}
+
+// With kTransB (fp32 only), b holds op(B) transposed: n rows of k contiguous elements, ldb apart;
+// they are loaded as rows and transposed in registers, so op(B) = T costs no packing either.
+template <class T, int K, bool kTransB>
+SPBMM_AVX512 void small_avx512(int64_t m, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+                               int64_t ldc, T alpha, T beta, int n, bool stream) {
+  using X = Avx512<T>;
+  using V = typename X::V;
+  const typename X::M mask = n == X::kLanes ? static_cast<typename X::M>(~0U) : X::mask(n);
+  V bv[K];
+  if constexpr (kTransB) {
+    const auto k_mask = static_cast<__mmask16>(K == 16 ? 0xFFFFU : (1U << K) - 1U);
+    __m512 r[16];
+    for (int j = 0; j < 16; ++j) {
+      r[j] = j < n ? _mm512_maskz_loadu_ps(k_mask, b + j * ldb) : _mm512_setzero_ps();
+    }
+    transpose16(r);
+#pragma GCC unroll 16
+    for (int p = 0; p < K; ++p) bv[p] = r[p];
+  } else {
+#pragma GCC unroll 16
+    for (int p = 0; p < K; ++p) bv[p] = X::load(b + p * ldb, mask);
+  }
+  const V va = X::set1(alpha);
+  const V vb = X::set1(beta);
+  int64_t i = 0;
+  for (; i + kSmallRows <= m; i += kSmallRows) {
+    V acc[kSmallRows];
+#pragma GCC unroll 8
+    for (int r = 0; r < kSmallRows; ++r) acc[r] = X::mul(X::bcast(a + r * lda), bv[0]);
+#pragma GCC unroll 16
+    for (int p = 1; p < K; ++p) {
+#pragma GCC unroll 8
+      for (int r = 0; r < kSmallRows; ++r)
+        acc[r] = X::fmadd(X::bcast(a + r * lda + p), bv[p], acc[r]);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < kSmallRows; ++r) small_put(c + r * ldc, acc[r], va, vb, beta, mask, stream);
+    a += kSmallRows * lda;
+    c += kSmallRows * ldc;
+  }
+  for (; i < m; ++i) {
+    V acc0 = X::mul(X::bcast(a), bv[0]);
+    V acc1 = X::zero();
+#pragma GCC unroll 16
+    for (int p = 1; p < K; ++p) {
+      if (p % 2 == 0) {
+        acc0 = X::fmadd(X::bcast(a + p), bv[p], acc0);
+      } else {
+        acc1 = X::fmadd(X::bcast(a + p), bv[p], acc1);
+      }
+    }
+    small_put(c, X::add(acc0, acc1), va, vb, beta, mask, stream);
+    a += lda;
+    c += ldc;
+  }
+}
+
+template <class T, bool kTransB, std::size_t... K>
+constexpr std::array<SmallFn<T>, kSmallMaxK> small_table(std::index_sequence<K...> /*k*/) {
+  return {&small_avx512<T, static_cast<int>(K) + 1, kTransB>...};
+}
+
+template <class T, bool kTransB>
+inline constexpr std::array<SmallFn<T>, kSmallMaxK> kSmall512 =
+    small_table<T, kTransB>(std::make_index_sequence<kSmallMaxK>{});
+
+// The small-product path for p when it applies: op(B) at most one vector wide and at most
+// kSmallMaxK rows, unit stride along k in A and along j in B. Returns false (and does nothing)
+// otherwise. `stream` asks for non-temporal stores where beta == 0 and the rows of C are full,
+// line-aligned vectors.
+template <class T>
+bool small_product(const Problem<T>& p, bool stream) {
+  // op(B) = T with B's rows contiguous: fp32 only (the in-register transpose is 16 x 16).
+  const bool trans_b = std::is_same_v<T, float> && p.b_rs == 1 && p.b_cs != 1;
+  if (p.n > Avx512<T>::kLanes || p.k > kSmallMaxK || p.k < 1 || p.a_cs != 1 ||
+      (p.b_cs != 1 && !trans_b)) {
+    return false;
+  }
+  stream = stream && p.beta == T(0) && p.n == Avx512<T>::kLanes &&
+           reinterpret_cast<std::uintptr_t>(p.c) % 64 == 0 &&
+           (p.c_rs * static_cast<int64_t>(sizeof(T))) % 64 == 0;
+  const auto fn = static_cast<std::size_t>(p.k - 1);
+  if constexpr (std::is_same_v<T, float>) {
+    if (trans_b) {
+      kSmall512<T, true>[fn](p.m, p.a, p.a_rs, p.b, p.b_cs, p.c, p.c_rs, p.alpha, p.beta,
+                             static_cast<int>(p.n), stream);
+      return true;
+    }
+  }
+  kSmall512<T, false>[fn](p.m, p.a, p.a_rs, p.b, p.b_rs, p.c, p.c_rs, p.alpha, p.beta,
+                          static_cast<int>(p.n), stream);
+  return true;
+}
+
+// op(B) = B^T with B's rows contiguous (op(B)(p, j) = b[p + j * b_cs]) and A's rows contiguous:
+// every element of C is the dot product of a row of A and a row of B, so both are read as stored,
+// with no packing (packing a transposed panel element by element cost more than the product
+// itself when A has few rows). A 4 x 4 block of C keeps 16 vector accumulators along k; one
+// shuffle tree then reduces them to a single vector holding the block, row after row.
+constexpr int kDotRows = 4;
+
+// Adds within pairs of lanes: per 128-bit lane, the sums of a's two pairs then b's two pairs.
+SPBMM_AVX512 inline __attribute__((always_inline)) __m512 sum_pairs(__m512 a, __m512 b) {
+  return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xDD));
+}
+
+// Adds the 128-bit lanes of a and of b in pairs: (a0 + a1, a2 + a3, b0 + b1, b2 + b3).
+// (A two-source permute rather than _mm512_shuffle_f32x4, whose GCC 12 header trips
+// -Wmaybe-uninitialized.)
+SPBMM_AVX512 inline __attribute__((always_inline)) __m512 sum_lanes(__m512 a, __m512 b) {
+  const __m512i even = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  const __m512i odd = _mm512_setr_epi32(4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  return _mm512_add_ps(_mm512_permutex2var_ps(a, even, b), _mm512_permutex2var_ps(a, odd, b));
+}
+
+// Sums each of 16 vectors; lane 4r + j of the result is the sum of v[4r + j].
+SPBMM_AVX512 inline __attribute__((always_inline)) __m512 reduce16(const __m512* v) {
+  __m512 g[4];
+  for (int q = 0; q < 4; ++q) {
+    g[q] = sum_pairs(sum_pairs(v[4 * q], v[4 * q + 1]), sum_pairs(v[4 * q + 2], v[4 * q + 3]));
+  }
+  return sum_lanes(sum_lanes(g[0], g[1]), sum_lanes(g[2], g[3]));
+}
+
+// Rows [0, m) of C = alpha * A * B^T + beta * C, fp32, A (m x k) and B (n x k) row-major.
+SPBMM_AVX512 void dot_avx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                             const float* b, int64_t ldb, float* c, int64_t ldc, float alpha,
+                             float beta) {
+  const __mmask16 tail = static_cast<__mmask16>((1U << (k % 16)) - 1U);
+  const int64_t kv = k / 16;
+  for (int64_t i0 = 0; i0 < m; i0 += kDotRows) {
+    const int mr = static_cast<int>(std::min<int64_t>(kDotRows, m - i0));
+    const float* ar[kDotRows];
+    // Rows past the edge repeat row i0: they are computed and never stored.
+    for (int r = 0; r < kDotRows; ++r) ar[r] = a + (i0 + (r < mr ? r : 0)) * lda;
+    for (int64_t j0 = 0; j0 < n; j0 += 4) {
+      const int nr = static_cast<int>(std::min<int64_t>(4, n - j0));
+      const float* br[4];
+      for (int j = 0; j < 4; ++j) br[j] = b + (j0 + (j < nr ? j : 0)) * ldb;
+      __m512 acc[16];
+      for (int x = 0; x < 16; ++x) acc[x] = _mm512_setzero_ps();
+      for (int64_t v = 0; v < kv; ++v) {
+        __m512 bv[4];
+        for (int j = 0; j < 4; ++j) bv[j] = _mm512_loadu_ps(br[j] + 16 * v);
+        for (int r = 0; r < kDotRows; ++r) {
+          const __m512 av = _mm512_loadu_ps(ar[r] + 16 * v);
+          for (int j = 0; j < 4; ++j) acc[4 * r + j] = _mm512_fmadd_ps(av, bv[j], acc[4 * r + j]);
+        }
+      }
+      if (tail != 0) {
+        __m512 bv[4];
+        for (int j = 0; j < 4; ++j) bv[j] = _mm512_maskz_loadu_ps(tail, br[j] + 16 * kv);
+        for (int r = 0; r < kDotRows; ++r) {
+          const __m512 av = _mm512_maskz_loadu_ps(tail, ar[r] + 16 * kv);
+          for (int j = 0; j < 4; ++j) acc[4 * r + j] = _mm512_fmadd_ps(av, bv[j], acc[4 * r + j]);
+        }
+      }
+      __m512 sums = _mm512_mul_ps(reduce16(acc), _mm512_set1_ps(alpha));
+      alignas(64) float block[16];
+      _mm512_store_ps(block, sums);
+      const __mmask8 cols = static_cast<__mmask8>((1U << nr) - 1U);
+      for (int r = 0; r < mr; ++r) {
+        float* cr = c + (i0 + r) * ldc + j0;
+        __m128 res = _mm_load_ps(block + 4 * r);
+        // beta == 0 must not read C.
+        if (beta != 0.0F) {
+          res = _mm_fmadd_ps(_mm_maskz_loadu_ps(cols, cr), _mm_set1_ps(beta), res);
+        }
+        _mm_mask_storeu_ps(cr, cols, res);
+      }
+    }
+  }
+}
+
+// A has at most this many rows for the dot-product path; beyond it the packed panels of
+// gemm_simd are reused by enough rows to pay for their packing. On W5's shapes (M, K, N in
+// [8, 128]) with op(B) = T the dot path for every entry ran 1.26x faster than packing, and the
+// recommender's similarity batch (M <= 16, K = 64) 2x faster.
+constexpr int64_t kDotMaxRows = 128;
 
 // A row-major B panel is packed too (into contiguous rows) once C has this many rows to reuse it:
 // rows of B a power-of-two stride apart map to few L1 sets, so that a 1024^3 product ran 1.35x
@@ -604,6 +861,41 @@ void prefetch_view(const DenseView<const T>& x) {
   }
 }
 
+// A batch whose outputs take at least this many bytes writes them with non-temporal stores where
+// the small-product path runs with beta == 0: such outputs leave the caches anyway, and the
+// stores save reading every line of C in before overwriting it. W2 (20 MB of C) ran 1.2x faster
+// on a 2-core Intel Xeon; outputs below the size of a usual L3 stay cached for their reader.
+constexpr double kStreamMinBytes = 16.0 * (1 << 20);
+
+// Entries of fewer multiply-adds than kPrefetchMinVolume have the operands of the entry this many
+// places ahead prefetched into L1. Their A and B are 1 KB each in W2: the hardware prefetchers
+// stop at every 4 KiB page, that is every few entries. W2 ran 5% faster with 4 than without
+// (2 and 8 were in between; prefetching into L2 only was slower than none).
+constexpr std::size_t kSmallPrefetchAhead = 4;
+
+// Non-temporal stores are weakly ordered: a thread fences its own once its products are done,
+// before anyone else may read C.
+void fence_streams(bool streamed) {
+#if SPBMM_DENSE_X86
+  if (streamed) _mm_sfence();
+#else
+  (void)streamed;
+#endif
+}
+
+// Asks for every line of a small matrix to be brought into L1.
+template <class T>
+void prefetch_lines(const DenseView<const T>& x) {
+  const int64_t outer = x.layout == Layout::RowMajor ? x.rows : x.cols;
+  const int64_t inner = x.layout == Layout::RowMajor ? x.cols : x.rows;
+  constexpr int64_t kLine = 64 / sizeof(T);
+  for (int64_t o = 0; o < outer; ++o) {
+    const T* row = x.data + o * x.ld;
+    for (int64_t i = 0; i < inner; i += kLine) __builtin_prefetch(row + i, 0, 3);
+    __builtin_prefetch(row + inner - 1, 0, 3);
+  }
+}
+
 // The smallest entry (m*k*n) whose operands are prefetched ahead of it.
 constexpr double kPrefetchMinVolume = 32.0 * 32 * 32;
 
@@ -679,9 +971,13 @@ BlasThreadsScope::~BlasThreadsScope() {
 #endif
 }
 
+namespace {
+// One product (see dense_dense_threads); `stream_c` lets the small-product path write C with
+// non-temporal stores (a batch whose outputs will not stay in cache).
 template <Value T>
-void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
-                         const DenseView<const T>& b, T beta, const DenseView<T>& c, int threads) {
+void dense_entry(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
+                 const DenseView<const T>& b, T beta, const DenseView<T>& c, int threads,
+                 bool stream_c) {
   if (c.rows == 0 || c.cols == 0) return;
   const Problem<T> p = make_problem(op_a, op_b, alpha, a, b, beta, c);
   // As in BLAS, alpha == 0 does not form the product, so NaN in A or B does not reach C.
@@ -689,6 +985,19 @@ void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
     scale_c(p);
     return;
   }
+#if SPBMM_DENSE_X86
+  if (active_isa() == DenseIsa::Avx512) {
+    if (small_product(p, stream_c)) return;
+    if constexpr (std::is_same_v<T, float>) {
+      if (p.b_rs == 1 && p.b_cs != 1 && p.a_cs == 1 && p.m <= kDotMaxRows) {
+        dot_avx512(p.m, p.n, p.k, p.a, p.a_rs, p.b, p.b_cs, p.c, p.c_rs, p.alpha, p.beta);
+        return;
+      }
+    }
+  }
+#else
+  (void)stream_c;
+#endif
   const bool nested = in_parallel();
   if (nested) threads = 1;
 #if SPBMM_HAVE_BLAS
@@ -707,6 +1016,14 @@ void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
   }
 #endif
   gemm_blocked(p, volume(p.m, p.n, p.k) >= static_cast<double>(kDenseSplitMinVolume) ? threads : 1);
+}
+
+}  // namespace
+
+template <Value T>
+void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
+                         const DenseView<const T>& b, T beta, const DenseView<T>& c, int threads) {
+  dense_entry(op_a, op_b, alpha, a, b, beta, c, threads, false);
 }
 
 template <Value T>
@@ -734,6 +1051,13 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
     return;
   }
   if (threads <= 0) threads = default_threads();
+  // Outputs that together exceed the caches go out through non-temporal stores where the small
+  // path can (beta == 0): reading their lines in before overwriting them would only add traffic.
+  double c_bytes = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    c_bytes += static_cast<double>(c[i].rows) * static_cast<double>(c[i].cols) * sizeof(T);
+  }
+  const bool stream_c = c_bytes >= kStreamMinBytes;
   // Prefetches the operands of entry i + 1 while entry i computes. Not for tiny entries: W2 (16^3)
   // was 24% slower with it; the hardware prefetchers already follow its consecutive entries.
   const auto prefetch_after = [&](std::size_t i) {
@@ -742,12 +1066,21 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
       if (b.size() != 1) prefetch_view(b[i + 1]);
     }
   };
+  const auto prefetch_small_ahead = [&](std::size_t i) {
+    const std::size_t j = i + kSmallPrefetchAhead;
+    if (j < count && vol(j) < kPrefetchMinVolume) {
+      if (a.size() != 1) prefetch_lines(a[j]);
+      if (b.size() != 1) prefetch_lines(b[j]);
+    }
+  };
   // dense_dense_threads sets the BLAS thread count itself around the products it hands to BLAS.
   if (threads == 1 || count == 1) {
     for (std::size_t i = 0; i < count; ++i) {
       prefetch_after(i);
-      dense_dense_threads(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], threads);
+      prefetch_small_ahead(i);
+      dense_entry(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], threads, stream_c);
     }
+    fence_streams(stream_c);
     return;
   }
 
@@ -786,13 +1119,20 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
   std::optional<BlasThreadsScope> scope;
   if (any_blas) scope.emplace(1);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(guided, chunk)
+#pragma omp parallel num_threads(threads)
 #endif
-  for (std::int64_t i = 0; i < static_cast<std::int64_t>(count); ++i) {
-    const auto u = static_cast<std::size_t>(i);
-    if (any_split && split(u)) continue;
-    prefetch_after(u);
-    dense_dense_threads(op_a, op_b, alpha, a_at(u), b_at(u), beta, c[u], 1);
+  {
+#ifdef _OPENMP
+#pragma omp for schedule(guided, chunk) nowait
+#endif
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(count); ++i) {
+      const auto u = static_cast<std::size_t>(i);
+      if (any_split && split(u)) continue;
+      prefetch_after(u);
+      prefetch_small_ahead(u);
+      dense_entry(op_a, op_b, alpha, a_at(u), b_at(u), beta, c[u], 1, stream_c);
+    }
+    fence_streams(stream_c);
   }
   (void)chunk;
 }

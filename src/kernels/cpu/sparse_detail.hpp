@@ -65,6 +65,10 @@ struct RowJob {
   std::int64_t tile;
   // How many nonzeros ahead the B rows are prefetched (0: none).
   std::int64_t prefetch;
+  // beta == 0 only: full, line-aligned vectors of C are written with non-temporal stores, which
+  // skip reading the lines of C into the cache before overwriting them. The loop ends with a
+  // store fence.
+  bool stream_c = false;
 };
 
 // Stored entries of A as (out, in, value) triplets meaning C(out, :) += alpha * value *
