@@ -29,7 +29,8 @@ void print_help(std::FILE* out) {
       "  convert   rewrite a Matrix Market file\n"
       "\n"
       "  spbmm <command> --help   options of one command\n"
-      "  spbmm --version          the version and the features built in\n",
+      "  spbmm --version          the version and the features built in\n"
+      "  spbmm --gpu              whether a GPU is usable, and why not (exit status 1 if not)\n",
       out);
 }
 
@@ -68,9 +69,15 @@ int main(int argc, char** argv) {
                 SPBMM_HAVE_BLAS ? "OpenBLAS" : "no (built without BLAS)");
     std::printf("  CPU sparse kernels: %s\n",
                 spbmm::kernels::cpu::to_string(spbmm::kernels::cpu::sparse_isa()));
-    std::printf("  GPU backend: %s\n", SPBMM_HAVE_CUDA ? "built in" : "not built in");
-    if (SPBMM_HAVE_CUDA) std::printf("  GPU: %s\n", spbmm::gpu::status().c_str());
+    // No device query here: it would open the CUDA backend (hundreds of MB) just to print a line.
+    std::printf("  GPU backend: %s\n", SPBMM_HAVE_CUDA
+                                           ? "built in (loaded on first use; spbmm --gpu probes it)"
+                                           : "not built in");
     return 0;
+  }
+  if (cmd == "--gpu") {
+    std::printf("%s\n", spbmm::gpu::status().c_str());
+    return spbmm::gpu::available() ? 0 : 1;
   }
   if (cmd == "demo") return spbmm::cli::cmd_demo(argc - 1, argv + 1);
   if (cmd == "info") return spbmm::cli::cmd_info(argc - 1, argv + 1);
