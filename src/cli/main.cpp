@@ -1,5 +1,5 @@
 // `spbmm`: the command-line front end; dispatches to one subcommand.
-#include <unistd.h>
+#include <dlfcn.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -34,25 +34,28 @@ void print_help(std::FILE* out) {
       out);
 }
 
-}  // namespace
-
-// OpenBLAS's pthreads build starts its own thread pool when the process loads it, and idle pool
-// threads spin for about 2^28 cycles before sleeping: they take the cores from spbmm's OpenMP
-// threads for the first tenth of a second of every run (a short command ran 250x slower on 2
-// cores). OpenBLAS reads OPENBLAS_THREAD_TIMEOUT only when it loads, so the command restarts
-// itself once with a short timeout unless the caller has set one.
-static void shorten_openblas_spin(char** argv) {
-#if SPBMM_HAVE_BLAS
-  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") != nullptr) return;
-  if (setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0) != 0) return;
-  execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
-#else
-  (void)argv;
-#endif
+// Which OpenBLAS build the process loaded: its OpenMP build shares spbmm's threads, the pthreads
+// build runs a pool of its own. Looked up by name, so the command needs no BLAS header.
+const char* blas_name() {
+  if (!SPBMM_HAVE_BLAS) return "no (built without BLAS)";
+  using Parallel = int (*)();
+  auto parallel = reinterpret_cast<Parallel>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  if (parallel == nullptr) return "OpenBLAS";
+  switch (parallel()) {
+    case 0:
+      return "OpenBLAS (sequential)";
+    case 1:
+      return "OpenBLAS (pthreads: its own thread pool)";
+    case 2:
+      return "OpenBLAS (OpenMP: spbmm's thread pool)";
+    default:
+      return "OpenBLAS";
+  }
 }
 
+}  // namespace
+
 int main(int argc, char** argv) {
-  shorten_openblas_spin(argv);
   if (argc < 2) {
     std::fputs("spbmm: no command given (see spbmm --help)\n", stderr);
     return 2;
@@ -65,8 +68,7 @@ int main(int argc, char** argv) {
   if (cmd == "--version" || cmd == "-V") {
     std::printf("spbmm %s\n", SPBMM_VERSION);
     std::printf("  OpenMP threads: %s\n", SPBMM_HAVE_OPENMP ? "yes" : "no (built without OpenMP)");
-    std::printf("  BLAS for large dense products: %s\n",
-                SPBMM_HAVE_BLAS ? "OpenBLAS" : "no (built without BLAS)");
+    std::printf("  BLAS for large dense products: %s\n", blas_name());
     std::printf("  CPU sparse kernels: %s\n",
                 spbmm::kernels::cpu::to_string(spbmm::kernels::cpu::sparse_isa()));
     // No device query here: it would open the CUDA backend (hundreds of MB) just to print a line.
