@@ -1,6 +1,12 @@
 // Basic enums, value and index type constraints shared by every spbmm header.
 #pragma once
 
+// spbmm's headers use concepts and requires-clauses: say so once, before the compiler lists every
+// place that needs them. (MSVC keeps __cplusplus at 199711L unless /Zc:__cplusplus is given.)
+#if (defined(_MSVC_LANG) ? _MSVC_LANG : __cplusplus) < 202002L
+#error "spbmm needs C++20: compile with -std=c++20 or later (or /std:c++20)"
+#endif
+
 #include <concepts>
 #include <cstdint>
 

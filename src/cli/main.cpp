@@ -1,5 +1,5 @@
 // `spbmm`: the command-line front end; dispatches to one subcommand.
-#include <unistd.h>
+#include <dlfcn.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -29,29 +29,33 @@ void print_help(std::FILE* out) {
       "  convert   rewrite a Matrix Market file\n"
       "\n"
       "  spbmm <command> --help   options of one command\n"
-      "  spbmm --version          the version and the features built in\n",
+      "  spbmm --version          the version and the features built in\n"
+      "  spbmm --gpu              whether a GPU is usable, and why not (exit status 1 if not)\n",
       out);
+}
+
+// Which OpenBLAS build the process loaded: its OpenMP build shares spbmm's threads, the pthreads
+// build runs a pool of its own. Looked up by name, so the command needs no BLAS header.
+const char* blas_name() {
+  if (!SPBMM_HAVE_BLAS) return "no (built without BLAS)";
+  using Parallel = int (*)();
+  auto parallel = reinterpret_cast<Parallel>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  if (parallel == nullptr) return "OpenBLAS";
+  switch (parallel()) {
+    case 0:
+      return "OpenBLAS (sequential)";
+    case 1:
+      return "OpenBLAS (pthreads: its own thread pool)";
+    case 2:
+      return "OpenBLAS (OpenMP: spbmm's thread pool)";
+    default:
+      return "OpenBLAS";
+  }
 }
 
 }  // namespace
 
-// OpenBLAS's pthreads build starts its own thread pool when the process loads it, and idle pool
-// threads spin for about 2^28 cycles before sleeping: they take the cores from spbmm's OpenMP
-// threads for the first tenth of a second of every run (a short command ran 250x slower on 2
-// cores). OpenBLAS reads OPENBLAS_THREAD_TIMEOUT only when it loads, so the command restarts
-// itself once with a short timeout unless the caller has set one.
-static void shorten_openblas_spin(char** argv) {
-#if SPBMM_HAVE_BLAS
-  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") != nullptr) return;
-  if (setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0) != 0) return;
-  execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
-#else
-  (void)argv;
-#endif
-}
-
 int main(int argc, char** argv) {
-  shorten_openblas_spin(argv);
   if (argc < 2) {
     std::fputs("spbmm: no command given (see spbmm --help)\n", stderr);
     return 2;
@@ -64,13 +68,18 @@ int main(int argc, char** argv) {
   if (cmd == "--version" || cmd == "-V") {
     std::printf("spbmm %s\n", SPBMM_VERSION);
     std::printf("  OpenMP threads: %s\n", SPBMM_HAVE_OPENMP ? "yes" : "no (built without OpenMP)");
-    std::printf("  BLAS for large dense products: %s\n",
-                SPBMM_HAVE_BLAS ? "OpenBLAS" : "no (built without BLAS)");
+    std::printf("  BLAS for large dense products: %s\n", blas_name());
     std::printf("  CPU sparse kernels: %s\n",
                 spbmm::kernels::cpu::to_string(spbmm::kernels::cpu::sparse_isa()));
-    std::printf("  GPU backend: %s\n", SPBMM_HAVE_CUDA ? "built in" : "not built in");
-    if (SPBMM_HAVE_CUDA) std::printf("  GPU: %s\n", spbmm::gpu::status().c_str());
+    // No device query here: it would open the CUDA backend (hundreds of MB) just to print a line.
+    std::printf("  GPU backend: %s\n", SPBMM_HAVE_CUDA
+                                           ? "built in (loaded on first use; spbmm --gpu probes it)"
+                                           : "not built in");
     return 0;
+  }
+  if (cmd == "--gpu") {
+    std::printf("%s\n", spbmm::gpu::status().c_str());
+    return spbmm::gpu::available() ? 0 : 1;
   }
   if (cmd == "demo") return spbmm::cli::cmd_demo(argc - 1, argv + 1);
   if (cmd == "info") return spbmm::cli::cmd_info(argc - 1, argv + 1);

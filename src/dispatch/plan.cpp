@@ -321,15 +321,17 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
   options.op_b = po.op_b;
   options.threads = po.threads;
   machine = po.machine != nullptr ? *po.machine : MachineModel::defaults();
-  if (!gpu::available()) {
+  // The device is asked for only when Auto could choose it: the first query opens the CUDA
+  // backend, which a CPU-only process should never map. A forced GPU kernel asks below.
+  if (machine.gpu_gflops <= 0) {
+    gpu_note = "the machine model has no GPU figures (calibrate on this machine)";
+  } else if (!po.policy.allow_gpu) {
+    gpu_note = "not allowed by the policy";
+  } else if (!gpu::available()) {
     // Auto must never pick a device that is not there, whatever figures the model carries.
     machine.gpu_gflops = 0;
     machine.gpu_dense_gflops = 0;
     gpu_note = gpu::status();
-  } else if (machine.gpu_gflops <= 0) {
-    gpu_note = "the machine model has no GPU figures (calibrate on this machine)";
-  } else if (!po.policy.allow_gpu) {
-    gpu_note = "not allowed by the policy";
   }
 
   const std::size_t size = a.size();

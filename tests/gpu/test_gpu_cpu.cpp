@@ -47,7 +47,10 @@ TEST_F(GpuNoDevice, StatusSaysWhy) {
   ASSERT_FALSE(s.empty());
 #if SPBMM_HAVE_CUDA
   EXPECT_NE(s.find("no CUDA device"), std::string::npos) << s;
-  EXPECT_NE(s.find("cudaGetDeviceCount"), std::string::npos) << s;
+  // Either the driver is missing (found before the CUDA plugin is opened) or the runtime says why.
+  EXPECT_TRUE(s.find("libcuda.so.1") != std::string::npos ||
+              s.find("cudaGetDeviceCount") != std::string::npos)
+      << s;
 #else
   EXPECT_EQ(s, "spbmm was built without CUDA; reconfigure with -Dcuda=enabled");
 #endif

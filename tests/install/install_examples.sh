@@ -21,16 +21,68 @@ if [ -z "$pc" ]; then
   echo "no spbmm.pc under $root" >&2
   exit 1
 fi
-# The staged copy of spbmm.pc still names the configured prefix: point it at the staging folder
-# (every other path in it is relative to ${prefix}). Other packages' .pc files are untouched.
-prefix="$root$(sed -n 's/^prefix=//p' "$pc")"
-sed -i "s|^prefix=.*|prefix=$prefix|" "$pc"
+# spbmm.pc is relocatable: its prefix follows the file (${pcfiledir}), so the staged copy names
+# the staged tree with no editing.
+step "spbmm.pc relocates"
+grep -q '^prefix=${pcfiledir}' "$pc" || { echo "spbmm.pc has a fixed prefix:" >&2; cat "$pc" >&2; exit 1; }
 export PKG_CONFIG_PATH="$(dirname "$pc")"
-libdir=$(pkg-config --variable=libdir spbmm)
-export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+prefix=$(cd "$(pkg-config --variable=prefix spbmm)" && pwd)
+libdir=$(cd "$(pkg-config --variable=libdir spbmm)" && pwd)
+includedir=$(cd "$(pkg-config --variable=includedir spbmm)" && pwd)
+for d in "$prefix" "$libdir" "$includedir"; do
+  case "$d" in "$root"/*) ;; *) echo "spbmm.pc points outside the staged tree: $d" >&2; exit 1 ;; esac
+done
+[ -f "$includedir/spbmm/spbmm.hpp" ] || { echo "no spbmm/spbmm.hpp under $includedir" >&2; exit 1; }
 echo "pkg-config --cflags --libs spbmm: $(pkg-config --cflags --libs spbmm)"
 
+step "versioned SONAME"
+real=$(find "$libdir" -maxdepth 1 -name 'libspbmm.so.*.*.*' | head -n 1)
+[ -n "$real" ] || { echo "no libspbmm.so.X.Y.Z in $libdir" >&2; ls -l "$libdir" >&2; exit 1; }
+soname=$(readelf -d "$real" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = "libspbmm.so.0" ] || { echo "SONAME is '$soname', expected libspbmm.so.0" >&2; exit 1; }
+[ "$(readlink "$libdir/libspbmm.so.0")" = "$(basename "$real")" ] || { echo "libspbmm.so.0 does not point at $real" >&2; exit 1; }
+[ -e "$libdir/libspbmm.so" ] || { echo "no libspbmm.so link for the linker" >&2; exit 1; }
+echo "$soname -> $(basename "$real")"
+
+step "libspbmm links no CUDA library"
+if readelf -d "$real" | grep -E 'NEEDED.*(cudart|cusparse|cublas)'; then
+  echo "libspbmm links CUDA directly; the CUDA backend belongs in libspbmm_cuda.so" >&2
+  exit 1
+fi
+if grep -q 'define SPBMM_HAVE_CUDA 1' "$includedir/spbmm/config.hpp"; then
+  [ -f "$libdir/libspbmm_cuda.so" ] || { echo "built with CUDA, but no libspbmm_cuda.so in $libdir" >&2; exit 1; }
+  echo "CUDA plugin: $libdir/libspbmm_cuda.so"
+fi
+
+step "installed spbmm finds its library through RUNPATH"
+runpath=$(readelf -d "$prefix/bin/spbmm" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+case "$runpath" in *'$ORIGIN'*) echo "RUNPATH: $runpath" ;; *) echo "spbmm has no \$ORIGIN RUNPATH: '$runpath'" >&2; exit 1 ;; esac
+env -u LD_LIBRARY_PATH "$prefix/bin/spbmm" --version | tee "$tmp/version.txt"
+# The OpenBLAS build the build tree loads (its OpenMP build when found) is the one installed
+# files load too.
+if readelf -d "$build/libspbmm.so.0" | grep -q 'RUNPATH.*openblas-openmp'; then
+  grep -q 'OpenBLAS (OpenMP' "$tmp/version.txt" || { echo "the installed spbmm loads another OpenBLAS build" >&2; exit 1; }
+  readelf -d "$real" | grep -q 'RUNPATH.*openblas-openmp' || { echo "the installed libspbmm lost its OpenBLAS RUNPATH" >&2; exit 1; }
+fi
+if ! env -u LD_LIBRARY_PATH ldd "$prefix/bin/spbmm" | grep -q "libspbmm.so.0 => $root/"; then
+  echo "the installed spbmm loads another libspbmm:" >&2
+  env -u LD_LIBRARY_PATH ldd "$prefix/bin/spbmm" >&2
+  exit 1
+fi
+
+export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cxx=${CXX:-c++}
+
+step "below C++20: one clear error first"
+printf '#include <spbmm/spbmm.hpp>\nint main() { return 0; }\n' > "$tmp/cxx17.cpp"
+# shellcheck disable=SC2046
+if "$cxx" -std=c++17 -fsyntax-only $(pkg-config --cflags spbmm) "$tmp/cxx17.cpp" 2> "$tmp/cxx17.log"; then
+  echo "a C++17 compile of spbmm.hpp succeeded; expected the C++20 #error" >&2
+  exit 1
+fi
+first=$(grep -m 1 'error' "$tmp/cxx17.log")
+case "$first" in *"spbmm needs C++20"*) echo "$first" ;; *) echo "first error is not spbmm's: $first" >&2; exit 1 ;; esac
+
 step "examples with $cxx and pkg-config"
 mkdir "$tmp/direct"
 for ex in ragged_batch gcn_layer recommender; do

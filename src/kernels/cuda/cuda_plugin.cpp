@@ -1,5 +1,6 @@
-// The CUDA half of the GPU backend: device detection, device memory, and the Executor that issues
-// cuSPARSE SpMM (strided-batch, stacked, block-diagonal or per entry) and cuBLAS GEMM calls.
+// The CUDA plugin (libspbmm_cuda.so): device detection, device memory, and the executor that
+// issues cuSPARSE SpMM (strided-batch, stacked, block-diagonal or per entry) and cuBLAS GEMM calls.
+// libspbmm opens it on the first device query and reaches it only through plugin::Backend.
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cusparse.h>
@@ -20,10 +21,12 @@
 #include <vector>
 
 #include "kernels/cuda/layout.hpp"
+#include "kernels/cuda/plugin.hpp"
+#include "spbmm/config.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/gpu.hpp"
 
-namespace spbmm::gpu {
+namespace spbmm::gpu::plugin {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -93,9 +96,15 @@ Detection detect() {
   return d;
 }
 
-const Detection& detection() noexcept {
-  static const Detection d = detect();  // thread-safe once
-  return d;
+bool detect_device(std::string* status) noexcept {
+  try {
+    const Detection d = detect();
+    *status = d.status;
+    return d.ok;
+  } catch (const std::exception& e) {
+    *status = std::string("no CUDA device: ") + e.what();
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,77 +236,37 @@ constexpr int kSideStreams = 4;
 constexpr std::size_t kMaxSpmmBatch = 65535;  // cuSPARSE's documented batch limit for SpMM
 constexpr std::size_t kStageChunk = 4 << 20;  // bytes packed before their copy is issued
 
-}  // namespace
-
 // ---------------------------------------------------------------------------------------------
-// Public detection
+// Device memory
 
-bool available() noexcept { return detection().ok; }
-const std::string& status() noexcept { return detection().status; }
-void require_device() {
-  if (!available()) throw DeviceError(status());
-}
-
-// ---------------------------------------------------------------------------------------------
-// DeviceBuffer
-
-DeviceBuffer::DeviceBuffer(std::size_t bytes) {
-  require_device();
-  if (bytes > 0) {
-    const cudaError_t e = cudaMalloc(&data_, bytes);
-    if (e != cudaSuccess) {
-      data_ = nullptr;
-      fail("cudaMalloc", std::to_string(bytes) + " bytes: " + cudaGetErrorString(e) + " (" +
-                             cudaGetErrorName(e) + ")");
-    }
+void* alloc(std::size_t bytes) {
+  void* data = nullptr;
+  const cudaError_t e = cudaMalloc(&data, bytes);
+  if (e != cudaSuccess) {
+    fail("cudaMalloc", std::to_string(bytes) + " bytes: " + cudaGetErrorString(e) + " (" +
+                           cudaGetErrorName(e) + ")");
   }
-  bytes_ = bytes;
+  return data;
 }
 
-DeviceBuffer::~DeviceBuffer() {
-  if (data_ != nullptr) cudaFree(data_);
+void release(void* device) noexcept { cudaFree(device); }
+
+void upload(void* device, const void* host, std::size_t bytes) {
+  SPBMM_CALL(cudaMemcpy, device, host, bytes, cudaMemcpyHostToDevice);
 }
 
-DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
-
-DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
-  std::swap(data_, other.data_);
-  std::swap(bytes_, other.bytes_);
-  return *this;
+void download(void* host, const void* device, std::size_t bytes) {
+  SPBMM_CALL(cudaMemcpy, host, device, bytes, cudaMemcpyDeviceToHost);
 }
 
-namespace {
-void check_range(std::size_t offset, std::size_t bytes, std::size_t size, const char* what) {
-  if (offset > size || bytes > size - offset) {
-    throw InvalidArgument(std::string(what) + ": bytes [" + std::to_string(offset) + ", " +
-                          std::to_string(offset + bytes) + ") outside a buffer of " +
-                          std::to_string(size) + " bytes");
-  }
-}
+void zero(void* device, std::size_t bytes) { SPBMM_CALL(cudaMemset, device, 0, bytes); }
+
 }  // namespace
-
-void DeviceBuffer::upload(const void* host, std::size_t bytes, std::size_t offset) {
-  check_range(offset, bytes, bytes_, "DeviceBuffer::upload");
-  if (bytes == 0) return;
-  SPBMM_CALL(cudaMemcpy, static_cast<char*>(data_) + offset, host, bytes, cudaMemcpyHostToDevice);
-}
-
-void DeviceBuffer::download(void* host, std::size_t bytes, std::size_t offset) const {
-  check_range(offset, bytes, bytes_, "DeviceBuffer::download");
-  if (bytes == 0) return;
-  SPBMM_CALL(cudaMemcpy, host, static_cast<const char*>(data_) + offset, bytes,
-             cudaMemcpyDeviceToHost);
-}
-
-void DeviceBuffer::fill_zero() {
-  if (bytes_ > 0) SPBMM_CALL(cudaMemset, data_, 0, bytes_);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Executor
 
-struct Executor::Impl {
+struct CudaExecutor {
   int device = 0;
   cudaStream_t stream = nullptr;
   std::array<cudaStream_t, kSideStreams> side{};
@@ -311,7 +280,7 @@ struct Executor::Impl {
   Pinned pinned_out;
   Report report;
 
-  ~Impl() {
+  ~CudaExecutor() {
     if (blas != nullptr) cublasDestroy(blas);
     if (sparse != nullptr) cusparseDestroy(sparse);
     for (auto& e : side_done) {
@@ -333,9 +302,11 @@ struct Executor::Impl {
   }
 };
 
-Executor::Executor(int device) : impl_(std::make_unique<Impl>()) {
-  require_device();
-  Impl& im = *impl_;
+namespace {
+
+CudaExecutor* executor_create(int device) {
+  auto owner = std::make_unique<CudaExecutor>();
+  CudaExecutor& im = *owner;
   im.device = device;
   im.activate();
   quiet_cusparse_logger();
@@ -348,25 +319,26 @@ Executor::Executor(int device) : impl_(std::make_unique<Impl>()) {
   SPBMM_CALL(cusparseSetStream, im.sparse, im.stream);
   SPBMM_CALL(cublasCreate, &im.blas);
   SPBMM_CALL(cublasSetStream, im.blas, im.stream);
+  return owner.release();
 }
 
-Executor::~Executor() = default;
-Executor::Executor(Executor&&) noexcept = default;
-Executor& Executor::operator=(Executor&&) noexcept = default;
+void executor_destroy(CudaExecutor* ex) noexcept { delete ex; }
 
-void Executor::synchronize() {
-  impl_->activate();
-  SPBMM_CALL(cudaStreamSynchronize, impl_->stream);
+void synchronize(CudaExecutor& im) {
+  im.activate();
+  SPBMM_CALL(cudaStreamSynchronize, im.stream);
 }
 
-void* Executor::stream() const noexcept { return impl_->stream; }
-const Report& Executor::last_report() const noexcept { return impl_->report; }
+void* stream(const CudaExecutor& im) noexcept { return im.stream; }
+const Report& last_report(const CudaExecutor& im) noexcept { return im.report; }
+
+}  // namespace
 
 namespace {
 
 // Puts the handles back on the main stream however the block is left.
 struct StreamGuard {
-  Executor::Impl& im;
+  CudaExecutor& im;
   ~StreamGuard() {
     cusparseSetStream(im.sparse, im.stream);
     cublasSetStream(im.blas, im.stream);
@@ -375,7 +347,7 @@ struct StreamGuard {
 
 // C = beta * C on `stream` (beta == 0 writes zeros without reading C).
 template <class T>
-void scale(Executor::Impl& im, cudaStream_t stream, const DeviceDenseView<T>& c, T beta) {
+void scale(CudaExecutor& im, cudaStream_t stream, const DeviceDenseView<T>& c, T beta) {
   if (c.rows == 0 || c.cols == 0 || beta == T(1)) return;
   const bool row = c.layout == Layout::RowMajor;
   const std::int64_t inner = row ? c.cols : c.rows;
@@ -453,7 +425,7 @@ struct SpmmCall {
 // tries CUSPARSE_SPMM_ALG_DEFAULT, then B described as its transpose in the other layout with
 // op(B) flipped (the same memory and the same product), and notes what it settled on.
 template <class T>
-void size_call(Executor::Impl& im, SpmmCall& call, const T* alpha, const T* beta, Report& report) {
+void size_call(CudaExecutor& im, SpmmCall& call, const T* alpha, const T* beta, Report& report) {
   auto try_size = [&] {
     return cusparseSpMM_bufferSize(im.sparse, call.op_a, sparse_op(call.op_b), alpha, call.a.get(),
                                    call.b.get(), beta, call.c.get(), kValueType<T>,
@@ -493,7 +465,7 @@ void size_call(Executor::Impl& im, SpmmCall& call, const T* alpha, const T* beta
 }
 
 template <class T>
-void issue(Executor::Impl& im, const SpmmCall& call, const T* alpha, const T* beta, void* workspace,
+void issue(CudaExecutor& im, const SpmmCall& call, const T* alpha, const T* beta, void* workspace,
            Report& report) {
   SPBMM_CALL(cusparseSpMM, im.sparse, call.op_a, sparse_op(call.op_b), alpha, call.a.get(),
              call.b.get(), beta, call.c.get(), kValueType<T>, sparse_alg(call.alg), workspace);
@@ -502,7 +474,7 @@ void issue(Executor::Impl& im, const SpmmCall& call, const T* alpha, const T* be
 
 // One SpMM on the main stream, workspace from the executor.
 template <class T>
-void run_one(Executor::Impl& im, SpmmCall& call, T alpha, T beta, Report& report) {
+void run_one(CudaExecutor& im, SpmmCall& call, T alpha, T beta, Report& report) {
   size_call(im, call, &alpha, &beta, report);
   issue(im, call, &alpha, &beta, im.workspace_for(call.bytes), report);
 }
@@ -534,7 +506,7 @@ bool entry_empty(const DeviceCsrBatch<T, I>& a, std::size_t ai, const DeviceDens
 // One SpMM per entry, spread round-robin over the side streams, each with its own workspace
 // slice; the main stream waits for all of them.
 template <class T, class I>
-void run_per_entry(Executor::Impl& im, const DeviceCsrBatch<T, I>& a,
+void run_per_entry(CudaExecutor& im, const DeviceCsrBatch<T, I>& a,
                    const DeviceDenseBatchView<const T>& b, const DeviceDenseBatchView<T>& c,
                    T alpha, T beta, const Options& o, Report& report) {
   const std::size_t n = c.size();
@@ -584,7 +556,7 @@ void run_per_entry(Executor::Impl& im, const DeviceCsrBatch<T, I>& a,
 // starting at 0) and columnsValuesBatchStride = nnz; choose_spmm only sends A batches whose
 // entries all have the same row pointers.
 template <class T, class I>
-void run_strided(Executor::Impl& im, const DeviceCsrBatch<T, I>& a,
+void run_strided(CudaExecutor& im, const DeviceCsrBatch<T, I>& a,
                  const DeviceDenseBatchView<const T>& b, const DeviceDenseBatchView<T>& c, T alpha,
                  T beta, const Options& o, Report& report) {
   std::int64_t sb = 0;
@@ -616,11 +588,9 @@ void run_strided(Executor::Impl& im, const DeviceCsrBatch<T, I>& a,
 
 }  // namespace
 
-template <Value T, Index I>
-void Executor::spmm(const DeviceCsrBatch<T, I>& a, const In<DeviceDenseBatchView<const T>>& b,
-                    const In<DeviceDenseBatchView<T>>& c, In<T> alpha, In<T> beta,
-                    const Options& o) {
-  Impl& im = *impl_;
+template <class T, class I>
+void spmm(CudaExecutor& im, const DeviceCsrBatch<T, I>& a, const DeviceDenseBatchView<const T>& b,
+          const DeviceDenseBatchView<T>& c, T alpha, T beta, const Options& o) {
   for (std::size_t i = 0; i < b.size(); ++i) detail::check_view(b[i], "B", i);
   for (std::size_t i = 0; i < c.size(); ++i) detail::check_view(c[i], "C", i);
   const std::size_t n = detail::broadcast_batch(a.size(), b.size(), c.size());
@@ -765,11 +735,10 @@ BlasGemm<T> blas_gemm(const DeviceDenseView<const T>& a, const DeviceDenseView<c
 
 }  // namespace
 
-template <Value T>
-void Executor::gemm(const In<DeviceDenseBatchView<const T>>& a,
-                    const In<DeviceDenseBatchView<const T>>& b, const DeviceDenseBatchView<T>& c,
-                    In<T> alpha, In<T> beta, const Options& o) {
-  Impl& im = *impl_;
+template <class T>
+void gemm(CudaExecutor& im, const DeviceDenseBatchView<const T>& a,
+          const DeviceDenseBatchView<const T>& b, const DeviceDenseBatchView<T>& c, T alpha, T beta,
+          const Options& o) {
   for (std::size_t i = 0; i < a.size(); ++i) detail::check_view(a[i], "A", i);
   for (std::size_t i = 0; i < b.size(); ++i) detail::check_view(b[i], "B", i);
   for (std::size_t i = 0; i < c.size(); ++i) detail::check_view(c[i], "C", i);
@@ -829,8 +798,7 @@ void Executor::gemm(const In<DeviceDenseBatchView<const T>>& a,
   }
 }
 
-Bandwidth Executor::measure_bandwidth(std::size_t bytes) {
-  Impl& im = *impl_;
+Bandwidth measure_bandwidth(CudaExecutor& im, std::size_t bytes) {
   im.activate();
   bytes = std::max<std::size_t>(bytes, 1 << 20);
   Pinned host;
@@ -918,7 +886,7 @@ template <class T>
 class Stage {
  public:
   // Reserves device room for the groups (in order) and sends those marked `send`.
-  Stage(Executor::Impl& im, const std::vector<const std::vector<DenseView<const T>>*>& groups,
+  Stage(CudaExecutor& im, const std::vector<const std::vector<DenseView<const T>>*>& groups,
         const std::vector<bool>& send)
       : im_(im) {
     std::size_t total = 0;
@@ -980,7 +948,7 @@ class Stage {
   }
 
  private:
-  Executor::Impl& im_;
+  CudaExecutor& im_;
   std::vector<std::size_t> starts_;
   std::vector<std::vector<DeviceDenseView<T>>> views_;
 };
@@ -992,11 +960,9 @@ std::vector<DenseView<const T>> as_const(const DenseBatchView<T>& c) {
 
 }  // namespace
 
-template <Value T, Index I>
-void bmm_into(Executor& executor, const DeviceCsrBatch<T, I>& a, const In<DenseBatchView<T>>& c,
-              const In<DenseBatchView<const T>>& b, In<T> alpha, In<T> beta,
-              const Options& options) {
-  Executor::Impl& im = *executor.impl();
+template <class T, class I>
+void bmm_into(CudaExecutor& im, const DeviceCsrBatch<T, I>& a, const DenseBatchView<T>& c,
+              const DenseBatchView<const T>& b, T alpha, T beta, const Options& options) {
   for (std::size_t i = 0; i < b.size(); ++i) detail::check_view(b[i], "B", i);
   for (std::size_t i = 0; i < c.size(); ++i) detail::check_view(c[i], "C", i);
   const std::size_t n = detail::broadcast_batch(a.size(), b.size(), c.size());
@@ -1010,44 +976,16 @@ void bmm_into(Executor& executor, const DeviceCsrBatch<T, I>& a, const In<DenseB
   im.activate();
   const std::vector<DenseView<const T>> cc = as_const(c);
   Stage<T> stage(im, {&b.entries(), &cc}, {true, beta != T(0)});
-  executor.spmm(a,
-                DeviceDenseBatchView<const T>(std::vector<DeviceDenseView<const T>>(
-                    stage.views(0).begin(), stage.views(0).end())),
-                DeviceDenseBatchView<T>(stage.views(1)), alpha, beta, options);
+  spmm<T, I>(im, a,
+             DeviceDenseBatchView<const T>(std::vector<DeviceDenseView<const T>>(
+                 stage.views(0).begin(), stage.views(0).end())),
+             DeviceDenseBatchView<T>(stage.views(1)), alpha, beta, options);
   stage.receive(1, c.entries());
 }
 
-template <Value T, Index I>
-void bmm_into(Executor& executor, const CsrBatch<T, I>& a, const In<DenseBatchView<T>>& c,
-              const In<DenseBatchView<const T>>& b, In<T> alpha, In<T> beta,
-              const Options& options) {
-  const DeviceCsrBatch<T, I> da(a);
-  bmm_into(executor, da, c, b, alpha, beta, options);
-}
-
-template <Value T, Index I>
-DenseBatch<T> bmm(Executor& executor, const DeviceCsrBatch<T, I>& a, const DenseBatch<T>& b,
-                  const Options& options, In<T> alpha) {
-  const std::size_t n = a.size() == 0 || b.size() == 0 ? 0 : std::max(a.size(), b.size());
-  detail::broadcast_batch(a.size(), b.size(), n);
-  std::vector<std::int64_t> rows(n);
-  std::vector<std::int64_t> cols(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t ai = a.size() == 1 ? 0 : i;
-    const std::size_t bi = b.size() == 1 ? 0 : i;
-    rows[i] = detail::op_rows(options.op_a, a.rows(ai), a.cols(ai));
-    cols[i] = detail::op_cols(options.op_b, b.rows(bi), b.cols(bi));
-  }
-  DenseBatch<T> c(rows, cols, Layout::RowMajor);
-  bmm_into(executor, a, c.view(), b.view(), alpha, T(0), options);
-  return c;
-}
-
-template <Value T>
-void gemm_into(Executor& executor, const DenseBatchView<T>& c, const In<DenseBatchView<const T>>& a,
-               const In<DenseBatchView<const T>>& b, In<T> alpha, In<T> beta,
-               const Options& options) {
-  Executor::Impl& im = *executor.impl();
+template <class T>
+void gemm_into(CudaExecutor& im, const DenseBatchView<T>& c, const DenseBatchView<const T>& a,
+               const DenseBatchView<const T>& b, T alpha, T beta, const Options& options) {
   for (std::size_t i = 0; i < a.size(); ++i) detail::check_view(a[i], "A", i);
   for (std::size_t i = 0; i < b.size(); ++i) detail::check_view(b[i], "B", i);
   for (std::size_t i = 0; i < c.size(); ++i) detail::check_view(c[i], "C", i);
@@ -1065,41 +1003,43 @@ void gemm_into(Executor& executor, const DenseBatchView<T>& c, const In<DenseBat
   auto cview = [](const std::vector<DeviceDenseView<T>>& v) {
     return DeviceDenseBatchView<const T>(std::vector<DeviceDenseView<const T>>(v.begin(), v.end()));
   };
-  executor.gemm(cview(stage.views(0)), cview(stage.views(1)),
-                DeviceDenseBatchView<T>(stage.views(2)), alpha, beta, options);
+  gemm<T>(im, cview(stage.views(0)), cview(stage.views(1)), DeviceDenseBatchView<T>(stage.views(2)),
+          alpha, beta, options);
   stage.receive(2, c.entries());
 }
 
-#define SPBMM_GPU_INSTANTIATE(T, I)                                                              \
-  template void Executor::spmm<T, I>(const DeviceCsrBatch<T, I>&,                                \
-                                     const DeviceDenseBatchView<const T>&,                       \
-                                     const DeviceDenseBatchView<T>&, T, T, const Options&);      \
-  template void bmm_into<T, I>(Executor&, const DeviceCsrBatch<T, I>&, const DenseBatchView<T>&, \
-                               const DenseBatchView<const T>&, T, T, const Options&);            \
-  template void bmm_into<T, I>(Executor&, const CsrBatch<T, I>&, const DenseBatchView<T>&,       \
-                               const DenseBatchView<const T>&, T, T, const Options&);            \
-  template DenseBatch<T> bmm<T, I>(Executor&, const DeviceCsrBatch<T, I>&, const DenseBatch<T>&, \
-                                   const Options&, T);
-SPBMM_GPU_INSTANTIATE(float, std::int32_t)
-SPBMM_GPU_INSTANTIATE(float, std::int64_t)
-SPBMM_GPU_INSTANTIATE(double, std::int32_t)
-SPBMM_GPU_INSTANTIATE(double, std::int64_t)
-#undef SPBMM_GPU_INSTANTIATE
+template <class T, class I>
+constexpr SparseOps<T, I> kSparse{&spmm<T, I>, &bmm_into<T, I>};
+template <class T>
+constexpr DenseOps<T> kDense{&gemm<T>, &gemm_into<T>};
 
-template void Executor::gemm<float>(const DeviceDenseBatchView<const float>&,
-                                    const DeviceDenseBatchView<const float>&,
-                                    const DeviceDenseBatchView<float>&, float, float,
-                                    const Options&);
-template void Executor::gemm<double>(const DeviceDenseBatchView<const double>&,
-                                     const DeviceDenseBatchView<const double>&,
-                                     const DeviceDenseBatchView<double>&, double, double,
-                                     const Options&);
-template void gemm_into<float>(Executor&, const DenseBatchView<float>&,
-                               const DenseBatchView<const float>&,
-                               const DenseBatchView<const float>&, float, float, const Options&);
-template void gemm_into<double>(Executor&, const DenseBatchView<double>&,
-                                const DenseBatchView<const double>&,
-                                const DenseBatchView<const double>&, double, double,
-                                const Options&);
+const Backend kBackend{
+    kPluginAbi,
+    SPBMM_VERSION,
+    &detect_device,
+    &alloc,
+    &release,
+    &upload,
+    &download,
+    &zero,
+    &executor_create,
+    &executor_destroy,
+    &synchronize,
+    &stream,
+    &last_report,
+    &measure_bandwidth,
+    kSparse<float, std::int32_t>,
+    kSparse<float, std::int64_t>,
+    kSparse<double, std::int32_t>,
+    kSparse<double, std::int64_t>,
+    kDense<float>,
+    kDense<double>,
+};
 
-}  // namespace spbmm::gpu
+}  // namespace spbmm::gpu::plugin
+
+// The plugin's only entry point (see plugin.hpp).
+extern "C" __attribute__((visibility("default"))) const spbmm::gpu::plugin::Backend*
+spbmm_cuda_backend(unsigned abi) {
+  return abi == spbmm::gpu::plugin::kPluginAbi ? &spbmm::gpu::plugin::kBackend : nullptr;
+}
