@@ -39,8 +39,12 @@ def is_scipy_sparse(x):
 
 def torch_numpy(t):
     """A CPU NumPy view of a torch tensor's data (a copy only for another device or dtype)."""
-    torch = _torch()
     t = t.detach()
+    try:
+        return t.numpy()  # a CPU tensor of a NumPy dtype without lazy conj/neg bits: a view
+    except (TypeError, RuntimeError):
+        pass
+    torch = _torch()
     if t.device.type != "cpu":
         t = t.cpu()
     if t.dtype in (torch.bfloat16, torch.float16):

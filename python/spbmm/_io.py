@@ -39,13 +39,23 @@ def _index_bytes(paths, like, format):
     return 4
 
 
+def _torch_sparse(factory, *args, size):
+    """A torch sparse tensor of the reader's arrays, which hold every invariant torch checks
+    (indices in range, CSR canonical): saying so spares torch's warning about unchecked
+    invariants (the argument is newer than torch 1.13)."""
+    try:
+        return factory(*args, size=size, check_invariants=False)
+    except TypeError:
+        return factory(*args, size=size)
+
+
 def _wrap_csr(t, like):
     rows, cols, indptr, indices, data = t
     if like == "torch":
         import torch
 
-        return torch.sparse_csr_tensor(torch.from_numpy(indptr), torch.from_numpy(indices),
-                                       torch.from_numpy(data), size=(rows, cols))
+        return _torch_sparse(torch.sparse_csr_tensor, torch.from_numpy(indptr),
+                             torch.from_numpy(indices), torch.from_numpy(data), size=(rows, cols))
     from scipy import sparse
 
     cls = getattr(sparse, "csr_array", sparse.csr_matrix)
@@ -60,7 +70,8 @@ def _wrap_coo(t, like):
         import torch
 
         idx = torch.from_numpy(np.stack([row, col]))
-        return torch.sparse_coo_tensor(idx, torch.from_numpy(data), size=(rows, cols))
+        return _torch_sparse(torch.sparse_coo_tensor, idx, torch.from_numpy(data),
+                             size=(rows, cols))
     from scipy import sparse
 
     cls = getattr(sparse, "coo_array", sparse.coo_matrix)

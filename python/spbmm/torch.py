@@ -9,6 +9,7 @@ of different shapes; X a list of dense tensors or one (used with every A_i); one
 used with every X_i. Works under ``torch.no_grad()`` and ``torch.inference_mode()``.
 """
 
+import numpy as np
 import torch
 
 from . import _inputs, _spbmm
@@ -26,19 +27,31 @@ def sddmm(row, col, p, q):
 
 
 class _Entry:
-    """One A entry without its values: kind, shape, the index arrays the extension views, and
-    the row and column of every stored value (for the gradient of the values)."""
+    """One A entry without its values: kind, shape, and the index arrays the extension views."""
 
-    __slots__ = ("kind", "rows", "cols", "index_a", "index_b", "row", "col")
+    __slots__ = ("kind", "rows", "cols", "index_a", "index_b", "_row", "_col")
 
-    def __init__(self, kind, rows=0, cols=0, index_a=None, index_b=None, row=None, col=None):
+    def __init__(self, kind, rows=0, cols=0, index_a=None, index_b=None):
         self.kind = kind
         self.rows = rows
         self.cols = cols
-        self.index_a = index_a
-        self.index_b = index_b
-        self.row = row
-        self.col = col
+        self.index_a = index_a  # CSR: row pointers; COO: row indices (NumPy views)
+        self.index_b = index_b  # column indices
+        self._row = None
+        self._col = None
+
+    def coordinates(self):
+        """The row and column of every stored value, as int64 tensors (for the values'
+        gradient; made on the first backward pass only)."""
+        if self._row is None:
+            if self.kind == _inputs.CSR:
+                counts = np.diff(self.index_a.astype(np.int64))
+                row = np.repeat(np.arange(self.rows, dtype=np.int64), counts)
+            else:
+                row = self.index_a.astype(np.int64, copy=False)
+            self._row = torch.from_numpy(row)
+            self._col = torch.from_numpy(self.index_b.astype(np.int64, copy=False))
+        return self._row, self._col
 
 
 def _split(a, what):
@@ -58,15 +71,11 @@ def _split(a, what):
         if not a.is_coalesced():
             a = a.coalesce()
         idx = a.indices()
-        row, col = idx[0], idx[1]
-        return (_Entry(_inputs.COO, rows, cols, _inputs.torch_numpy(row), _inputs.torch_numpy(col),
-                       row, col), a.values())
+        return (_Entry(_inputs.COO, rows, cols, _inputs.torch_numpy(idx[0]),
+                       _inputs.torch_numpy(idx[1])), a.values())
     if a.layout == torch.sparse_csr:
-        crow, col = a.crow_indices(), a.col_indices()
-        counts = crow[1:] - crow[:-1]
-        row = torch.repeat_interleave(torch.arange(rows, device=crow.device), counts)
-        return (_Entry(_inputs.CSR, rows, cols, _inputs.torch_numpy(crow),
-                       _inputs.torch_numpy(col), row, col.long()), a.values())
+        return (_Entry(_inputs.CSR, rows, cols, _inputs.torch_numpy(a.crow_indices()),
+                       _inputs.torch_numpy(a.col_indices())), a.values())
     raise TypeError(f"{what}: layout {a.layout} is not supported (COO, CSR or dense)")
 
 
@@ -148,10 +157,10 @@ class BmmFunction(torch.autograd.Function):
                     d = dy @ xb.t()
                     if spec.op_a.upper() == "T":
                         d = d.t()
-                elif spec.op_a.upper() == "N":
-                    d = sddmm(e.row, e.col, dy, xb)
                 else:
-                    d = sddmm(e.row, e.col, xb, dy)
+                    row, col = (t.to(dy.device) for t in e.coordinates())
+                    d = sddmm(row, col, dy, xb) if spec.op_a.upper() == "N" else sddmm(
+                        row, col, xb, dy)
                 d = spec.alpha * d
                 grad_values[j] = d if grad_values[j] is None else grad_values[j] + d
             grad_values = [g if g is None else g.to(dtype=v.dtype, device=v.device)
