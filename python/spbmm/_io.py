@@ -17,8 +17,8 @@ def _value(dtype):
 
 
 def _check_like(like):
-    if like not in ("scipy", "numpy", "torch"):
-        raise _spbmm.InvalidArgument(f"like must be 'scipy', 'numpy' or 'torch', not {like!r}")
+    if like not in ("scipy", "torch"):
+        raise _spbmm.InvalidArgument(f"like must be 'scipy' or 'torch', not {like!r}")
 
 
 def _check_format(format):
