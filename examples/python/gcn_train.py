@@ -112,8 +112,8 @@ def main(argv=None):
     nodes = sum(x.shape[0] for x in xs)
     edges = sum(a.values().numel() for a in adjacency)
     print(f"{args.graphs} graphs, {nodes} nodes, {edges} stored entries of Â, "
-          f"{args.features} -> {args.hidden} -> {args.classes}, float64, torch {torch.__version__}, "
-          f"spbmm {spbmm.__version__}")
+          f"{args.features} -> {args.hidden} -> {args.classes}, float64, "
+          f"torch {torch.__version__}, spbmm {spbmm.__version__}")
 
     results = {}
     for name, propagate in (("spbmm", propagate_spbmm(args.threads)),

@@ -6,8 +6,6 @@ import pathlib
 import numpy as np
 import pytest
 
-import spbmm
-
 try:
     import scipy.sparse as sparse
 except ImportError:  # the suite runs without SciPy, skipping what needs it
@@ -23,7 +21,8 @@ DATA = pathlib.Path(os.environ.get("SPBMM_TEST_DATA",
 
 needs_scipy = pytest.mark.skipif(sparse is None, reason="SciPy is not installed")
 needs_torch = pytest.mark.skipif(
-    torch is None, reason="torch is not installed (Debian's python3-torch or a pip torch runs these)")
+    torch is None,
+    reason="torch is not installed (Debian's python3-torch or a pip torch runs these)")
 
 
 def dense_of(x):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import spbmm
-from conftest import (assert_results, dense_of, expected, needs_scipy, needs_torch, random_csr,
+from conftest import (assert_results, expected, needs_scipy, needs_torch, random_csr,
                       sparse, torch)
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import spbmm
-from conftest import DATA, needs_scipy, needs_torch, random_csr, sparse, torch
+from conftest import DATA, needs_scipy, needs_torch, sparse, torch
 
 
 def test_hierarchy():

@@ -4,7 +4,7 @@ layout allow, and copies are made exactly where they must be."""
 import numpy as np
 import pytest
 
-from conftest import needs_scipy, needs_torch, random_csr, sparse, torch
+from conftest import needs_scipy, needs_torch, random_csr, torch
 from spbmm import _inputs
 
 
