@@ -1,0 +1,44 @@
+"""spbmm: batched sparse and dense matrix products for NumPy, SciPy and torch.
+
+``spbmm.bmm(A, B)`` computes ``C_i = alpha * op(A_i) @ op(B_i) + beta * C_i`` over a batch whose
+entries may each be sparse (CSR or COO) or dense, with shapes of their own; a dispatcher picks a
+kernel per entry. ``spbmm.Plan`` analyses a batch once for many products; ``spbmm.torch`` has the
+differentiable version for torch autograd. Matrix Market files are read and written with
+``read_matrix_market``, ``read_batch`` and ``write_matrix_market``.
+"""
+
+from ._spbmm import (
+    DeviceError,
+    Error,
+    FormatError,
+    InvalidArgument,
+    IoError,
+    LimitError,
+    NotCompiled,
+    ParseError,
+    ShapeError,
+    __version__,
+    config,
+)
+from ._api import Plan, bmm
+from ._io import read_batch, read_matrix_market, read_matrix_market_header, write_matrix_market
+
+__all__ = [
+    "__version__",
+    "config",
+    "bmm",
+    "Plan",
+    "read_matrix_market",
+    "read_matrix_market_header",
+    "read_batch",
+    "write_matrix_market",
+    "Error",
+    "ShapeError",
+    "FormatError",
+    "ParseError",
+    "InvalidArgument",
+    "LimitError",
+    "IoError",
+    "DeviceError",
+    "NotCompiled",
+]

@@ -1,0 +1,196 @@
+"""spbmm for torch autograd: batched products of sparse (or dense) A_i and dense X_i that
+torch can differentiate with respect to both.
+
+``spbmm.torch.bmm(A, X, alpha=1.0, op_a="N", op_b="N")`` returns ``alpha * op(A_i) @ op(X_i)`` as
+a list of tensors. Gradients flow to X (``dX = alpha op(A)^T dY``, one more spbmm product with A
+read transposed) and to A's stored values (``dY op(X)^T`` sampled at A's pattern, a sparse
+gradient with A's layout). A may be a list of torch sparse COO or CSR tensors or dense tensors,
+of different shapes; X a list of dense tensors or one (used with every A_i); one A is likewise
+used with every X_i. Works under ``torch.no_grad()`` and ``torch.inference_mode()``.
+"""
+
+import numpy as np
+import torch
+
+from . import _inputs, _spbmm
+
+__all__ = ["bmm", "BmmFunction", "sddmm"]
+
+
+def sddmm(row, col, p, q):
+    """``out[k] = p[row[k]] . q[col[k]]``: the product ``p @ q.T`` sampled at (row, col).
+
+    The gradient of A's values is this product; it is the one function to route to spbmm's own
+    sampled product when the library provides one.
+    """
+    return (p.index_select(0, row) * q.index_select(0, col)).sum(dim=1)
+
+
+class _Entry:
+    """One A entry without its values: kind, shape, and the index arrays the extension views."""
+
+    __slots__ = ("kind", "rows", "cols", "index_a", "index_b", "_row", "_col")
+
+    def __init__(self, kind, rows=0, cols=0, index_a=None, index_b=None):
+        self.kind = kind
+        self.rows = rows
+        self.cols = cols
+        self.index_a = index_a  # CSR: row pointers; COO: row indices (NumPy views)
+        self.index_b = index_b  # column indices
+        self._row = None
+        self._col = None
+
+    def coordinates(self):
+        """The row and column of every stored value, as int64 tensors (for the values'
+        gradient; made on the first backward pass only)."""
+        if self._row is None:
+            if self.kind == _inputs.CSR:
+                counts = np.diff(self.index_a.astype(np.int64))
+                row = np.repeat(np.arange(self.rows, dtype=np.int64), counts)
+            else:
+                row = self.index_a.astype(np.int64, copy=False)
+            self._row = torch.from_numpy(row)
+            self._col = torch.from_numpy(self.index_b.astype(np.int64, copy=False))
+        return self._row, self._col
+
+
+def _split(a, what):
+    """(entry, values): the structure of one A entry and its values as a differentiable tensor."""
+    if not isinstance(a, torch.Tensor):
+        raise TypeError(f"{what}: spbmm.torch.bmm takes torch tensors, not {type(a).__name__}")
+    if a.dim() != 2:
+        raise _spbmm.ShapeError(f"{what}: expected a 2-D tensor, got shape {tuple(a.shape)}")
+    rows, cols = (int(s) for s in a.shape)
+    if a.layout == torch.strided:
+        return _Entry(_inputs.DENSE), a
+    if a.layout == torch.sparse_coo:
+        if a.dense_dim() != 0:
+            raise _spbmm.FormatError(f"{what}: hybrid sparse tensors are not supported")
+        # values() (differentiable) needs a coalesced tensor; coalescing keeps the gradient's
+        # path to the caller's values (duplicates share the gradient of their sum).
+        if not a.is_coalesced():
+            a = a.coalesce()
+        idx = a.indices()
+        return (_Entry(_inputs.COO, rows, cols, _inputs.torch_numpy(idx[0]),
+                       _inputs.torch_numpy(idx[1])), a.values())
+    if a.layout == torch.sparse_csr:
+        return (_Entry(_inputs.CSR, rows, cols, _inputs.torch_numpy(a.crow_indices()),
+                       _inputs.torch_numpy(a.col_indices())), a.values())
+    raise TypeError(f"{what}: layout {a.layout} is not supported (COO, CSR or dense)")
+
+
+class _Spec:
+    """What a product needs besides the tensors autograd tracks."""
+
+    def __init__(self, entries, alpha, op_a, op_b, threads, kernel):
+        self.entries = entries
+        self.alpha = alpha
+        self.op_a = op_a
+        self.op_b = op_b
+        self.threads = threads
+        self.kernel = kernel
+
+    def run(self, values, dense, op_a, op_b):
+        """alpha * op(A_i) @ op(dense_i) with A's current values, as tensors like dense[0]."""
+        raws = []
+        for e, v in zip(self.entries, values):
+            if e.kind == _inputs.DENSE:
+                raws.append((e.kind, _inputs.torch_numpy(v)))
+            else:
+                raws.append((e.kind, e.rows, e.cols, e.index_a, e.index_b, _inputs.torch_numpy(v)))
+        b = _inputs.DenseOperand(list(dense), "X")
+        entries, value, index = _inputs.prepare_raws(raws, b.dtypes())
+        arrays = _spbmm.bmm(entries, b.typed(value), None, self.alpha, 0.0, value.char,
+                            index.itemsize, op_a, op_b, self.threads, self.kernel)
+        return _inputs.results(arrays, b)
+
+
+def _flip(op):
+    return "N" if op.upper() == "T" else "T"
+
+
+class BmmFunction(torch.autograd.Function):
+    """``apply(spec, *values, *x)``: the product as an autograd Function (see spbmm.torch.bmm)."""
+
+    @staticmethod
+    def forward(ctx, spec, *tensors):
+        na = len(spec.entries)
+        values, xs = tensors[:na], tensors[na:]
+        outs = spec.run(values, xs, spec.op_a, spec.op_b)
+        ctx.spec = spec
+        ctx.save_for_backward(*tensors)
+        return tuple(outs)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, *grads):
+        spec = ctx.spec
+        na = len(spec.entries)
+        tensors = ctx.saved_tensors
+        values, xs = tensors[:na], tensors[na:]
+        need_values = ctx.needs_input_grad[1:1 + na]
+        need_x = ctx.needs_input_grad[1 + na:]
+        nx, nc = len(xs), len(grads)
+        transposed_b = spec.op_b.upper() == "T"
+
+        grad_x = [None] * nx
+        if any(need_x):
+            # d op(X_i) = alpha op(A_i)^T dY_i: the same A, read the other way.
+            d = spec.run(values, grads, _flip(spec.op_a), "N")
+            if transposed_b:
+                d = [t.t() for t in d]
+            if nx == 1 and nc > 1:
+                d = [torch.stack(d).sum(dim=0)] if d else []
+            grad_x = [g.to(dtype=x.dtype, device=x.device) for g, x in zip(d, xs)]
+
+        grad_values = [None] * na
+        if any(need_values):
+            b_ops = [x.t() if transposed_b else x for x in xs]
+            for i in range(nc):
+                j = i if na > 1 else 0
+                if not need_values[j]:
+                    continue
+                e = spec.entries[j]
+                dy = grads[i]
+                xb = b_ops[i if nx > 1 else 0].to(dy.dtype)
+                if e.kind == _inputs.DENSE:
+                    d = dy @ xb.t()
+                    if spec.op_a.upper() == "T":
+                        d = d.t()
+                else:
+                    row, col = (t.to(dy.device) for t in e.coordinates())
+                    d = sddmm(row, col, dy, xb) if spec.op_a.upper() == "N" else sddmm(
+                        row, col, xb, dy)
+                d = spec.alpha * d
+                grad_values[j] = d if grad_values[j] is None else grad_values[j] + d
+            grad_values = [g if g is None else g.to(dtype=v.dtype, device=v.device)
+                           for g, v in zip(grad_values, values)]
+        return (None, *grad_values, *grad_x)
+
+
+def bmm(A, X, *, alpha=1.0, op_a="N", op_b="N", threads=None, kernel="auto"):
+    """Differentiable ``alpha * op(A_i) @ op(X_i)`` over a batch; returns a list of tensors.
+
+    A: a list of torch tensors (sparse COO, sparse CSR or dense; shapes may differ) or one
+    tensor. X: a list of dense tensors, one 2-D tensor (used with every A_i) or a 3-D tensor.
+    Values are computed in float32 when every operand is float32, else in float64. See the
+    module's text for the gradients.
+    """
+    if isinstance(op_a, str) and isinstance(op_b, str):
+        for name, op in (("op_a", op_a), ("op_b", op_b)):
+            if op not in ("N", "T", "n", "t"):
+                raise _spbmm.InvalidArgument(f"{name} must be 'N' or 'T', not '{op}'")
+    else:
+        raise _spbmm.InvalidArgument("op_a and op_b must be 'N' or 'T'")
+    a_list = [A] if isinstance(A, torch.Tensor) and A.dim() == 2 else list(A)
+    if isinstance(X, torch.Tensor):
+        x_list = [X] if X.dim() == 2 else list(X.unbind(0))
+    else:
+        x_list = list(X)
+    for i, x in enumerate(x_list):
+        if not isinstance(x, torch.Tensor) or x.layout != torch.strided:
+            raise TypeError(f"X entry {i}: expected a dense torch tensor")
+    split = [_split(a, f"A entry {i}") for i, a in enumerate(a_list)]
+    spec = _Spec([s[0] for s in split], float(alpha), op_a, op_b,
+                 _inputs.check_threads(threads), kernel)
+    return list(BmmFunction.apply(spec, *[s[1] for s in split], *x_list))
