@@ -1,14 +1,20 @@
-// A two-layer graph convolution (GCN) forward pass over a ragged batch of graphs:
+// A two-layer graph convolution (GCN) over a ragged batch of graphs, forward and trained:
 //
 //   H = ReLU(Â X W1),   Y = Â H W2,   with Â = D^-1/2 (A + I) D^-1/2 for each graph,
 //
 // where A is a graph's adjacency matrix, D the degrees of A + I, X the node features. The
 // graphs have different numbers of nodes and edges; one Plan holds the batch of normalized
-// adjacencies (the dispatcher picks a kernel per graph) and is reused by both layers and by every
-// forward call. The dense transforms X W1 and H W2 run as one batched product each, every graph's
-// features times the same weights. The result is checked against a plain loop in double.
+// adjacencies (the dispatcher picks a kernel per graph) and is reused by both layers, by every
+// forward call and, with op(A) = T, by the backward pass. The dense transforms X W1 and H W2 run
+// as one batched product each, every graph's features times the same weights.
 //
-//   usage: gcn_layer [GRAPHS] [CALLS]     (defaults 48 graphs, 3 forward calls)
+// Training steps then learn W1, W2 and the edge weights (the values of Â) by gradient descent on
+// a squared error: for each product Y = Â Z the backward pass is dZ = Â^T dY (the same plan,
+// op(A) = T), dÂ = dY Z^T sampled at Â's pattern (SDDMM), and dW = sum over graphs of H^T dZ
+// (a batch sum). The edge weights change in place and the plan follows them. The forward pass,
+// after training too, is checked against a plain loop in double.
+//
+//   usage: gcn_layer [GRAPHS] [CALLS] [STEPS]   (defaults 48 graphs, 3 forward calls, 5 steps)
 #include <spbmm/spbmm.hpp>
 
 #include <algorithm>
@@ -18,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <span>
 #include <vector>
 
 namespace {
@@ -78,19 +85,30 @@ spbmm::DenseMatrix<T> random_matrix(std::int64_t rows, std::int64_t cols, std::m
 }
 
 // The model: weights, and a plan over the batch's normalized adjacencies.
+spbmm::PlanOptions forward_and_backward() {
+  spbmm::PlanOptions po;
+  po.both_ops = true;
+  return po;
+}
+
 class Gcn {
  public:
-  Gcn(const spbmm::CsrBatch<T, I>& adjacency, spbmm::DenseMatrix<T> w1, spbmm::DenseMatrix<T> w2)
+  Gcn(spbmm::CsrBatch<T, I>& adjacency, spbmm::DenseMatrix<T> w1, spbmm::DenseMatrix<T> w2)
       : adjacency_(adjacency),
         w1_(std::move(w1)),
         w2_(std::move(w2)),
-        plan_(spbmm::BatchView<T, I>(adjacency), kHidden) {
+        plan_(spbmm::BatchView<T, I>(adjacency), kHidden, forward_and_backward()) {
     // Work buffers, allocated once: every call writes into them.
     std::vector<std::int64_t> nodes(adjacency.size());
     for (std::size_t g = 0; g < nodes.size(); ++g) nodes[g] = adjacency.rows(g);
     xw_ = spbmm::DenseBatch<T>(nodes, std::vector<std::int64_t>(nodes.size(), kHidden));
     h_ = xw_;
     hw_ = spbmm::DenseBatch<T>(nodes, std::vector<std::int64_t>(nodes.size(), kClasses));
+    dz_ = hw_;
+    dh_ = h_;
+    dxw_ = h_;
+    dw1_ = spbmm::DenseMatrix<T>(kFeatures, kHidden);
+    dw2_ = spbmm::DenseMatrix<T>(kHidden, kClasses);
   }
 
   const spbmm::Plan<T, I>& plan() const { return plan_; }
@@ -106,6 +124,48 @@ class Gcn {
     // Layer 2: the same plan, now with kClasses columns.
     spbmm::bmm_into<T, I>(hw_.view(), spbmm::BatchView<T, I>(h_), w2, T(1), T(0));
     plan_.execute(y.view(), hw_.view());
+  }
+
+  // One gradient step on loss = sum((Y - target)^2) / (2 * elements); returns the loss before
+  // the step. Y is the forward pass's output (computed into y here).
+  double train_step(const spbmm::DenseBatch<T>& x, const spbmm::DenseBatch<T>& target,
+                    spbmm::DenseBatch<T>& y, T rate) {
+    forward(x, y);
+    // dY = (Y - target) / elements, in y's storage.
+    const auto count = static_cast<double>(y.values().size());
+    double loss = 0;
+    for (std::size_t i = 0; i < y.values().size(); ++i) {
+      const double d = static_cast<double>(y.values()[i]) - target.values()[i];
+      loss += d * d / (2 * count);
+      y.values()[i] = static_cast<T>(d / count);
+    }
+    const auto dy = y.view();
+    // Layer 2, Y = Â Z with Z = H W2: dZ = Â^T dY, dW2 = sum_g H_g^T dZ_g, dH = dZ W2^T.
+    plan_.execute(dz_.view(), dy, T(1), T(0), spbmm::Op::T);
+    spbmm::Options t;
+    t.op_a = spbmm::Op::T;
+    spbmm::bmm_sum_into(dw2_.view(), spbmm::BatchView<T, I>(h_), dz_.view(), 1.0, 0.0, t);
+    spbmm::Options bt;
+    bt.op_b = spbmm::Op::T;
+    spbmm::bmm_into(dh_.view(), spbmm::BatchView<T, I>(dz_),
+                    spbmm::DenseBatchView<const T>::single(w2_.view()), 1.0, 0.0, bt);
+    // Through the ReLU (h_ holds its output), then layer 1, P = Â XW: dXW = Â^T dP,
+    // dW1 = sum_g X_g^T dXW_g.
+    for (std::size_t i = 0; i < dh_.values().size(); ++i) {
+      if (h_.values()[i] <= T(0)) dh_.values()[i] = T(0);
+    }
+    plan_.execute(dxw_.view(), dh_.view(), T(1), T(0), spbmm::Op::T);
+    spbmm::bmm_sum_into(dw1_.view(), spbmm::BatchView<T, I>(x), dxw_.view(), 1.0, 0.0, t);
+    // The edge weights: dÂ = dY Z^T + dP XW^T on Â's pattern, applied in place by two SDDMMs
+    // (values = -rate * (dY Z^T) + values), after every product that needed the old values.
+    const std::span<T> values(adjacency_.values());
+    spbmm::sddmm_into(values, adjacency_, dy, hw_.view(), -rate, 1.0);
+    spbmm::sddmm_into(values, adjacency_, dh_.view(), xw_.view(), -rate, 1.0);
+    for (std::size_t i = 0; i < w1_.values().size(); ++i)
+      w1_.values()[i] -= rate * dw1_.values()[i];
+    for (std::size_t i = 0; i < w2_.values().size(); ++i)
+      w2_.values()[i] -= rate * dw2_.values()[i];
+    return loss;
   }
 
   // The same forward pass as plain loops in double, for graph g.
@@ -143,10 +203,12 @@ class Gcn {
   }
 
  private:
-  const spbmm::CsrBatch<T, I>& adjacency_;
+  spbmm::CsrBatch<T, I>& adjacency_;
   spbmm::DenseMatrix<T> w1_, w2_;
   spbmm::Plan<T, I> plan_;
-  spbmm::DenseBatch<T> xw_, h_, hw_;
+  spbmm::DenseBatch<T> xw_, h_, hw_;    // forward: X W1, ReLU(Â X W1), H W2
+  spbmm::DenseBatch<T> dz_, dh_, dxw_;  // backward
+  spbmm::DenseMatrix<T> dw1_, dw2_;
 };
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
@@ -158,8 +220,9 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 int main(int argc, char** argv) {
   const long graphs = argc > 1 ? std::strtol(argv[1], nullptr, 10) : 48;
   const long calls = argc > 2 ? std::strtol(argv[2], nullptr, 10) : 3;
-  if (graphs < 1 || graphs > 100000 || calls < 1 || calls > 1000) {
-    std::fprintf(stderr, "usage: gcn_layer [GRAPHS 1..100000] [CALLS 1..1000]\n");
+  const long steps = argc > 3 ? std::strtol(argv[3], nullptr, 10) : 5;
+  if (graphs < 1 || graphs > 100000 || calls < 1 || calls > 1000 || steps < 0 || steps > 10000) {
+    std::fprintf(stderr, "usage: gcn_layer [GRAPHS 1..100000] [CALLS 1..1000] [STEPS 0..10000]\n");
     return 2;
   }
   try {
@@ -173,7 +236,7 @@ int main(int argc, char** argv) {
       list.push_back(normalized_adjacency(n, random_graph(n, degree, rng)));
       nodes.push_back(n);
     }
-    const auto adjacency = spbmm::CsrBatch<T, I>::from_list(list);
+    auto adjacency = spbmm::CsrBatch<T, I>::from_list(list);
 
     spbmm::DenseBatch<T> x(nodes, std::vector<std::int64_t>(nodes.size(), kFeatures));
     std::uniform_real_distribution<T> u(-1, 1);
@@ -210,6 +273,24 @@ int main(int argc, char** argv) {
     }
     std::printf("; forward pass (2 layers): %.3f ms, best of %ld calls\n", best_ms, calls);
 
+    // Training: fit the outputs of a fixed random teacher model, so that the loss can fall.
+    spbmm::DenseBatch<T> target = y;
+    for (T& v : target.values()) v = u(rng);
+    double first_loss = 0, last_loss = 0, step_ms = 1e300;
+    for (long s = 0; s < steps; ++s) {
+      t0 = std::chrono::steady_clock::now();
+      last_loss = model.train_step(x, target, y, T(0.5));
+      step_ms = std::min(step_ms, ms_since(t0));
+      if (s == 0) first_loss = last_loss;
+    }
+    if (steps > 0) {
+      std::printf(
+          "training: %ld steps (forward, backward, SDDMM for the edge weights), best %.3f "
+          "ms per step; loss %.6f -> %.6f\n",
+          steps, step_ms, first_loss, last_loss);
+    }
+    model.forward(x, y);  // with the trained weights and edge weights
+
     // Check every graph's output against the plain loops.
     double worst = 0;
     for (std::size_t g = 0; g < adjacency.size(); ++g) {
@@ -221,7 +302,7 @@ int main(int argc, char** argv) {
           worst = std::max(worst, std::fabs(got(i, j) - w) / std::max(1.0, std::fabs(w)));
         }
     }
-    const bool ok = worst <= 1e-4;
+    const bool ok = worst <= 1e-4 && (steps < 2 || last_loss < first_loss);
     std::printf("check against plain loops in double: max relative error %.2e: %s\n", worst,
                 ok ? "OK" : "FAILED");
     return ok ? 0 : 1;

@@ -62,7 +62,15 @@ AtomicFile::AtomicFile(const std::string& path) : path_(path), target_(path) {
     // Replace what the link points to, as writing through it would, not the link itself.
     std::error_code ec;
     const fs::path resolved = fs::weakly_canonical(path, ec);
-    if (!ec) target_ = resolved.string();
+    if (!ec && fs::exists(resolved, ec)) {
+      target_ = resolved.string();
+    } else if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      // A link to a file without a name in the file system (/proc/self/fd/N of a memfd or of
+      // a deleted file): there is no directory to make a new file in, so it is written in place.
+      fd_ = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+      if (fd_ < 0) fail("cannot open for writing", errno);
+      return;
+    }
   }
   const bool exists = ::stat(target_.c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) throw IoError(path + ": is a directory");
