@@ -4,9 +4,10 @@ torch can differentiate with respect to both.
 ``spbmm.torch.bmm(A, X, alpha=1.0, op_a="N", op_b="N")`` returns ``alpha * op(A_i) @ op(X_i)`` as
 a list of tensors. Gradients flow to X (``dX = alpha op(A)^T dY``, one more spbmm product with A
 read transposed) and to A's stored values (``dY op(X)^T`` sampled at A's pattern, a sparse
-gradient with A's layout; torch 1.13 has it for COO only). A may be a list of torch sparse COO or CSR tensors or dense tensors,
-of different shapes; X a list of dense tensors or one (used with every A_i); one A is likewise
-used with every X_i. Works under ``torch.no_grad()`` and ``torch.inference_mode()``.
+gradient with A's layout; torch 1.13 has it for COO only). A may be a list of torch sparse COO
+or CSR tensors or dense tensors, of different shapes; X a list of dense tensors or one (used
+with every A_i); one A is likewise used with every X_i. Works under ``torch.no_grad()`` and
+``torch.inference_mode()``.
 """
 
 import functools
