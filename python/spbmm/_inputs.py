@@ -251,6 +251,9 @@ class DenseOperand:
         self.items = items
         self.arrays = []
         for i, item in enumerate(items):
+            if type(item) is np.ndarray and item.ndim == 2 and item.dtype.kind == "f":
+                self.arrays.append(item)  # the common case, checked first and cheaply
+                continue
             if is_torch(item):
                 if item.layout != _torch().strided:
                     raise TypeError(f"{name} entry {i} must be dense, not {item.layout}")

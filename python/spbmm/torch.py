@@ -4,10 +4,13 @@ torch can differentiate with respect to both.
 ``spbmm.torch.bmm(A, X, alpha=1.0, op_a="N", op_b="N")`` returns ``alpha * op(A_i) @ op(X_i)`` as
 a list of tensors. Gradients flow to X (``dX = alpha op(A)^T dY``, one more spbmm product with A
 read transposed) and to A's stored values (``dY op(X)^T`` sampled at A's pattern, a sparse
-gradient with A's layout). A may be a list of torch sparse COO or CSR tensors or dense tensors,
-of different shapes; X a list of dense tensors or one (used with every A_i); one A is likewise
-used with every X_i. Works under ``torch.no_grad()`` and ``torch.inference_mode()``.
+gradient with A's layout; torch 1.13 has it for COO only). A may be a list of torch sparse COO
+or CSR tensors or dense tensors, of different shapes; X a list of dense tensors or one (used
+with every A_i); one A is likewise used with every X_i. Works under ``torch.no_grad()`` and
+``torch.inference_mode()``.
 """
+
+import functools
 
 import numpy as np
 import torch
@@ -54,6 +57,19 @@ class _Entry:
         return self._row, self._col
 
 
+@functools.lru_cache(maxsize=None)
+def csr_values_differentiable():
+    """Whether this torch can take a gradient through the values of a sparse CSR tensor
+    (torch 1.13 cannot: its backward of values() has no CSR kernel)."""
+    try:
+        v = torch.ones(1, dtype=torch.float64, requires_grad=True)
+        a = torch.sparse_csr_tensor(torch.tensor([0, 1]), torch.tensor([0]), v, (1, 1))
+        a.values().sum().backward()
+        return v.grad is not None
+    except (RuntimeError, NotImplementedError):
+        return False
+
+
 def _split(a, what):
     """(entry, values): the structure of one A entry and its values as a differentiable tensor."""
     if not isinstance(a, torch.Tensor):
@@ -74,6 +90,10 @@ def _split(a, what):
         return (_Entry(_inputs.COO, rows, cols, _inputs.torch_numpy(idx[0]),
                        _inputs.torch_numpy(idx[1])), a.values())
     if a.layout == torch.sparse_csr:
+        if a.requires_grad and torch.is_grad_enabled() and not csr_values_differentiable():
+            raise NotImplementedError(
+                f"{what}: torch {torch.__version__} cannot take gradients through the values of "
+                "a sparse CSR tensor; pass it as COO (.to_sparse()), or detach it")
         return (_Entry(_inputs.CSR, rows, cols, _inputs.torch_numpy(a.crow_indices()),
                        _inputs.torch_numpy(a.col_indices())), a.values())
     raise TypeError(f"{what}: layout {a.layout} is not supported (COO, CSR or dense)")

@@ -242,3 +242,13 @@ def test_torch_out_in_place(rng):
     want = a.to_dense() @ b
     torch.testing.assert_close(out[0], want + 1)
     torch.testing.assert_close(out[1], 2 * want + 1)
+
+
+@needs_torch
+def test_torch_uncoalesced_coo_and_transposed_dense():
+    idx = torch.tensor([[1, 0, 1], [0, 2, 0]])
+    a = torch.sparse_coo_tensor(idx, torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), (2, 3))
+    assert not a.is_coalesced()  # duplicates (1, 0) summed by spbmm, not by a copy here
+    b = torch.randn(4, 3, dtype=torch.float64).t()  # a column-major view
+    (c,) = spbmm.bmm([a], b)
+    torch.testing.assert_close(c, a.to_dense() @ b)
