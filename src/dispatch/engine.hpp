@@ -84,10 +84,9 @@ struct Engine {
   // Some entry's prepared form crosses formats (Prepared::crosses).
   bool any_crosses = false;
 
-  // Entries the CPU runs, largest estimate first (ties in entry order), with the sum of their
-  // estimates: the schedule when every B has the width the plan was made for.
+  // Entries the CPU runs, largest estimate first (ties in entry order): the order of the
+  // schedule when every B has the width the plan was made for.
   std::vector<std::size_t> cpu_order;
-  double cpu_total = 0;
 
   // Entries the GPU runs as sparse products, in the order of device_a's entries.
   std::vector<std::size_t> gpu_sparse;

@@ -1,0 +1,330 @@
+// Plan time: statistics, the kernel choice per entry, and the forms each kernel multiplies
+// (conversions and transposes, built with their maps back to A's values).
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/checks.hpp"
+#include "dispatch/checks.hpp"
+#include "dispatch/engine.hpp"
+#include "dispatch/parallel.hpp"
+#include "dispatch/stats.hpp"
+#include "spbmm/convert.hpp"
+#include "spbmm/error.hpp"
+
+namespace spbmm::dispatch {
+namespace {
+
+using detail::cat;
+
+// CSR of op(A): for a sparse entry unless it is a CSR used as it is, with the map back to A's
+// values; for a dense entry the CSR of its nonzero elements.
+template <Value T, Index I>
+CsrView<T, I> sparse_form(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op) {
+  if (const auto* v = std::get_if<CsrView<T, I>>(&m); v != nullptr && op == Op::N) return *v;
+  if (const auto* v = std::get_if<DenseView<const T>>(&m)) {
+    p.csr = to_csr<I>(op_view(*v, op));
+    p.dense_source = true;
+  } else {
+    p.csr = csr_following(m, op, p.slots);
+  }
+  return p.csr.view();
+}
+
+// op(A) of a sparse entry as row-major dense, with the map back to A's values.
+template <Value T, Index I>
+DenseView<const T> dense_form(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op) {
+  p.dense = dense_following(m, op, p.slots);
+  return DenseView<const T>(p.dense.values().data(), p.dense.rows(), p.dense.cols(),
+                            Layout::RowMajor);
+}
+
+template <Value T, Index I>
+void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kernel) {
+  p.kernel = kernel;
+  const bool stored_dense = std::holds_alternative<DenseView<const T>>(m);
+  switch (kernel) {
+    case Kernel::Auto:
+    case Kernel::Reference:
+      p.form = m;
+      p.op_a = op_a;
+      return;
+    case Kernel::Dense:
+      if (stored_dense) {
+        p.form = m;
+        p.op_a = op_a;
+      } else {
+        p.form = dense_form(p, m, op_a);
+        p.op_a = Op::N;
+        p.crosses = true;
+      }
+      return;
+    case Kernel::Eigen:
+    case Kernel::Gpu:
+      // Eigen and cuBLAS take a dense entry with either op as it is.
+      if (stored_dense) {
+        p.form = m;
+        p.op_a = op_a;
+        return;
+      }
+      [[fallthrough]];
+    case Kernel::Sparse:
+      p.form = sparse_form(p, m, op_a);
+      p.op_a = Op::N;
+      p.crosses = stored_dense;
+      return;
+  }
+}
+
+// Whether prepare() does more than keep the user's view (a conversion or a transpose).
+template <Value T, Index I>
+bool needs_conversion(const MatrixView<T, I>& m, Op op_a, Kernel kernel) {
+  const bool stored_dense = std::holds_alternative<DenseView<const T>>(m);
+  switch (kernel) {
+    case Kernel::Auto:
+    case Kernel::Reference:
+      return false;
+    case Kernel::Dense:
+      return !stored_dense;
+    case Kernel::Eigen:
+    case Kernel::Gpu:
+      if (stored_dense) return false;
+      [[fallthrough]];
+    case Kernel::Sparse:
+      return !(std::holds_alternative<CsrView<T, I>>(m) && op_a == Op::N);
+  }
+  return true;
+}
+
+}  // namespace
+
+template <Value T, Index I>
+void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int64_t>& n,
+                         const PlanOptions& po) {
+  a = a_in;
+  options.op_a = po.op_a;
+  options.op_b = po.op_b;
+  options.threads = po.threads;
+  machine = po.machine != nullptr ? *po.machine : MachineModel::defaults();
+  // The device is asked for only when Auto could choose it: the first query opens the CUDA
+  // backend, which a CPU-only process should never map. A forced GPU kernel asks below.
+  if (machine.gpu_gflops <= 0) {
+    gpu_note = "the machine model has no GPU figures (calibrate on this machine)";
+  } else if (!po.policy.allow_gpu) {
+    gpu_note = "not allowed by the policy";
+  } else if (!gpu::available()) {
+    // Auto must never pick a device that is not there, whatever figures the model carries.
+    machine.gpu_gflops = 0;
+    machine.gpu_dense_gflops = 0;
+    gpu_note = gpu::status();
+  }
+
+  const std::size_t size = a.size();
+  const int threads = po.threads > 0 ? po.threads : default_threads();
+  policy = po.policy;
+  policy.per_entry.clear();
+  if (!po.policy.per_entry.empty()) {
+    forced.assign(size, po.policy.force);
+    forced_per_entry.assign(size, 0);
+    for (const auto& [index, k] : po.policy.per_entry) {
+      forced[index] = k;
+      forced_per_entry[index] = 1;
+    }
+  }
+  stats.resize(size);
+  choices.resize(size);
+  prepared.resize(size);
+  // Entries are analysed in blocks: most take well under a microsecond, and a block keeps the
+  // shared loop counter out of the way.
+  constexpr std::size_t kBlock = 32;
+  parallel_for((size + kBlock - 1) / kBlock, threads, [&](std::size_t block) {
+    std::vector<std::int64_t> lengths;
+    const std::size_t end = std::min(size, (block + 1) * kBlock);
+    for (std::size_t i = block * kBlock; i < end; ++i) {
+      stats[i] = analyse<T, I>(a[i], po.op_a, n[i], i, lengths);
+      const bool by_entry = !forced.empty() && forced_per_entry[i] != 0;
+      choices[i] = choose_resolved(stats[i], by_entry ? forced[i] : policy.force, by_entry, policy,
+                                   machine, false);
+    }
+  });
+
+  for (std::size_t i = 0; i < size; ++i) {
+    if (choices[i].kernel != Kernel::Gpu) continue;
+    try {
+      gpu::require_device();
+    } catch (const DeviceError& e) {
+      throw DeviceError(
+          cat("entry ", i, ": Kernel::Gpu was requested but no GPU is usable: ", e.what()));
+    } catch (const NotCompiled& e) {
+      throw NotCompiled(cat("entry ", i, ": Kernel::Gpu was requested but ", e.what()));
+    }
+    break;
+  }
+
+  // A forced Dense kernel on a sparse entry must not allocate a dense copy beyond the limit;
+  // every entry is checked before any is converted.
+  const std::uint64_t dense_limit = detail::resolve_dense_limit(po.policy.dense_limit);
+  for (std::size_t i = 0; i < size; ++i) {
+    if (choices[i].kernel == Kernel::Dense && stats[i].format != Format::Dense) {
+      detail::check_dense_limit(stats[i].rows, stats[i].cols, sizeof(T), dense_limit,
+                                cat("entry ", i, ": Kernel::Dense converts op(A): "),
+                                "Options::dense_limit, Policy::dense_limit or "
+                                "spbmm::set_dense_limit");
+    }
+  }
+
+  // Entries kept as they are cost next to nothing; conversions are independent per entry, and
+  // the big ones (a dense copy of a large sparse entry) dominate plan time, hence the dynamic
+  // schedule over them alone.
+  std::vector<std::size_t> converted;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (needs_conversion(a[i], po.op_a, choices[i].kernel)) {
+      converted.push_back(i);
+    } else {
+      prepare(prepared[i], a[i], po.op_a, choices[i].kernel);
+    }
+  }
+  follow_values = !po.constant_values;
+  parallel_for(converted.size(), threads, [&](std::size_t k) {
+    const std::size_t i = converted[k];
+    Prepared<T, I>& p = prepared[i];
+    prepare(p, a[i], po.op_a, choices[i].kernel);
+    if (!follow_values) {
+      SlotMap().swap(p.slots);
+      return;
+    }
+    std::int64_t count = 0;
+    const T* values = sparse_values(a[i], count);
+    const bool folds = std::any_of(p.slots.begin(), p.slots.end(), [](auto d) { return d < 0; });
+    if (p.csr.nnz() > 0 && !folds) {
+      p.gather.resize(p.slots.size());
+      for (std::size_t k = 0; k < p.slots.size(); ++k) {
+        p.gather[static_cast<std::size_t>(p.slots[k])] = static_cast<I>(k);
+      }
+      SlotMap().swap(p.slots);
+    } else {
+      p.shadow.assign(values, values + count);
+    }
+  });
+  if (follow_values) {
+    for (const std::size_t i : converted) {
+      const Prepared<T, I>& p = prepared[i];
+      if (p.slots.empty() && p.gather.empty() && !p.dense_source) continue;
+      following.push_back(i);
+      following_elements += p.dense_source
+                                ? stats[i].rows * stats[i].cols
+                                : static_cast<std::int64_t>(p.slots.size() + p.gather.size());
+    }
+  }
+
+  // The CPU schedule for B entries of the planned widths.
+  cpu_order.reserve(size);
+  for (std::size_t i = 0; i < size; ++i) {
+    if (choices[i].kernel == Kernel::Gpu) continue;
+    cpu_order.push_back(i);
+  }
+  std::stable_sort(cpu_order.begin(), cpu_order.end(), [&](std::size_t x, std::size_t y) {
+    return choices[x].estimated_seconds > choices[y].estimated_seconds;
+  });
+
+  // A batch that is all CPU dense products with one op runs as one dense_batch call. A sparse
+  // entry without stored entries is left out: its product must scale C without reading B.
+  all_dense = size > 0;
+  for (std::size_t i = 0; i < size && all_dense; ++i) {
+    const bool empty_sparse = stats[i].format != Format::Dense && stats[i].nnz == 0;
+    all_dense = choices[i].kernel == Kernel::Dense && !empty_sparse &&
+                std::holds_alternative<DenseView<const T>>(prepared[i].form) &&
+                prepared[i].op_a == prepared[0].op_a;
+  }
+  any_crosses = std::any_of(prepared.begin(), prepared.end(),
+                            [](const Prepared<T, I>& p) { return p.crosses; });
+  if (all_dense) {
+    dense_op = prepared[0].op_a;
+    dense_a.reserve(size);
+    for (const auto& p : prepared) dense_a.push_back(std::get<DenseView<const T>>(p.form));
+  }
+
+  std::vector<CsrView<T, I>> device_views;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (choices[i].kernel != Kernel::Gpu) continue;
+    if (const auto* v = std::get_if<CsrView<T, I>>(&prepared[i].form)) {
+      gpu_sparse.push_back(i);
+      device_views.push_back(*v);
+    }
+  }
+  const bool any_gpu = std::any_of(choices.begin(), choices.end(),
+                                   [](const Choice& c) { return c.kernel == Kernel::Gpu; });
+  if (any_gpu) {
+    // The device backend picks its own call shape (strided batch, block-diagonal, per entry).
+    if (!device_views.empty()) {
+      device_a = std::make_unique<gpu::DeviceCsrBatch<T, I>>(device_views);
+      if (follow_values) {
+        for (const auto& v : device_views)
+          device_shadow.insert(device_shadow.end(), v.values, v.values + v.nnz());
+      }
+    }
+    executor = std::make_unique<gpu::Executor>();
+    gpu_mutex = std::make_unique<std::mutex>();
+  }
+}
+
+template <Value T, Index I>
+const std::vector<Choice>& Engine<T, I>::reasons() const {
+  std::call_once(reasons_once, [&] {
+    for (std::size_t i = 0; i < choices.size(); ++i) {
+      const bool by_entry = !forced.empty() && forced_per_entry[i] != 0;
+      choices[i].reason = choose_resolved(stats[i], by_entry ? forced[i] : policy.force, by_entry,
+                                          policy, machine, true)
+                              .reason;
+    }
+  });
+  return choices;
+}
+
+template <Value T, Index I>
+std::string Engine<T, I>::explain() const {
+  reasons();
+  std::string out = cat("plan: ", stats.size(), " entries, op(A) = ", to_string(options.op_a),
+                        ", op(B) = ", to_string(options.op_b), ", threads = ",
+                        options.threads > 0 ? cat(options.threads) : std::string("default"), "\n");
+  if (!gpu_note.empty()) out += cat("gpu not considered: ", gpu_note, "\n");
+  char line[256];
+  std::snprintf(line, sizeof(line), "%6s  %-13s %6s %11s %9s  %-9s %10s  %s\n", "entry", "op(A)",
+                "n", "nnz", "density", "kernel", "estimate", "reason");
+  out += line;
+  for (std::size_t i = 0; i < stats.size(); ++i) {
+    const EntryStats& s = stats[i];
+    const std::string shape = cat(s.rows, "x", s.cols, s.format == Format::Dense ? " D" : "");
+    char est[32];
+    const double t = choices[i].estimated_seconds;
+    if (t >= 1e-4) {
+      std::snprintf(est, sizeof(est), "%.3g ms", t * 1e3);
+    } else {
+      std::snprintf(est, sizeof(est), "%.3g us", t * 1e6);
+    }
+    std::snprintf(line, sizeof(line), "%6zu  %-13s %6lld %11lld %9.4g  %-9s %10s  ", i,
+                  shape.c_str(), static_cast<long long>(s.n), static_cast<long long>(s.nnz),
+                  s.density, to_string(choices[i].kernel), est);
+    out += line;
+    out += choices[i].reason;
+    out += "\n";
+  }
+  return out;
+}
+
+#define SPBMM_INSTANTIATE(T, I)                                                               \
+  template void Engine<T, I>::build(const BatchView<T, I>&, const std::vector<std::int64_t>&, \
+                                    const PlanOptions&);                                      \
+  template const std::vector<Choice>& Engine<T, I>::reasons() const;                          \
+  template std::string Engine<T, I>::explain() const;
+SPBMM_INSTANTIATE(float, std::int32_t)
+SPBMM_INSTANTIATE(float, std::int64_t)
+SPBMM_INSTANTIATE(double, std::int32_t)
+SPBMM_INSTANTIATE(double, std::int64_t)
+#undef SPBMM_INSTANTIATE
+
+}  // namespace spbmm::dispatch
