@@ -10,6 +10,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/commands.hpp"
@@ -67,7 +68,7 @@ CmdResult run(int (*cmd)(int, char**), std::vector<std::string> args) {
   ::testing::internal::CaptureStderr();
   const int code = cmd(static_cast<int>(argv.size()), argv.data());
   return CmdResult{code, ::testing::internal::GetCapturedStdout(),
-             ::testing::internal::GetCapturedStderr()};
+                   ::testing::internal::GetCapturedStderr()};
 }
 
 constexpr double k2p63 = 9223372036854775808.0;   // 2^63: what 2^63-1 reads as
@@ -98,7 +99,7 @@ TEST(MmIntegerRange, WriterTakesTheWholeInt64RangeExactly) {
 TEST(MmIntegerRange, ConvertKeepsTheEndsOfTheRange) {
   Scratch tmp;
   const CmdResult r = run(cli::cmd_convert,
-                    {"convert", corpus("array_integer_int64_range.mtx"), tmp.file("o.mtx")});
+                          {"convert", corpus("array_integer_int64_range.mtx"), tmp.file("o.mtx")});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(slurp(tmp.file("o.mtx")),
             "%%MatrixMarket matrix array integer general\n% the ends of the int64 range\n2 2\n"
@@ -110,7 +111,7 @@ TEST(MmIntegerRange, ConvertKeepsTheEndsOfTheRange) {
 TEST(MmIntegerRange, IntegersBeyondTheRangeAreWrittenAsReal) {
   Scratch tmp;
   const CmdResult r = run(cli::cmd_convert,
-                    {"convert", corpus("coord_integer_beyond_int64.mtx"), tmp.file("o.mtx")});
+                          {"convert", corpus("coord_integer_beyond_int64.mtx"), tmp.file("o.mtx")});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(slurp(tmp.file("o.mtx")),
             "%%MatrixMarket matrix coordinate real general\n1 2 2\n1 1 18446744073709551616\n"
@@ -286,6 +287,28 @@ TEST(MmComments, ConvertKeepsCommentLinesExactly) {
                        0),
             0u)
       << slurp(tmp.file("e.mtx"));
+}
+
+// ---- compressed files
+// ----------------------------------------------------------------------------
+
+TEST(MmCompressed, ACompressedFileIsNamedAsSuch) {
+  Scratch tmp;
+  const std::vector<std::pair<std::string, std::string>> magic = {
+      {"gzip", std::string("\x1f\x8b\x08\x00\x00\x00", 6)},
+      {"bzip2", "BZh91AY&SY"},
+      {"xz", std::string("\xfd"
+                         "7zXZ\0\0\x04",
+                         8)},
+      {"zstd", std::string("\x28\xb5\x2f\xfd\x04", 5)},
+      {"zip", std::string("PK\x03\x04\x14\x00", 6)}};
+  for (const auto& [kind, bytes] : magic) {
+    spit(tmp.file("m.mtx"), bytes + "\nrest of the data\n");
+    SPBMM_EXPECT_THROW_MSG(read_matrix_market_header(tmp.file("m.mtx")), ParseError,
+                           tmp.file("m.mtx") + ":1: the file is " + kind +
+                               "-compressed; spbmm reads uncompressed Matrix Market files: "
+                               "decompress it first");
+  }
 }
 
 // ---- values as scipy writes them
