@@ -148,8 +148,8 @@ struct MmWriteOptions {
 // Writes one matrix (1-based indices; banner and size line per the specification). Duplicate COO
 // triplets are written as they are. The matrix is validated first (FormatError as validate()
 // reports it; nothing is written). The file is written whole or not at all: the text goes to a
-// temporary file in the same directory, which is flushed to the disk and renamed over `path`
-// only when complete; on any failure the temporary is removed and an existing file at `path` is
+// temporary file in the same directory, which is closed and renamed over `path` only when
+// complete; on any failure the temporary is removed and an existing file at `path` is
 // left untouched. (A `path` that exists and is not a regular file, such as /dev/stdout, is
 // written in place.) IoError naming the path and the reason when the file cannot be written;
 // InvalidArgument for an option the data cannot honour (e.g. a non-integer value with field

@@ -9,7 +9,8 @@
 namespace spbmm::detail {
 
 // A file written under a temporary name in the target's directory (".NAME.spbmm-tmp-PID-N"),
-// renamed over the target by commit() only after every byte is written and flushed to the disk.
+// renamed over the target by commit() only after every byte is written and the file closed
+// without error (written straight to the system, no user-space buffer; not forced to the disk).
 // Until then the target, if it exists, is untouched; a temporary that is not committed (an
 // exception, a failed write) is removed by the destructor. The temporary takes the mode of an
 // existing target (0666 less the umask otherwise). A symbolic link is written through: its
@@ -25,8 +26,8 @@ class AtomicFile {
 
   void write(const char* p, std::size_t n);
   void write(std::string_view s) { write(s.data(), s.size()); }
-  // Flushes the data to the disk and closes the temporary; commit() then only renames. A batch
-  // finishes every file before committing any, so that a failure leaves none replaced.
+  // Closes the temporary (a failure there is a failed write); commit() then only renames. A
+  // batch finishes every file before committing any, so that a failure leaves none replaced.
   void finish();
   // finish() if not done, then renames the temporary over the target.
   void commit();

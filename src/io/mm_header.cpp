@@ -299,9 +299,28 @@ int match(std::string_view word, std::initializer_list<std::string_view> spellin
   return -1;
 }
 
+// The compression a file starts with, by its magic bytes; nullptr when none is recognised.
+const char* compression_of(std::string_view head) {
+  if (head.substr(0, 2) == "\x1f\x8b") return "gzip";
+  if (head.substr(0, 3) == "BZh") return "bzip2";
+  if (head.substr(0, 6) == std::string_view("\xfd"
+                                            "7zXZ\0",
+                                            6))
+    return "xz";
+  if (head.substr(0, 4) == "\x28\xb5\x2f\xfd") return "zstd";
+  if (head.substr(0, 4) == "PK\x03\x04") return "zip";
+  return nullptr;
+}
+
 // "%%MatrixMarket object format field symmetry": the four words and their combinations.
 void parse_banner(const std::string& path, std::string_view banner, std::int64_t line,
                   MatrixMarketHeader& info) {
+  if (const char* kind = compression_of(banner)) {
+    throw ParseError(path, line,
+                     std::string("the file is ") + kind +
+                         "-compressed; spbmm reads uncompressed Matrix Market files: decompress "
+                         "it first");
+  }
   std::string_view rest = banner;
   if (rest.substr(0, 2) == "%%") {
     rest.remove_prefix(2);
