@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,11 @@ class MpiError : public Error {
  public:
   using Error::Error;
 };
+
+// Collective: when `error` is set on any rank, every rank throws the error of the lowest such rank
+// (the same spbmm::Error subclass and message everywhere); otherwise returns. For a caller's own
+// steps between the library's collectives (writing results, say), so that no rank hangs.
+void agree(MPI_Comm comm, std::exception_ptr error);
 
 // ---------------------------------------------------------------------------------------------
 // Sharded batches: every entry of a ragged batch lives on one rank.
@@ -77,7 +83,8 @@ class ShardedPlan {
   const std::vector<std::size_t>& local_entries() const noexcept;
   const CsrBatch<T, I>& local_batch() const noexcept;
   const Plan<T, I>& local_plan() const noexcept;
-  // Shapes of op(A_i) for every entry, and n_i.
+  // Shapes of op(A_i) for every entry (from the headers), and of the results, op(A_i) rows x n_i.
+  std::vector<Shape> a_shapes() const;
   std::vector<Shape> result_shapes() const;
 
   // Not collective: this rank's share, B given per local entry (local order).

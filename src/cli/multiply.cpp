@@ -66,6 +66,9 @@ constexpr const char* kMultiplyHelp =
     "  --machine FILE     the dispatcher's machine figures from `spbmm calibrate -o FILE`\n"
     "  --double           compute in double precision (default: float)\n"
     "  --quiet            no progress lines and no summary line (errors are still printed)\n"
+    "  --distribute D     under mpirun (spbmm built with MPI), with --random-rhs: entries (the\n"
+    "                     default there: each rank reads, runs and writes its own entries) or\n"
+    "                     rows (one A split by rows); the output bytes are those of one process\n"
     "Reading, multiplying and writing show their progress on stderr when a step takes longer\n"
     "than a second and stderr is a terminal.\n"
     "Indices are 32-bit unless a file needs 64-bit ones. Output values are written with the\n"
@@ -452,6 +455,7 @@ int run_value(const Args& args, const Paths& p) {
 }  // namespace
 
 int cmd_multiply(int argc, char** argv) {
+  if (int status = 0; multiply_distributed(argc, argv, status)) return status;
   Args args;
   Paths paths;
   try {

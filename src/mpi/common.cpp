@@ -168,6 +168,12 @@ void broadcast_string(MPI_Comm comm, std::string& s, int root) {
 
 }  // namespace
 
+}  // namespace spbmm::mpi::detail
+
+namespace spbmm::mpi {
+
+using detail::check;
+
 void agree(MPI_Comm comm, std::exception_ptr error) {
   int rank = 0, size = 0;
   check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
@@ -176,15 +182,15 @@ void agree(MPI_Comm comm, std::exception_ptr error) {
   int first = size;
   check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
   if (first == size) return;
-  Described d;
-  if (rank == first) d = describe(error);
+  detail::Described d;
+  if (rank == first) d = detail::describe(error);
   std::int64_t head[2] = {static_cast<std::int64_t>(d.kind), d.line};
   check(MPI_Bcast(head, 2, MPI_INT64_T, first, comm), "MPI_Bcast");
-  d.kind = static_cast<Kind>(head[0]);
+  d.kind = static_cast<detail::Kind>(head[0]);
   d.line = head[1];
-  broadcast_string(comm, d.message, first);
-  broadcast_string(comm, d.file, first);
-  raise(d);
+  detail::broadcast_string(comm, d.message, first);
+  detail::broadcast_string(comm, d.file, first);
+  detail::raise(d);
 }
 
-}  // namespace spbmm::mpi::detail
+}  // namespace spbmm::mpi

@@ -44,9 +44,6 @@ class OwnedComm {
 template <class F>
 void collectively(MPI_Comm comm, F&& body);
 
-// The part of collectively() after the body: `error` is empty when the body succeeded here.
-void agree(MPI_Comm comm, std::exception_ptr error);
-
 template <class T>
 MPI_Datatype datatype();
 template <>
@@ -69,7 +66,7 @@ void collectively(MPI_Comm comm, F&& body) {
   } catch (...) {
     error = std::current_exception();
   }
-  agree(comm, error);
+  ::spbmm::mpi::agree(comm, error);
 }
 
 }  // namespace spbmm::mpi::detail

@@ -228,6 +228,17 @@ const Plan<T, I>& ShardedPlan<T, I>::local_plan() const noexcept {
 }
 
 template <Value T, Index I>
+std::vector<Shape> ShardedPlan<T, I>::a_shapes() const {
+  const Impl& s = *impl_;
+  std::vector<Shape> out(size());
+  for (std::size_t i = 0; i < size(); ++i) {
+    const std::int64_t r = s.info[3 * i], c = s.info[3 * i + 1];
+    out[i] = s.op_a == Op::N ? Shape{r, c} : Shape{c, r};
+  }
+  return out;
+}
+
+template <Value T, Index I>
 std::vector<Shape> ShardedPlan<T, I>::result_shapes() const {
   std::vector<Shape> out(size());
   for (std::size_t i = 0; i < size(); ++i) out[i] = impl_->shape(i);
