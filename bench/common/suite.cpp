@@ -6,11 +6,14 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -25,6 +28,7 @@
 #include "baselines_sparse.hpp"
 #include "spbmm/plan.hpp"
 #include "spbmm/spbmm.hpp"
+#include "spbmm/training.hpp"
 #include "workloads.hpp"
 
 namespace spbmm::bench {
@@ -459,6 +463,227 @@ WorkloadResult io_workload(const std::string& id, const SuiteOptions& o) {
   return r;
 }
 
+// ---- training products: W10 (SDDMM) and W12 (SpMM with max-reduce) --------------------------
+
+// With SPBMM_BENCH_DUMP set to a directory, W10 and W12 write their operands and spbmm's result
+// there as raw little-endian arrays (<name>.bin) with a line per array in manifest.txt
+// ("<workload> <name> <dtype> <count>"), so that bench/anchors_training.py times torch on the
+// very same matrices and checks torch's result against spbmm's.
+class Dump {
+ public:
+  explicit Dump(std::string workload) : workload_(std::move(workload)) {
+    if (const char* d = std::getenv("SPBMM_BENCH_DUMP"); d != nullptr && *d != '\0') dir_ = d;
+  }
+  bool enabled() const { return !dir_.empty(); }
+  template <class U>
+  void write(const std::string& name, const U* data, std::size_t count) {
+    if (!enabled()) return;
+    const std::string file = workload_ + "_" + name;
+    std::ofstream out(fs::path(dir_) / (file + ".bin"), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(count * sizeof(U)));
+    std::ofstream manifest(fs::path(dir_) / "manifest.txt", std::ios::app);
+    const char* dtype = std::is_same_v<U, float>          ? "float32"
+                        : std::is_same_v<U, double>       ? "float64"
+                        : std::is_same_v<U, std::int32_t> ? "int32"
+                                                          : "int64";
+    manifest << workload_ << " " << name << " " << dtype << " " << count << "\n";
+    if (!out || !manifest) throw IoError("SPBMM_BENCH_DUMP: cannot write " + file + " in " + dir_);
+  }
+  template <class C>
+  void write(const std::string& name, const C& container) {
+    write(name, container.data(), container.size());
+  }
+
+ private:
+  std::string workload_;
+  std::string dir_;
+};
+
+// Largest |got - want| / max(1, |want|) over two arrays.
+template <Value T>
+double max_rel_error(const std::vector<T>& got, const std::vector<T>& want) {
+  if (got.size() != want.size()) return std::numeric_limits<double>::infinity();
+  double worst = 0;
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    const double w = want[k];
+    const double d = std::fabs(static_cast<double>(got[k]) - w) / std::max(1.0, std::fabs(w));
+    if (!(d <= worst)) worst = std::isnan(d) ? std::numeric_limits<double>::infinity() : d;
+  }
+  return worst;
+}
+
+// The loop a user writes for a batched SDDMM: entries spread over threads, a dot product of
+// two rows per stored entry.
+template <Value T>
+void sddmm_loop(const CsrBatch<T, I>& a, const DenseBatch<T>& x, const DenseBatch<T>& y,
+                std::int64_t k, std::vector<T>& out, int threads) {
+  const auto entries = static_cast<std::int64_t>(a.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (std::int64_t e = 0; e < entries; ++e) {
+    const auto i = static_cast<std::size_t>(e);
+    const CsrView<T, I> m = a.entry(i);
+    const T* xe = x.values().data() + x.offset(i);
+    const T* ye = y.values().data() + y.offset(i);
+    T* oe = out.data() + a.nnz_offset(i);
+    for (std::int64_t r = 0; r < m.rows; ++r) {
+      const T* xr = xe + r * k;
+      for (I p = m.row_ptr[r]; p < m.row_ptr[r + 1]; ++p) {
+        const T* yr = ye + static_cast<std::int64_t>(m.col_idx[p]) * k;
+        T dot = 0;
+        for (std::int64_t j = 0; j < k; ++j) dot += xr[j] * yr[j];
+        oe[p] = dot;
+      }
+    }
+  }
+}
+
+// W10: values_i = (X_i Y_i^T) at the pattern of A_i on the W8 graphs, k = 128.
+template <Value T>
+WorkloadResult w10(const SuiteOptions& o) {
+  constexpr std::int64_t kK = 128;
+  const CsrBatch<T, I> a = w8_batch<T, I>();
+  const std::vector<std::int64_t> rows = rows_of(a), ks(a.size(), kK);
+  std::vector<std::int64_t> cols(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) cols[i] = a.cols(i);
+  DenseBatch<T> x(rows, ks), y(cols, ks);
+  std::mt19937_64 rng(kSeed + 10);
+  fill_uniform(x.values(), rng);
+  fill_uniform(y.values(), rng);
+  const auto n = static_cast<std::size_t>(a.total_nnz());
+  std::vector<T> out(n), loop(n);
+  const TrainingOptions to{.threads = o.threads};
+  const auto run_spbmm = [&] {
+    sddmm_into(std::span<T>(out), a, x.view(), y.view(), T(1), T(0), to);
+  };
+  const auto run_loop = [&] { sddmm_loop(a, x, y, kK, loop, o.threads); };
+  run_spbmm();
+  run_loop();
+  WorkloadResult r;
+  r.workload = "W10";
+  r.precision = precision_name<T>();
+  r.threads = o.threads;
+  r.reps = o.reps;
+  r.flops = 2.0 * static_cast<double>(n) * static_cast<double>(kK);
+  r.tolerance = tolerance_for<T>();
+  r.spbmm_seconds = std::numeric_limits<double>::infinity();
+  double best_loop = r.spbmm_seconds;
+  for (int rep = 0; rep < o.reps; ++rep) {
+    r.spbmm_seconds = std::min(r.spbmm_seconds, time_once(run_spbmm));
+    best_loop = std::min(best_loop, time_once(run_loop));
+  }
+  r.gflops = r.flops / r.spbmm_seconds * 1e-9;
+  BaselineTiming t{"plain-loop", best_loop, max_rel_error(out, loop)};
+  r.max_rel_error = t.max_rel_error;
+  r.baselines.push_back(t);
+  r.ok = r.max_rel_error <= r.tolerance;
+  r.notes.emplace_back("no plan: sddmm_into on the CsrBatch, k = 128, " + std::to_string(n) +
+                       " stored entries");
+  Dump dump("W10");
+  if (dump.enabled()) {
+    std::vector<std::int64_t> shape;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      shape.push_back(a.rows(i));
+      shape.push_back(a.cols(i));
+      shape.push_back(a.nnz(i));
+    }
+    dump.write("shape", shape);
+    dump.write("row_ptr", a.row_ptr());
+    dump.write("col_idx", a.col_idx());
+    dump.write("x", x.values());
+    dump.write("y", y.values());
+    dump.write("out", out);
+  }
+  return r;
+}
+
+// The loop a user writes for a max-reduce: rows spread over threads, a running maximum and its
+// column per output element.
+template <Value T>
+void max_reduce_loop(const CsrMatrix<T, I>& a, const DenseBatch<T>& b, std::int64_t n,
+                     std::vector<T>& c, std::vector<I>& arg, int threads) {
+  const T* bv = b.values().data();
+#pragma omp parallel for schedule(dynamic, 256) num_threads(threads)
+  for (std::int64_t r = 0; r < a.rows(); ++r) {
+    T* cr = c.data() + r * n;
+    I* ar = arg.data() + r * n;
+    const I p0 = a.row_ptr()[static_cast<std::size_t>(r)];
+    const I p1 = a.row_ptr()[static_cast<std::size_t>(r) + 1];
+    if (p0 == p1) {
+      for (std::int64_t j = 0; j < n; ++j) {
+        cr[j] = T(0);
+        ar[j] = I(-1);
+      }
+      continue;
+    }
+    for (std::int64_t j = 0; j < n; ++j) cr[j] = -std::numeric_limits<T>::infinity();
+    for (I p = p0; p < p1; ++p) {
+      const T v = a.values()[static_cast<std::size_t>(p)];
+      const I col = a.col_idx()[static_cast<std::size_t>(p)];
+      const T* br = bv + static_cast<std::int64_t>(col) * n;
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T prod = v * br[j];
+        if (prod > cr[j] || p == p0) {
+          cr[j] = prod;
+          ar[j] = col;
+        }
+      }
+    }
+  }
+}
+
+// W12: SpMM with max-reduce on the W3 graph, N = 64, with the arg indices a backward pass needs.
+template <Value T>
+WorkloadResult w12(const SuiteOptions& o) {
+  constexpr std::int64_t kN = 64;
+  const CsrMatrix<T, I> a = rmat<T, I>();
+  const CsrBatch<T, I> ab = CsrBatch<T, I>::from_list({a});
+  const DenseBatch<T> b = rhs_for<T, I>(ab, kN);
+  const auto size = static_cast<std::size_t>(a.rows() * kN);
+  std::vector<T> c(size), c_loop(size);
+  std::vector<I> arg(size), arg_loop(size);
+  const DenseBatchView<T> cv = DenseBatchView<T>::single(DenseView<T>(c.data(), a.rows(), kN));
+  const DenseBatchView<I> av = DenseBatchView<I>::single(DenseView<I>(arg.data(), a.rows(), kN));
+  const BatchView<T, I> abv(ab);
+  const TrainingOptions to{.threads = o.threads};
+  const auto run_spbmm = [&] { spmm_reduce_into<T, I>(cv, av, abv, b.view(), Reduce::Max, to); };
+  const auto run_loop = [&] { max_reduce_loop(a, b, kN, c_loop, arg_loop, o.threads); };
+  run_spbmm();
+  run_loop();
+  WorkloadResult r;
+  r.workload = "W12";
+  r.precision = precision_name<T>();
+  r.threads = o.threads;
+  r.reps = o.reps;
+  r.flops = static_cast<double>(a.nnz()) * static_cast<double>(kN);
+  r.tolerance = tolerance_for<T>();
+  r.spbmm_seconds = std::numeric_limits<double>::infinity();
+  double best_loop = r.spbmm_seconds;
+  for (int rep = 0; rep < o.reps; ++rep) {
+    r.spbmm_seconds = std::min(r.spbmm_seconds, time_once(run_spbmm));
+    best_loop = std::min(best_loop, time_once(run_loop));
+  }
+  r.gflops = r.flops / r.spbmm_seconds * 1e-9;
+  // The maxima are single products, so both sides agree exactly, arg indices included.
+  BaselineTiming t{"plain-loop", best_loop, max_rel_error(c, c_loop)};
+  if (arg != arg_loop) t.max_rel_error = std::numeric_limits<double>::infinity();
+  r.max_rel_error = t.max_rel_error;
+  r.baselines.push_back(t);
+  r.ok = r.max_rel_error <= r.tolerance;
+  r.notes.emplace_back("no plan: spmm_reduce_into with arg indices; GFLOP/s counts nnz*N products");
+  Dump dump("W12");
+  if (dump.enabled()) {
+    const std::vector<std::int64_t> shape = {a.rows(), a.cols(), a.nnz(), kN};
+    dump.write("shape", shape);
+    dump.write("row_ptr", a.row_ptr());
+    dump.write("col_idx", a.col_idx());
+    dump.write("values", a.values());
+    dump.write("b", b.values());
+    dump.write("c", c);
+    dump.write("arg", arg);
+  }
+  return r;
+}
+
 template <Value T>
 WorkloadResult run_typed(const std::string& id, const SuiteOptions& o) {
   if (id == "W1") return dense_workload<T>("W1", o, w1_shapes(), true, false);
@@ -472,7 +697,9 @@ WorkloadResult run_typed(const std::string& id, const SuiteOptions& o) {
   if (id == "W6" || id == "W9") return io_workload<T>(id, o);
   if (id == "W7") return w7<T>(o);
   if (id == "W8") return w8<T>(o);
-  throw InvalidArgument("unknown workload '" + id + "' (expected W1 .. W9)");
+  if (id == "W10") return w10<T>(o);
+  if (id == "W12") return w12<T>(o);
+  throw InvalidArgument("unknown workload '" + id + "' (expected W1 .. W10 or W12)");
 }
 
 std::string json_number(double x) {
@@ -502,8 +729,8 @@ std::string json_string(const std::string& s) {
 }  // namespace
 
 const std::vector<std::string>& workload_ids() {
-  static const std::vector<std::string> ids = {"W1", "W2", "W3", "W4", "W5",
-                                               "W6", "W7", "W8", "W9"};
+  static const std::vector<std::string> ids = {"W1", "W2", "W3", "W4",  "W5", "W6",
+                                               "W7", "W8", "W9", "W10", "W12"};
   return ids;
 }
 
@@ -518,6 +745,8 @@ std::string workload_summary(const std::string& id) {
       {"W7", "dispatcher: 64 CSR entries, M, K in [256, 2048], densities 0.001..0.5, N = 64"},
       {"W8", "GNN mini-batch: 512 graphs of 50..2000 nodes, degree 8, x features N = 128"},
       {"W9", "Matrix Market write of the W3 matrix (17 digits)"},
+      {"W10", "batched ragged SDDMM on the W8 graphs, k = 128"},
+      {"W12", "SpMM with max-reduce (and arg indices) on the W3 graph, N = 64"},
   };
   const auto it = text.find(id);
   return it == text.end() ? std::string() : it->second;

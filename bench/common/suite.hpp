@@ -36,7 +36,7 @@ struct WorkloadResult {
   std::vector<std::string> notes;  // extra lines (e.g. which kernels auto chose)
 };
 
-// "W1" .. "W9", in order.
+// "W1" .. "W10" and "W12", in order (W11 is not measured yet).
 const std::vector<std::string>& workload_ids();
 // One line: what the workload is (from bench/WORKLOADS.md).
 std::string workload_summary(const std::string& id);

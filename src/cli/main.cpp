@@ -22,7 +22,7 @@ void print_help(std::FILE* out) {
       "\n"
       "commands:\n"
       "  multiply  multiply Matrix Market files: C_i = alpha * op(A_i) * B_i + beta * C_i\n"
-      "  bench     time the named workloads (W1..W9) against Eigen and OpenBLAS baselines\n"
+      "  bench     time the named workloads (W1..W12) against Eigen and OpenBLAS baselines\n"
       "  calibrate measure this machine's kernel speeds for the dispatcher\n"
       "  demo      multiply a bundled ragged batch, check it against the reference kernels\n"
       "  info      describe Matrix Market files, or the batch a directory of them forms\n"
