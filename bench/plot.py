@@ -150,7 +150,7 @@ def measure(args):
     else:
         records.append({"kind": "note", "text": "MKL anchors absent: %s was not built (run "
                         "bench/setup-anchors.sh, then meson configure -Dmkl_pkgconfig_dir="
-                        "bench/.venv/lib/pkgconfig)" % os.path.relpath(bench_mkl, ROOT)})
+                        "bench/.venv/lib/pkgconfig)" % bench_mkl})
         print("plot.py: " + records[-1]["text"], file=sys.stderr)
     tmp = tempfile.mkdtemp(prefix="spbmm_plot_")
     try:

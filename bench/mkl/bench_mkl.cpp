@@ -63,6 +63,8 @@ struct Timing {
   double setup_seconds = -1;  // handle creation and optimize(), when there is any
   double max_rel_error = 0;
   bool counted = true;
+  // Only for a wrong result: rows of C that differ, those left all zero, and all rows.
+  std::int64_t rows_wrong = 0, rows_zero = 0, rows_total = 0;
 };
 
 struct Result {
@@ -103,6 +105,29 @@ double max_rel_error(const spbmm::DenseBatch<T>& got, const spbmm::DenseBatch<T>
     if (!(d <= worst)) worst = std::isnan(d) ? std::numeric_limits<double>::infinity() : d;
   }
   return worst;
+}
+
+// Rows of C (over every entry) with an element off by more than `tol` and rows left all zero
+// where the reference has a non-zero: what a wrong result looks like.
+template <class T>
+std::pair<std::int64_t, std::int64_t> wrong_rows(const spbmm::DenseBatch<T>& got,
+                                                 const spbmm::DenseBatch<T>& want, double tol) {
+  std::int64_t wrong = 0, zero = 0;
+  for (std::size_t e = 0; e < got.size() && e < want.size(); ++e) {
+    const spbmm::DenseView<const T> g = got.entry(e), w = want.entry(e);
+    for (std::int64_t i = 0; i < std::min(g.rows, w.rows); ++i) {
+      bool off = false, all_zero = true, want_zero = true;
+      for (std::int64_t j = 0; j < std::min(g.cols, w.cols); ++j) {
+        const double wv = w(i, j), gv = g(i, j);
+        off = off || !(std::fabs(gv - wv) / std::max(1.0, std::fabs(wv)) <= tol);
+        all_zero = all_zero && gv == 0;
+        want_zero = want_zero && wv == 0;
+      }
+      wrong += off ? 1 : 0;
+      zero += off && all_zero && !want_zero ? 1 : 0;
+    }
+  }
+  return {wrong, zero};
 }
 
 void check_status(sparse_status_t s, const char* what) {
@@ -150,6 +175,10 @@ Result time_variants(const std::string& id, const Options& o, double flops,
     t.max_rel_error = max_rel_error(*variants[k].out, reference);
     t.counted = variants[k].counted;
     if (t.counted) r.ok = r.ok && t.max_rel_error <= r.tolerance;
+    if (!(t.max_rel_error <= r.tolerance)) {
+      std::tie(t.rows_wrong, t.rows_zero) = wrong_rows(*variants[k].out, reference, r.tolerance);
+      for (std::size_t e = 0; e < reference.size(); ++e) t.rows_total += reference.rows(e);
+    }
     r.anchors.push_back(t);
   }
   return r;
@@ -488,6 +517,13 @@ std::string json_number(double x) {
   return buf;
 }
 
+std::string setup_ms(const Timing& t) {
+  if (t.setup_seconds < 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", t.setup_seconds * 1e3);
+  return buf;
+}
+
 // "2026.2 build 20260915", from MKL's own version string.
 std::string mkl_version() {
   char buf[256] = {};
@@ -518,6 +554,11 @@ std::string to_json(const Result& r, const Options& o) {
          ", \"max_rel_error\": " + json_number(t.max_rel_error) +
          ", \"correct\": " + (t.max_rel_error <= r.tolerance ? "true" : "false");
     if (!t.counted) s += ", \"counted\": false";
+    if (t.rows_total > 0) {
+      s += ", \"rows_wrong\": " + std::to_string(t.rows_wrong) +
+           ", \"rows_left_zero\": " + std::to_string(t.rows_zero) +
+           ", \"rows\": " + std::to_string(t.rows_total);
+    }
     if (t.setup_seconds >= 0) s += ", \"setup_seconds\": " + json_number(t.setup_seconds);
     s += "}";
   }
@@ -591,12 +632,15 @@ int main(int argc, char** argv) {
         for (const Timing& t : r.anchors) {
           std::printf("%-9s %-5s %-30s %10.3f %9.2f %10s %10.2e%s\n", r.workload.c_str(),
                       r.precision.c_str(), t.name.c_str(), t.seconds * 1e3,
-                      r.flops / t.seconds * 1e-9,
-                      t.setup_seconds >= 0 ? json_number(t.setup_seconds * 1e3).c_str() : "-",
-                      t.max_rel_error,
+                      r.flops / t.seconds * 1e-9, setup_ms(t).c_str(), t.max_rel_error,
                       t.max_rel_error <= r.tolerance ? ""
                       : t.counted                    ? "  WRONG"
                                                      : "  wrong (a diagnostic, not counted)");
+          if (t.rows_total > 0) {
+            std::printf("%-9s %-5s   %lld of %lld rows of C wrong, %lld of them left zero\n", "",
+                        "", static_cast<long long>(t.rows_wrong),
+                        static_cast<long long>(t.rows_total), static_cast<long long>(t.rows_zero));
+          }
         }
       }
       std::fflush(stdout);
