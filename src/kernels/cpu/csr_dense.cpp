@@ -42,8 +42,9 @@ std::int64_t l2_bytes() {
 // Whether the rows of B are prefetched ahead of their gathers: only when B fills more than half
 // of L2. A B that fits stays in L2 after its first rows are gathered, and the prefetches (one per
 // line of every gathered row) then cost issue slots for nothing: on the Xeon above, W4 (1 MiB B)
-// ran 1.36x faster without them (1.42x with B already in cache). On a 2-core AMD EPYC with 1 MiB
-// of L2, the same W4 ran at half speed without them.
+// ran 1.27x faster without them (1.42x with B already in cache). The half-speed figure of
+// kPrefetchDistance was measured on a 2-core AMD EPYC; with the 1 MiB L2 per core of current EPYCs
+// this rule keeps the prefetches for W4 there.
 bool prefetch_b(std::int64_t b_bytes) { return 2 * b_bytes > l2_bytes(); }
 
 // C = alpha * A * op(B) + beta * C, every output row written by exactly one thread.
