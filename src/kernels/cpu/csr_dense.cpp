@@ -27,7 +27,8 @@ constexpr int kPartsPerThread = 8;
 // A C of at least this many bytes written with beta == 0 goes out through non-temporal stores
 // (see RowJob::stream_c): such a C does not stay in L2 anyway, and the stores save reading each
 // line of C in before overwriting it. On a 2-core Intel Xeon (AVX-512, 2 MiB L2 per core) this
-// made W4 (1 MiB per C) 8% faster, W8 (0.5 MiB on average) 6-10% and W3 (32 MiB) 15%.
+// made W4 (1 MiB per C) 8% faster and W8 (0.5 MiB on average) 6-10% (in one process), W3 (32 MiB)
+// 16% (runs one after the other).
 constexpr std::int64_t kStreamMinBytes = std::int64_t{256} << 10;
 
 // The L2 cache of a core in bytes (1 MiB when the system does not say).
