@@ -27,7 +27,8 @@ constexpr int kPartsPerThread = 8;
 // A C of at least this many bytes written with beta == 0 goes out through non-temporal stores
 // (see RowJob::stream_c): such a C does not stay in L2 anyway, and the stores save reading each
 // line of C in before overwriting it. On a 2-core Intel Xeon (AVX-512, 2 MiB L2 per core) this
-// made W4 (1 MiB per C) 8% faster, W8 (0.5 MiB on average) 6-10% and W3 (32 MiB) 15%.
+// made W4 (1 MiB per C) 8% faster and W8 (0.5 MiB on average) 6-10% (in one process), W3 (32 MiB)
+// 16% (runs one after the other).
 constexpr std::int64_t kStreamMinBytes = std::int64_t{256} << 10;
 
 // The L2 cache of a core in bytes (1 MiB when the system does not say).
@@ -42,8 +43,9 @@ std::int64_t l2_bytes() {
 // Whether the rows of B are prefetched ahead of their gathers: only when B fills more than half
 // of L2. A B that fits stays in L2 after its first rows are gathered, and the prefetches (one per
 // line of every gathered row) then cost issue slots for nothing: on the Xeon above, W4 (1 MiB B)
-// ran 1.36x faster without them (1.42x with B already in cache). On a 2-core AMD EPYC with 1 MiB
-// of L2, the same W4 ran at half speed without them.
+// ran 1.27x faster without them (1.42x with B already in cache). The half-speed figure of
+// kPrefetchDistance was measured on a 2-core AMD EPYC; with the 1 MiB L2 per core of current EPYCs
+// this rule keeps the prefetches for W4 there.
 bool prefetch_b(std::int64_t b_bytes) { return 2 * b_bytes > l2_bytes(); }
 
 // C = alpha * A * op(B) + beta * C, every output row written by exactly one thread.
