@@ -38,6 +38,8 @@ def parse_args():
                    help="comma-separated subset of csr (block-diagonal), loop-csr, loop-coo "
                    "(per-graph loops; loop-coo forms a dense gradient per graph) "
                    "(default csr,loop-csr)")
+    p.add_argument("--no-parts", action="store_true",
+                   help="skip timing torch's products one by one")
     p.add_argument("--rtol", type=float, default=1e-4,
                    help="largest relative error (norm-wise and max-abs) accepted (default 1e-4)")
     args = p.parse_args()
@@ -199,6 +201,46 @@ def make_variant(name, d):
     return st, step
 
 
+def print_torch_parts(d):
+    """Times the products of torch's step one by one, outside autograd (best of --reps), next to
+    spbmm's parts from the manifest: where the two spend the step."""
+    n, k = d["x"].shape
+    x, w, r = (torch.from_numpy(d[key]) for key in ("x", "w", "r"))
+    a = torch.sparse_csr_tensor(torch.from_numpy(d["row_ptr"]),
+                                torch.from_numpy(d["col_idx"].astype(np.int64)),
+                                torch.from_numpy(d["values"]), (n, n))
+    at = a.t().to_sparse_csr()  # made once, outside the timing
+    zero_a = torch.sparse_csr_tensor(a.crow_indices(), a.col_indices(),
+                                     torch.zeros_like(a.values()), (n, n))
+    z = x @ w
+    h = torch.sparse.mm(a, z)
+    dz = torch.sparse.mm(at, r)
+    parts = [
+        ("Z = X @ W", lambda: x @ w),
+        ("H = sparse.mm(A, Z), CSR", lambda: torch.sparse.mm(a, z)),
+        ("loss = (H * R).sum()", lambda: (h * r).sum()),
+        ("dZ = sparse.mm(A^T, R), CSR", lambda: torch.sparse.mm(at, r)),
+        ("dW = X^T @ dZ", lambda: x.t() @ dz),
+        ("dX = dZ @ W^T", lambda: dz @ w.t()),
+        ("dA = sampled_addmm(A, R, Z^T)",
+         lambda: torch.sparse.sampled_addmm(zero_a, r, z.t(), beta=0.0)),
+    ]
+    spbmm_parts = list(d["m"].get("spbmm_parts_ms", {}).items())
+    print("torch's products one by one (no autograd, A^T made outside the timing), best of %d; "
+          "spbmm's parts of its best step:" % ARGS.reps)
+    for label, f in parts:
+        with torch.no_grad():
+            f()
+            best = float("inf")
+            for _ in range(ARGS.reps):
+                t0 = time.perf_counter()
+                f()
+                best = min(best, time.perf_counter() - t0)
+        print("  %-32s %9.3f ms" % (label, best * 1e3))
+    for label, ms in spbmm_parts:
+        print("  spbmm %-26s %9.3f ms" % (label, ms))
+
+
 def main():
     torch.set_num_threads(ARGS.threads)
     d = load(ARGS.dump)
@@ -235,6 +277,8 @@ def main():
         if not ok:
             failed = True
         del st, step
+    if not ARGS.no_parts:
+        print_torch_parts(d)
     fastest = min(results, key=results.get)
     ratio = results[fastest] * 1e3 / spbmm_ms
     print("spbmm step (from the dump's manifest): %.3f ms" % spbmm_ms)
