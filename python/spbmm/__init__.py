@@ -2,8 +2,11 @@
 
 ``spbmm.bmm(A, B)`` computes ``C_i = alpha * op(A_i) @ op(B_i) + beta * C_i`` over a batch whose
 entries may each be sparse (CSR or COO) or dense, with shapes of their own; a dispatcher picks a
-kernel per entry. ``spbmm.Plan`` analyses a batch once for many products; ``spbmm.torch`` has the
-differentiable version for torch autograd. Matrix Market files are read and written with
+kernel per entry. ``spbmm.Plan`` analyses a batch once for many products (following A's values
+as they change, for op(A) = A and A^T); ``bmm_sum`` adds the products of a batch, ``multiply``
+takes one matrix, ``sddmm`` samples X_i Y_i^T at A_i's pattern and ``spmm_reduce`` combines a
+row's products by sum, mean, max or min. ``spbmm.torch`` has the differentiable versions for
+torch autograd. Matrix Market files are read and written with
 ``read_matrix_market``, ``read_batch`` and ``write_matrix_market``.
 """
 
@@ -20,13 +23,18 @@ from ._spbmm import (
     __version__,
     config,
 )
-from ._api import Plan, bmm
+from ._api import Plan, bmm, bmm_sum, multiply
 from ._io import read_batch, read_matrix_market, read_matrix_market_header, write_matrix_market
+from ._training import sddmm, spmm_reduce
 
 __all__ = [
     "__version__",
     "config",
     "bmm",
+    "bmm_sum",
+    "multiply",
+    "sddmm",
+    "spmm_reduce",
     "Plan",
     "read_matrix_market",
     "read_matrix_market_header",

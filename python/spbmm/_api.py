@@ -1,6 +1,8 @@
-"""spbmm.bmm and spbmm.Plan: batched products over NumPy, SciPy and torch operands."""
+"""spbmm.bmm, bmm_sum, multiply and spbmm.Plan: batched products over NumPy, SciPy and torch operands."""
 
 import numbers
+
+import numpy as np
 
 from . import _inputs, _spbmm
 
@@ -54,30 +56,123 @@ def bmm(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=None
     return out
 
 
+def bmm_sum(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=None,
+            kernel="auto", dtype=None):
+    """The batch sum ``C = alpha * sum_i op(A_i) @ op(B_i) + beta * C``: one matrix.
+
+    A and B as in ``bmm`` (with its broadcasting); every product must have C's shape. The
+    products are added in entry order, so the result has the same bits at any thread count.
+    Returns a new matrix of B's kind, or writes ``out`` (a 2-D array or tensor) and returns it;
+    ``beta`` needs ``out``. Raises spbmm.ShapeError naming the entry whose product does not fit.
+    """
+    _check_scalars(alpha, beta)
+    threads = _inputs.check_threads(threads)
+    if beta != 0 and out is None:
+        raise _spbmm.InvalidArgument("beta != 0 needs out (the C that beta scales)")
+    b = _inputs.DenseOperand(B, "B")
+    if out is not None and dtype is None:
+        dtype = _inputs.out_dtype(out)
+    entries, value, index = _inputs.prepare_batch(A, b.dtypes(), dtype)
+    b_arrays = b.typed(value)
+    if out is None:
+        c = _spbmm.bmm_sum(entries, b_arrays, None, float(alpha), 0.0, value.char,
+                           index.itemsize, op_a, op_b, threads, kernel)
+        return _inputs.results([c], b)[0]
+    (c,) = _inputs.output_arrays(_single_out(out), value)
+    _spbmm.bmm_sum(entries, b_arrays, c, float(alpha), float(beta), value.char, index.itemsize,
+                   op_a, op_b, threads, kernel)
+    return out
+
+
+def multiply(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=None,
+             kernel="auto", dtype=None):
+    """One product ``C = alpha * op(A) @ op(B) + beta * C`` for one matrix A of any kind ``bmm``
+    takes (SciPy sparse, NumPy, torch sparse or dense) and one dense B. Returns a new matrix of
+    B's kind, or writes ``out`` (a 2-D array or tensor) and returns it; ``beta`` needs ``out``.
+    """
+    _check_scalars(alpha, beta)
+    threads = _inputs.check_threads(threads)
+    if beta != 0 and out is None:
+        raise _spbmm.InvalidArgument("beta != 0 needs out (the C that beta scales)")
+    b = _inputs.DenseOperand(B, "B")
+    if not b.single:
+        raise _spbmm.ShapeError(f"B: expected one 2-D matrix, got {len(b.arrays)} of them "
+                                "(spbmm.bmm takes batches)")
+    if out is not None and dtype is None:
+        dtype = _inputs.out_dtype(out)
+    entries, value, index = _inputs.prepare_raws([_inputs.raw_entry(A, "A")], b.dtypes(), dtype)
+    (b_array,) = b.typed(value)
+    if out is None:
+        c = _spbmm.multiply(entries[0], b_array, None, float(alpha), 0.0, value.char,
+                            index.itemsize, op_a, op_b, threads, kernel)
+        return _inputs.results([c], b)[0]
+    (c,) = _inputs.output_arrays(_single_out(out), value)
+    _spbmm.multiply(entries[0], b_array, c, float(alpha), float(beta), value.char,
+                    index.itemsize, op_a, op_b, threads, kernel)
+    return out
+
+
+def _single_out(out):
+    """out for a one-matrix result: a 2-D array or tensor, as a list of one."""
+    if (_inputs.is_torch(out) or isinstance(out, np.ndarray)) and \
+            len(out.shape) == 2:
+        return [out]
+    raise TypeError("out must be one 2-D array or tensor")
+
+
 class Plan:
     """A batch of A operands analysed once and multiplied many times.
 
-    ``Plan(A, n, op_a="N", op_b="N", threads=None, kernel="auto", dtype=None)`` takes A as
-    ``bmm`` does; n is the number of columns of op(B_i), one for every entry or a list with one
-    per entry (it drives the kernel choice; ``execute`` takes any B whose shapes fit). The plan
-    views A's arrays without copying and holds references to them, so they stay alive as long as
-    the plan; their values must not change while the plan is used (a plan may have made
-    converted copies of them). One plan may be executed from several threads at once, each with
-    its own ``out``; the GIL is released while it computes.
+    ``Plan(A, n, op_a="N", op_b="N", threads=None, kernel="auto", dtype=None, both_ops=False,
+    constant_values=False)`` takes A as ``bmm`` does; n is the number of columns of op(B_i), one
+    for every entry or a list with one per entry (it drives the kernel choice; ``execute`` takes
+    any B whose shapes fit). The plan views A's arrays without copying and holds references to
+    them, so they stay alive as long as the plan. A's pattern (shapes, indices) must not change
+    while the plan is used; its values may: every execute uses A's current values, for every
+    entry and either op, whatever the plan converted (an entry whose values had to be copied, for
+    another dtype or from another device, is copied again at each execute). With
+    ``constant_values=True`` the caller promises that the values never change, and executes skip
+    that refresh (they then use the values A had when the plan was made wherever a copy was made).
+
+    ``execute(..., op_a="T")`` runs the transposed products on the same plan (the backward pass
+    of a forward product); ``both_ops=True`` prepares both ops when the plan is made, else the
+    other op is prepared on its first use. One plan may be executed from several threads at
+    once, each with its own ``out``; the GIL is released while it computes.
     """
 
-    def __init__(self, A, n, *, op_a="N", op_b="N", threads=None, kernel="auto", dtype=None):
+    def __init__(self, A, n, *, op_a="N", op_b="N", threads=None, kernel="auto", dtype=None,
+                 both_ops=False, constant_values=False):
         threads = _inputs.check_threads(threads)
         if isinstance(n, numbers.Integral) and not isinstance(n, bool):
             n = int(n)
         else:
             n = [int(x) for x in n]
-        entries, value, index = _inputs.prepare_batch(A, (), dtype)
+        items = _inputs.batch_items(A)
+        raws = _inputs.raw_batch(A, follow=not constant_values)
+        entries, value, index = _inputs.prepare_raws(raws, (), dtype)
         self._plan = _spbmm.Plan(entries, n, value.char, index.itemsize, op_a, op_b, threads,
-                                 kernel, A)
+                                 kernel, bool(both_ops), bool(constant_values), A)
+        self._entries = entries
+        # Entries whose values the plan sees through a copy: refreshed before every execute.
+        self._refresh = []
+        if not constant_values:
+            for i, (x, e) in enumerate(zip(items, entries)):
+                own = _inputs.caller_values(x)
+                if own is None or not np.may_share_memory(own, _inputs.entry_values(e)):
+                    self._refresh.append((i, x))
         self._dtype = value
         self._index_dtype = index
         self._op = (op_a, op_b)
+
+    def _refresh_values(self):
+        for i, x in self._refresh:
+            src = _inputs.entry_values(_inputs.raw_entry(x, f"A entry {i}", follow=True))
+            dst = _inputs.entry_values(self._entries[i])
+            if src.shape != dst.shape:
+                raise _spbmm.ShapeError(
+                    f"A entry {i}: {src.shape} values now, {dst.shape} when the plan was made "
+                    "(a plan needs A's pattern unchanged)")
+            np.copyto(dst, src, casting="unsafe")
 
     @property
     def dtype(self):
@@ -104,21 +199,50 @@ class Plan:
         """The kernel chosen for each entry."""
         return [c["kernel"] for c in self._plan.choices()]
 
-    def execute(self, B, out=None, *, alpha=1.0, beta=0.0):
+    def execute(self, B, out=None, *, alpha=1.0, beta=0.0, op_a=None):
         """``C_i = alpha * op(A_i) @ op(B_i) + beta * C_i``: a new list of B's kind, or into out.
 
-        B is converted to the plan's dtype when it differs (a copy); out must have that dtype.
+        op_a: None for the plan's own op, or "N" / "T" (the same plan runs both). B is
+        converted to the plan's dtype when it differs (a copy); out must have that dtype.
         """
         _check_scalars(alpha, beta)
         if beta != 0 and out is None:
             raise _spbmm.InvalidArgument("beta != 0 needs out (the C that beta scales)")
+        op = self._op_arg(op_a)
         b = _inputs.DenseOperand(B, "B")
         b_arrays = b.typed(self._dtype)
+        out_arrays = None if out is None else _inputs.output_arrays(out, self._dtype)
+        self._refresh_values()
         if out is None:
-            return _inputs.results(self._plan.execute(b_arrays, None, float(alpha), 0.0), b)
-        self._plan.execute(b_arrays, _inputs.output_arrays(out, self._dtype), float(alpha),
-                           float(beta))
+            return _inputs.results(self._plan.execute(b_arrays, None, float(alpha), 0.0, op), b)
+        self._plan.execute(b_arrays, out_arrays, float(alpha), float(beta), op)
         return out
+
+    def execute_sum(self, B, out=None, *, alpha=1.0, beta=0.0, op_a=None):
+        """The batch sum ``C = alpha * sum_i op(A_i) @ op(B_i) + beta * C`` (one matrix, every
+        product of C's shape, added in entry order: the same bits at any thread count). Returns
+        a new matrix of B's kind, or writes ``out`` (a 2-D array or tensor) and returns it."""
+        _check_scalars(alpha, beta)
+        if beta != 0 and out is None:
+            raise _spbmm.InvalidArgument("beta != 0 needs out (the C that beta scales)")
+        op = self._op_arg(op_a)
+        b = _inputs.DenseOperand(B, "B")
+        b_arrays = b.typed(self._dtype)
+        out_arrays = None if out is None else _inputs.output_arrays(_single_out(out), self._dtype)
+        self._refresh_values()
+        if out is None:
+            c = self._plan.execute_sum(b_arrays, None, float(alpha), 0.0, op)
+            return _inputs.results([c], b)[0]
+        self._plan.execute_sum(b_arrays, out_arrays[0], float(alpha), float(beta), op)
+        return out
+
+    @staticmethod
+    def _op_arg(op_a):
+        if op_a is None:
+            return ""
+        if not isinstance(op_a, str) or op_a not in ("N", "T", "n", "t"):
+            raise _spbmm.InvalidArgument(f"op_a must be 'N' or 'T', not {op_a!r}")
+        return op_a
 
     def __repr__(self):
         return (f"spbmm.Plan({len(self)} entries, dtype={self._dtype}, op_a={self._op[0]!r}, "

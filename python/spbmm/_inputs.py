@@ -63,11 +63,19 @@ def _value_check(dtype, what):
         raise TypeError(f"{what}: values of dtype {dtype} are not supported (real numbers only)")
 
 
-def raw_entry(x, what="A entry"):
-    """One matrix as (kind, parts...) with its arrays in their own dtypes."""
+def raw_entry(x, what="A entry", follow=False):
+    """One matrix as (kind, parts...) with its arrays in their own dtypes.
+
+    follow: keep the caller's values array wherever possible (for a plan that follows A's
+    values): a non-canonical SciPy CSR matrix is then passed as COO (its triplets in storage
+    order, which the library accepts as they are) instead of as a sorted copy.
+    """
     if is_torch(x):
         return _raw_torch(x, what)
     if is_scipy_sparse(x):
+        if follow and x.format == "csr" and _csr_lengths_fit(x) and not x.has_canonical_format:
+            rows = np.repeat(np.arange(x.shape[0], dtype=x.indices.dtype), np.diff(x.indptr))
+            return (COO, int(x.shape[0]), int(x.shape[1]), rows, x.indices, x.data)
         return _raw_scipy(x, what)
     a = x if isinstance(x, np.ndarray) else np.asarray(x)
     if a.ndim != 2:
@@ -195,16 +203,50 @@ def is_single_matrix(x):
     return False
 
 
-def raw_batch(a):
-    """The entries of A: a sequence of matrices, one matrix (a batch of one) or a 3-D array."""
+def batch_items(a):
+    """The matrices of A: a sequence of matrices, one matrix (a batch of one) or a 3-D array."""
     if is_single_matrix(a):
-        return [raw_entry(a, "A")]
+        return [a]
     if is_torch(a) and a.layout != _torch().strided:
         raise _spbmm.ShapeError(
             f"A: a {a.dim()}-D sparse tensor; pass a 2-D one or a list of 2-D ones")
     if isinstance(a, (str, bytes)) or not hasattr(a, "__len__"):
         raise TypeError(f"A must be a matrix or a sequence of matrices, not {type(a).__name__}")
-    return [raw_entry(x, f"A entry {i}") for i, x in enumerate(a)]
+    return list(a)
+
+
+def raw_batch(a, follow=False):
+    """The entries of A (see batch_items) as raw entries."""
+    if is_single_matrix(a):
+        return [raw_entry(a, "A", follow)]
+    return [raw_entry(x, f"A entry {i}", follow) for i, x in enumerate(batch_items(a))]
+
+
+def caller_values(x):
+    """The caller's own storage of a matrix's values (a NumPy view), or None when there is no
+    such array to compare with (a SciPy format other than CSR and COO, a non-CPU tensor)."""
+    try:
+        if is_torch(x):
+            torch = _torch()
+            if x.layout == torch.sparse_coo:
+                v = x._values()
+            elif x.layout == torch.sparse_csr:
+                v = x.values()
+            elif x.layout == torch.strided:
+                v = x
+            else:
+                return None
+            return v.detach().numpy()
+        if is_scipy_sparse(x):
+            return x.data if x.format in ("csr", "coo") else None
+        return x if isinstance(x, np.ndarray) else None
+    except (TypeError, RuntimeError):
+        return None
+
+
+def entry_values(entry):
+    """The values array of a prepared (or raw) entry."""
+    return entry[1] if entry[0] == DENSE else entry[5]
 
 
 def prepare_batch(a, extra_dtypes=(), dtype=None):

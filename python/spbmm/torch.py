@@ -3,8 +3,9 @@ torch can differentiate with respect to both.
 
 ``spbmm.torch.bmm(A, X, alpha=1.0, op_a="N", op_b="N")`` returns ``alpha * op(A_i) @ op(X_i)`` as
 a list of tensors. Gradients flow to X (``dX = alpha op(A)^T dY``, one more spbmm product with A
-read transposed) and to A's stored values (``dY op(X)^T`` sampled at A's pattern, a sparse
-gradient with A's layout; torch 1.13 has it for COO only). A may be a list of torch sparse COO
+read transposed) and to A's stored values (``dY op(X)^T`` sampled at A's pattern by spbmm's
+SDDMM, a sparse gradient with A's layout; torch 1.13 has it for COO only).
+``spbmm.torch.sddmm(A, X, Y)`` is the differentiable batched SDDMM. A may be a list of torch sparse COO
 or CSR tensors or dense tensors, of different shapes; X a list of dense tensors or one (used
 with every A_i); one A is likewise used with every X_i. Works under ``torch.no_grad()`` and
 ``torch.inference_mode()``.
@@ -17,16 +18,28 @@ import torch
 
 from . import _inputs, _spbmm
 
-__all__ = ["bmm", "BmmFunction", "sddmm"]
+__all__ = ["bmm", "BmmFunction", "sddmm", "SddmmFunction"]
 
 
-def sddmm(row, col, p, q):
-    """``out[k] = p[row[k]] . q[col[k]]``: the product ``p @ q.T`` sampled at (row, col).
+def _sddmm_kernel(kernel):
+    """The SDDMM kernel for a product's kernel option (SDDMM has the optimized and the
+    reference kernel only)."""
+    return "reference" if str(kernel).lower() == "reference" else "auto"
 
-    The gradient of A's values is this product; it is the one function to route to spbmm's own
-    sampled product when the library provides one.
-    """
-    return (p.index_select(0, row) * q.index_select(0, col)).sum(dim=1)
+
+def _sampled(entries, values, ps, qs, alpha, beta, threads, kernel):
+    """``alpha * (p_i @ q_i.T)`` sampled at the pattern of entry i ``+ beta * values_i``, through
+    spbmm's SDDMM: a list of 1-D tensors in each entry's storage order, on ps[0]'s device."""
+    raws = [(e.kind, e.rows, e.cols, e.index_a, e.index_b, _inputs.torch_numpy(v))
+            for e, v in zip(entries, values)]
+    x = _inputs.DenseOperand(list(ps), "X")
+    y = _inputs.DenseOperand(list(qs), "Y")
+    prepared, value, index = _inputs.prepare_raws(raws, x.dtypes() + y.dtypes())
+    arrays = _spbmm.sddmm(prepared, x.typed(value), y.typed(value), None, float(alpha),
+                          float(beta), value.char, index.itemsize, threads,
+                          _sddmm_kernel(kernel))
+    device = ps[0].device if ps else torch.device("cpu")
+    return [torch.from_numpy(a).to(device) for a in arrays]
 
 
 class _Entry:
@@ -166,6 +179,7 @@ class BmmFunction(torch.autograd.Function):
         grad_values = [None] * na
         if any(need_values):
             b_ops = [x.t() if transposed_b else x for x in xs]
+            sampled = []  # (j, p, q): the sparse entries' gradients, in one SDDMM call
             for i in range(nc):
                 j = i if na > 1 else 0
                 if not need_values[j]:
@@ -177,12 +191,19 @@ class BmmFunction(torch.autograd.Function):
                     d = dy @ xb.t()
                     if spec.op_a.upper() == "T":
                         d = d.t()
+                    d = spec.alpha * d
+                    grad_values[j] = d if grad_values[j] is None else grad_values[j] + d
+                elif spec.op_a.upper() == "N":
+                    sampled.append((j, dy, xb))  # dA = alpha dY op(X)^T at A's pattern
                 else:
-                    row, col = (t.to(dy.device) for t in e.coordinates())
-                    d = sddmm(row, col, dy, xb) if spec.op_a.upper() == "N" else sddmm(
-                        row, col, xb, dy)
-                d = spec.alpha * d
-                grad_values[j] = d if grad_values[j] is None else grad_values[j] + d
+                    sampled.append((j, xb, dy))  # dA = alpha op(X) dY^T at A's pattern
+            if sampled:
+                ds = _sampled([spec.entries[j] for j, _, _ in sampled],
+                              [values[j] for j, _, _ in sampled],
+                              [p for _, p, _ in sampled], [q for _, _, q in sampled],
+                              spec.alpha, 0.0, spec.threads, spec.kernel)
+                for (j, _, _), d in zip(sampled, ds):
+                    grad_values[j] = d if grad_values[j] is None else grad_values[j] + d
             grad_values = [g if g is None else g.to(dtype=v.dtype, device=v.device)
                            for g, v in zip(grad_values, values)]
         return (None, *grad_values, *grad_x)
@@ -214,3 +235,88 @@ def bmm(A, X, *, alpha=1.0, op_a="N", op_b="N", threads=None, kernel="auto"):
     spec = _Spec([s[0] for s in split], float(alpha), op_a, op_b,
                  _inputs.check_threads(threads), kernel)
     return list(BmmFunction.apply(spec, *[s[1] for s in split], *x_list))
+
+
+class SddmmFunction(torch.autograd.Function):
+    """``apply(spec, *values, *x, *y)``: the sampled product as an autograd Function (see
+    spbmm.torch.sddmm)."""
+
+    @staticmethod
+    def forward(ctx, spec, *tensors):
+        na = len(spec.entries)
+        values, xs, ys = tensors[:na], tensors[na:2 * na], tensors[2 * na:]
+        outs = _sampled(spec.entries, values, xs, ys, spec.alpha, spec.beta, spec.threads,
+                        spec.kernel)
+        ctx.spec = spec
+        ctx.save_for_backward(*tensors)
+        return tuple(outs)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, *grads):
+        spec = ctx.spec
+        na = len(spec.entries)
+        tensors = ctx.saved_tensors
+        values, xs, ys = tensors[:na], tensors[na:2 * na], tensors[2 * na:]
+        need = ctx.needs_input_grad[1:]
+        need_values, need_x, need_y = need[:na], need[na:2 * na], need[2 * na:]
+        grad_values = [spec.beta * g.to(v.dtype) if n else None
+                       for g, v, n in zip(grads, values, need_values)]
+        # S_i: the output gradient as values on A_i's pattern. dX_i = alpha S_i Y_i and
+        # dY_i = alpha S_i^T X_i, two spbmm products over the same sparse batch.
+        grad_x = [None] * na
+        grad_y = [None] * na
+        s_spec = _Spec(spec.entries, spec.alpha, "N", "N", spec.threads, "auto")
+        if any(need_x):
+            d = s_spec.run(grads, ys, "N", "N")
+            grad_x = [g.to(dtype=x.dtype, device=x.device) if n else None
+                      for g, x, n in zip(d, xs, need_x)]
+        if any(need_y):
+            d = s_spec.run(grads, xs, "T", "N")
+            grad_y = [g.to(dtype=y.dtype, device=y.device) if n else None
+                      for g, y, n in zip(d, ys, need_y)]
+        return (None, *grad_values, *grad_x, *grad_y)
+
+
+def sddmm(A, X, Y, *, alpha=1.0, beta=0.0, threads=None, kernel="auto"):
+    """Differentiable batched SDDMM: ``out_i = alpha * (X_i @ Y_i.T)`` sampled at A_i's pattern
+    ``+ beta * A_i``'s values, through spbmm's SDDMM kernel.
+
+    A: a list of torch sparse COO or CSR tensors (shapes and patterns may differ), or one; X_i
+    is rows(A_i) x k_i and Y_i cols(A_i) x k_i (lists of dense tensors, 3-D tensors, or one
+    each for one A). Returns one 1-D tensor of values per entry (one tensor for one A), in the
+    order of ``A_i.values()`` (of ``A_i.coalesce()`` for an uncoalesced COO tensor): rebuild a
+    sparse tensor with ``torch.sparse_coo_tensor(A_i.indices(), out_i, A_i.shape)``. Gradients
+    flow to X (``dX_i = alpha S_i Y_i``), Y (``dY_i = alpha S_i^T X_i``), where S_i holds the
+    output gradient on A_i's pattern (both computed by spbmm.bmm), and to A's values
+    (``beta`` times the output gradient).
+    """
+    single = isinstance(A, torch.Tensor)
+    a_list = [A] if single else list(A)
+    x_list = _dense_list(X, "X", single)
+    y_list = _dense_list(Y, "Y", single)
+    split = [_split(a, "A" if single else f"A entry {i}") for i, a in enumerate(a_list)]
+    for i, (e, _) in enumerate(split):
+        if e.kind == _inputs.DENSE:
+            raise _spbmm.InvalidArgument(
+                f"A entry {i}: sddmm takes sparse COO or CSR tensors, not a dense one")
+    if not len(x_list) == len(y_list) == len(split):
+        raise _spbmm.ShapeError(
+            f"A has {len(split)} entries, X {len(x_list)} and Y {len(y_list)}: sddmm needs one "
+            "X_i and one Y_i per A_i")
+    spec = _Spec([s[0] for s in split], float(alpha), "N", "N",
+                 _inputs.check_threads(threads), kernel)
+    spec.beta = float(beta)
+    outs = list(SddmmFunction.apply(spec, *[s[1] for s in split], *x_list, *y_list))
+    return outs[0] if single else outs
+
+
+def _dense_list(x, name, single):
+    if isinstance(x, torch.Tensor):
+        items = [x] if x.dim() == 2 else list(x.unbind(0))
+    else:
+        items = list(x)
+    for i, t in enumerate(items):
+        if not isinstance(t, torch.Tensor) or t.layout != torch.strided:
+            raise TypeError(f"{name} entry {i}: expected a dense torch tensor")
+    return items

@@ -66,6 +66,74 @@ py::object bmm(const py::sequence& entries, const py::sequence& b, const py::obj
   });
 }
 
+// A new zero-filled 2-D NumPy array: the C of a batch sum that the caller did not give.
+template <Value T>
+py::array_t<T> zeros(const Shape& shape) {
+  py::array_t<T> a({static_cast<py::ssize_t>(shape.rows), static_cast<py::ssize_t>(shape.cols)});
+  std::fill_n(a.mutable_data(), a.size(), T(0));
+  return a;
+}
+
+// C's shape for a batch sum: that of the first product (execute_sum checks the others).
+template <Value T, Index I>
+Shape sum_shape(const BatchView<T, I>& a, const DenseBatchView<const T>& b, Op op_a, Op op_b) {
+  if (a.empty() || b.size() == 0) {
+    throw InvalidArgument("a batch sum of an empty batch needs out (C's shape)");
+  }
+  Options o;
+  o.op_a = op_a;
+  o.op_b = op_b;
+  return result_shapes<T, I>(a, b, o).front();
+}
+
+// bmm_sum(...): C = alpha sum_i op(A_i) op(B_i) + beta C into out, or into a new array (out None).
+py::object bmm_sum(const py::sequence& entries, const py::sequence& b, const py::object& out,
+                   double alpha, double beta, char value, int index_bytes, const std::string& op_a,
+                   const std::string& op_b, int threads, const std::string& kernel) {
+  const Options options = make_options(op_a, op_b, threads, kernel);
+  return dispatch(value, index_bytes, [&]<class T, class I>() -> py::object {
+    const BatchView<T, I> a = batch_view<T, I>(entries);
+    const DenseBatchView<const T> bv = dense_batch<const T>(b, "B");
+    py::object c = out;
+    if (c.is_none()) c = zeros<T>(sum_shape<T, I>(a, bv, options.op_a, options.op_b));
+    const DenseView<T> cv = dense_view<T>(c, "out");
+    {
+      py::gil_scoped_release release;
+      bmm_sum_into<T, I>(cv, a, bv, static_cast<T>(alpha), static_cast<T>(beta), options);
+    }
+    return c;
+  });
+}
+
+// multiply(...): one matrix, C = alpha op(A) op(B) + beta C into out, or a new array (out None).
+py::object multiply(const py::handle& entry, const py::handle& b, const py::object& out,
+                    double alpha, double beta, char value, int index_bytes, const std::string& op_a,
+                    const std::string& op_b, int threads, const std::string& kernel) {
+  const Options options = make_options(op_a, op_b, threads, kernel);
+  return dispatch(value, index_bytes, [&]<class T, class I>() -> py::object {
+    const MatrixView<T, I> a = entry_view<T, I>(entry, "A");
+    const DenseView<const T> bv = dense_view<const T>(b, "B");
+    if (out.is_none()) {
+      std::optional<DenseMatrix<T>> c;
+      {
+        py::gil_scoped_release release;
+        c = spbmm::multiply<T, I>(a, bv, options, static_cast<T>(alpha));
+      }
+      auto owner = std::make_shared<DenseMatrix<T>>(std::move(*c));
+      const DenseView<const T> e = std::as_const(*owner).view();
+      const bool row = e.layout == Layout::RowMajor;
+      return adopt<T>(owner, e.data, {e.rows, e.cols},
+                      {row ? e.ld : py::ssize_t{1}, row ? py::ssize_t{1} : e.ld});
+    }
+    const DenseView<T> cv = dense_view<T>(out, "out");
+    {
+      py::gil_scoped_release release;
+      multiply_into<T, I>(cv, a, bv, static_cast<T>(alpha), static_cast<T>(beta), options);
+    }
+    return out;
+  });
+}
+
 // A Plan of any of the four instantiations, with the Python objects whose buffers it views.
 class PyPlan {
   using Variant = std::variant<Plan<float, std::int32_t>, Plan<float, std::int64_t>,
@@ -80,13 +148,17 @@ class PyPlan {
  public:
   PyPlan(const py::sequence& entries, const py::object& n, char value, int index_bytes,
          const std::string& op_a, const std::string& op_b, int threads, const std::string& kernel,
-         py::object keep)
+         bool both_ops, bool constant_values, py::object keep)
       : value_(value), index_bytes_(index_bytes), keep_(std::move(keep)) {
     PlanOptions o;
     o.op_a = parse_op(op_a, "op_a");
     o.op_b = parse_op(op_b, "op_b");
     o.threads = threads;
     o.policy.force = parse_kernel(kernel);
+    o.both_ops = both_ops;
+    o.constant_values = constant_values;
+    op_a_ = o.op_a;
+    op_b_ = o.op_b;
     keep_entries_ = entries;
     dispatch(value, index_bytes, [&]<class T, class I>() {
       const BatchView<T, I> a = batch_view<T, I>(entries);
@@ -102,24 +174,46 @@ class PyPlan {
     });
   }
 
-  py::object execute(const py::sequence& b, const py::object& out, double alpha,
-                     double beta) const {
+  // op_a: "" for the plan's own op, else "N" or "T" (the other op is prepared on first use).
+  py::object execute(const py::sequence& b, const py::object& out, double alpha, double beta,
+                     const std::string& op_a) const {
+    const Op op = op_a.empty() ? op_a_ : parse_op(op_a, "op_a");
     return visit([&]<class T, class I>(const Plan<T, I>& plan) -> py::object {
       const DenseBatchView<const T> bv = dense_batch<const T>(b, "B");
       if (out.is_none()) {
         std::optional<DenseBatch<T>> c;
         {
           py::gil_scoped_release release;
-          c = plan.execute(bv, static_cast<T>(alpha));
+          c = plan.execute(bv, op, static_cast<T>(alpha));
         }
         return adopt_batch(std::move(*c));
       }
       const DenseBatchView<T> cv = dense_batch<T>(out, "out");
       {
         py::gil_scoped_release release;
-        plan.execute(cv, bv, static_cast<T>(alpha), static_cast<T>(beta));
+        plan.execute(cv, bv, static_cast<T>(alpha), static_cast<T>(beta), op);
       }
       return py::none();
+    });
+  }
+
+  // C = alpha sum_i op(A_i) op(B_i) + beta C into out, or into a new array (out None).
+  py::object execute_sum(const py::sequence& b, const py::object& out, double alpha, double beta,
+                         const std::string& op_a) const {
+    const Op op = op_a.empty() ? op_a_ : parse_op(op_a, "op_a");
+    return visit([&]<class T, class I>(const Plan<T, I>& plan) -> py::object {
+      const DenseBatchView<const T> bv = dense_batch<const T>(b, "B");
+      py::object c = out;
+      if (c.is_none()) {
+        const BatchView<T, I> a = batch_view<T, I>(keep_entries_);
+        c = zeros<T>(sum_shape<T, I>(a, bv, op, op_b_));
+      }
+      const DenseView<T> cv = dense_view<T>(c, "out");
+      {
+        py::gil_scoped_release release;
+        plan.execute_sum(cv, bv, static_cast<T>(alpha), static_cast<T>(beta), op);
+      }
+      return c;
     });
   }
 
@@ -158,6 +252,8 @@ class PyPlan {
   std::unique_ptr<Variant> plan_;
   char value_;
   int index_bytes_;
+  Op op_a_ = Op::N;
+  Op op_b_ = Op::N;
   py::object keep_;          // the caller's A (the objects the prepared entries came from)
   py::object keep_entries_;  // the prepared entries: the arrays the plan's views point into
 };
@@ -169,14 +265,25 @@ void init_bmm(py::module_& m) {
         py::arg("beta"), py::arg("value"), py::arg("index_bytes"), py::arg("op_a"), py::arg("op_b"),
         py::arg("threads"), py::arg("kernel"),
         "C_i = alpha op(A_i) op(B_i) (+ beta C_i into out) over prepared entries; see spbmm.bmm.");
+  m.def("bmm_sum", &bmm_sum, py::arg("entries"), py::arg("b"), py::arg("out"), py::arg("alpha"),
+        py::arg("beta"), py::arg("value"), py::arg("index_bytes"), py::arg("op_a"), py::arg("op_b"),
+        py::arg("threads"), py::arg("kernel"),
+        "C = alpha sum_i op(A_i) op(B_i) + beta C over prepared entries; see spbmm.bmm_sum.");
+  m.def("multiply", &multiply, py::arg("entry"), py::arg("b"), py::arg("out"), py::arg("alpha"),
+        py::arg("beta"), py::arg("value"), py::arg("index_bytes"), py::arg("op_a"), py::arg("op_b"),
+        py::arg("threads"), py::arg("kernel"),
+        "C = alpha op(A) op(B) (+ beta C into out) for one prepared entry; see spbmm.multiply.");
 
   py::class_<PyPlan>(m, "Plan")
       .def(py::init<const py::sequence&, const py::object&, char, int, const std::string&,
-                    const std::string&, int, const std::string&, py::object>(),
+                    const std::string&, int, const std::string&, bool, bool, py::object>(),
            py::arg("entries"), py::arg("n"), py::arg("value"), py::arg("index_bytes"),
-           py::arg("op_a"), py::arg("op_b"), py::arg("threads"), py::arg("kernel"), py::arg("keep"))
+           py::arg("op_a"), py::arg("op_b"), py::arg("threads"), py::arg("kernel"),
+           py::arg("both_ops"), py::arg("constant_values"), py::arg("keep"))
       .def("execute", &PyPlan::execute, py::arg("b"), py::arg("out"), py::arg("alpha"),
-           py::arg("beta"))
+           py::arg("beta"), py::arg("op_a"))
+      .def("execute_sum", &PyPlan::execute_sum, py::arg("b"), py::arg("out"), py::arg("alpha"),
+           py::arg("beta"), py::arg("op_a"))
       .def("explain", &PyPlan::explain)
       .def("choices", &PyPlan::choices)
       .def("__len__", &PyPlan::size)

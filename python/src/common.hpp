@@ -206,5 +206,6 @@ void init_errors(py::module_& m);
 void init_config(py::module_& m);
 void init_bmm(py::module_& m);
 void init_io(py::module_& m);
+void init_training(py::module_& m);
 
 }  // namespace spbmm::python

@@ -149,8 +149,42 @@ def test_torch_errors():
 
 
 def test_sddmm_samples_the_product(gen):
+    make, v = sparse_values(4, 5, 0.5, gen, "coo")
+    a = make(v).coalesce()
     p = torch.randn(4, 3, dtype=torch.float64, generator=gen)
     q = torch.randn(5, 3, dtype=torch.float64, generator=gen)
-    row = torch.tensor([0, 3, 3, 1])
-    col = torch.tensor([4, 0, 2, 1])
-    torch.testing.assert_close(st.sddmm(row, col, p, q), (p @ q.t())[row, col])
+    row, col = a.indices()
+    torch.testing.assert_close(st.sddmm(a, p, q, alpha=0.5, beta=2.0),
+                               0.5 * (p @ q.t())[row, col] + 2.0 * a.values())
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_sddmm_gradcheck_ragged(gen, layout):
+    if layout == "csr" and not st.csr_values_differentiable():
+        pytest.skip(f"torch {torch.__version__} has no gradient through sparse CSR values")
+    shapes = [(5, 4, 3), (3, 6, 2)]
+    makers, values = zip(*[sparse_values(r, c, 0.5, gen, layout) for r, c, _ in shapes])
+    xs = [torch.randn(r, k, dtype=torch.float64, generator=gen, requires_grad=True)
+          for r, _, k in shapes]
+    ys = [torch.randn(c, k, dtype=torch.float64, generator=gen, requires_grad=True)
+          for _, c, k in shapes]
+    values = [v.requires_grad_() for v in values]
+
+    def f(*t):
+        A = [m(v) for m, v in zip(makers, t[:2])]
+        return tuple(st.sddmm(A, list(t[2:4]), list(t[4:]), alpha=0.7, beta=-1.3))
+
+    assert torch.autograd.gradcheck(f, (*values, *xs, *ys))
+    for a, x, y, got in zip([m(v) for m, v in zip(makers, values)], xs, ys, f(*values, *xs, *ys)):
+        d = a.to_dense()
+        mask = d != 0
+        torch.testing.assert_close(got, (0.7 * (x @ y.t()) - 1.3 * d)[mask])
+
+
+def test_sddmm_errors():
+    with pytest.raises(spbmm.InvalidArgument, match="dense"):
+        st.sddmm(torch.eye(2), torch.eye(2), torch.eye(2))
+    with pytest.raises(spbmm.ShapeError):
+        st.sddmm([torch.eye(2).to_sparse()], [torch.eye(2)], [torch.eye(2), torch.eye(2)])
+    with pytest.raises(spbmm.ShapeError):
+        st.sddmm(torch.eye(2).to_sparse(), torch.ones(2, 3), torch.ones(2, 4))
