@@ -2,11 +2,11 @@
 # Compiles every ```cpp block of README.md against the build tree, and runs the result: blocks
 # that hold a main() are programs of their own; the others are read in order as one program's
 # body (later blocks use what earlier ones declared, as a reader would), inside main().
-#   usage: readme_snippets.sh SOURCE_DIR BUILD_DIR [CXX]
+#   usage: readme_snippets.sh SOURCE_DIR BUILD_DIR [COMPILER COMMAND...]
 set -euo pipefail
 src=$(cd "$1" && pwd)
 build=$(cd "$2" && pwd)
-cxx=${3:-${CXX:-c++}}
+if [ "$#" -gt 2 ]; then cxx=("${@:3}"); else cxx=("${CXX:-c++}"); fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -26,7 +26,7 @@ fi
 compile_and_run() {
   local name=$1 file=$2
   echo "== $name"
-  "$cxx" -std=c++20 -Wall -Wextra -Werror -I"$src/include" -I"$build/include" "$file" \
+  "${cxx[@]}" -std=c++20 -Wall -Wextra -Werror -I"$src/include" -I"$build/include" "$file" \
     -o "$tmp/$name" -L"$build" -lspbmm -Wl,-rpath,"$build"
   "$tmp/$name"
 }
