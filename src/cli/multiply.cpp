@@ -22,6 +22,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "spbmm/config.hpp"
+#include "spbmm/gpu.hpp"
 #include "spbmm/plan.hpp"
 #include "spbmm/spbmm.hpp"
 
@@ -468,6 +470,11 @@ int cmd_multiply(int argc, char** argv) {
     return usage_error(e.message);
   }
   try {
+    // Before any file is read: a forced GPU that cannot run says so in the option's own words.
+    if (args.kernel == Kernel::Gpu && !gpu::available()) {
+      if (!SPBMM_HAVE_CUDA) throw NotCompiled("--kernel gpu: " + gpu::status());
+      throw DeviceError("--kernel gpu: no GPU is usable: " + gpu::status());
+    }
     paths = resolve_paths(args);
     return args.use_double ? run_value<double>(args, paths) : run_value<float>(args, paths);
   } catch (const UsageError& e) {

@@ -306,7 +306,21 @@ TEST_F(Cli, EveryForcedKernelAgrees) {
   } else {
     EXPECT_EQ(g.code, 1) << g.err;
     EXPECT_EQ(std::count(g.err.begin(), g.err.end(), '\n'), 1) << g.err;
+    // The option's own words, not the library's enum.
+    EXPECT_NE(g.err.find("--kernel gpu"), std::string::npos) << g.err;
+    EXPECT_EQ(g.err.find("Kernel::Gpu"), std::string::npos) << g.err;
+    // Found before any work: no output written.
+    EXPECT_FALSE(fs::exists(p("g.mtx")));
   }
+}
+
+TEST_F(Cli, ExplainOfOneEntrySaysEntry) {
+  write_coo(p("one.mtx"), make(12, 10, 90, 0.3));
+  const Result r =
+      run({"multiply", p("one.mtx"), "--random-rhs", "3", "--explain", "-o", p("one_c.mtx")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("plan: 1 entry,"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("1 entries"), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, ExplainPrintsThePlanTable) {
