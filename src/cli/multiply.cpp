@@ -1,6 +1,8 @@
 // `spbmm multiply`: C_i = alpha * op(A_i) * B_i + beta * C_i over Matrix Market files, through a
 // Plan.
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -65,6 +67,12 @@ constexpr const char* kMultiplyHelp =
     "  --machine FILE     the dispatcher's machine figures from `spbmm calibrate -o FILE`\n"
     "  --double           compute in double precision (default: float)\n"
     "  --quiet            no progress lines and no summary line (errors are still printed)\n"
+    "  --coo              read coordinate A files as COO entries rather than CSR (no row\n"
+    "                     pointers: for matrices with far more rows than entries)\n"
+    "  --max-memory SIZE  the most the dense B (--random-rhs) and C may take together, checked\n"
+    "                     from the files' headers before anything is read or allocated (bytes,\n"
+    "                     or with K, M, G, T; default 8G, the library's dense limit)\n"
+    "  --max-output SIZE  the most Matrix Market text the output may take (default 1G)\n"
     "Reading, multiplying and writing show their progress on stderr when a step takes longer\n"
     "than a second and stderr is a terminal.\n"
     "Indices are 32-bit unless a file needs 64-bit ones. Output values are written with the\n"
@@ -92,6 +100,9 @@ struct Args {
   bool explain = false;
   bool use_double = false;
   bool quiet = false;
+  bool coo = false;  // coordinate A files as COO entries (no rows + 1 row pointers)
+  std::optional<std::uint64_t> max_memory;
+  std::uint64_t max_output = std::uint64_t{1} << 30;
 };
 
 // A usage problem: exit status 2.
@@ -111,6 +122,28 @@ bool parse_double(const char* s, double& out) {
   char* end = nullptr;
   out = std::strtod(s, &end);
   return *s != '\0' && *end == '\0' && std::isfinite(out);
+}
+
+// "8G", "512M", "100000": bytes, with an optional K, M, G or T (powers of 1024).
+bool parse_size(const char* s, std::uint64_t& out) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s, &end);
+  if (end == s || errno != 0 || !(v >= 0)) return false;
+  double scale = 1;
+  if (*end != '\0') {
+    const std::string unit(end);
+    const std::string units = "KMGT";
+    const auto k = units.find(static_cast<char>(std::toupper(static_cast<unsigned char>(unit[0]))));
+    if (k == std::string::npos ||
+        (unit.size() > 1 && unit.substr(1) != "B" && unit.substr(1) != "iB"))
+      return false;
+    scale = std::pow(1024.0, static_cast<double>(k + 1));
+  }
+  const double bytes = v * scale;
+  if (bytes >= 1.8e19) return false;
+  out = static_cast<std::uint64_t>(bytes);
+  return true;
 }
 
 bool parse_int(const char* s, long long lo, long long hi, long long& out) {
@@ -190,6 +223,17 @@ Args parse_args(int argc, char** argv, bool& help) {
       args.use_double = true;
     } else if (arg == "--quiet" || arg == "-q") {
       args.quiet = true;
+    } else if (arg == "--coo") {
+      args.coo = true;
+    } else if (arg == "--max-memory" || arg == "--max-output") {
+      const char* v = value();
+      std::uint64_t bytes = 0;
+      if (!parse_size(v, bytes)) throw bad(v);
+      if (arg == "--max-memory") {
+        args.max_memory = bytes;
+      } else {
+        args.max_output = bytes;
+      }
     } else if (arg.size() > 1 && arg[0] == '-') {
       throw UsageError{"unknown option '" + arg + "'"};
     } else {
@@ -291,33 +335,105 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+std::string bytes_str(double bytes) {
+  char buf[64];
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 6) {
+    bytes /= 1024;
+    ++u;
+  }
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buf;
+}
+
+// The dense operands and the text this command will make, from the files' headers alone, against
+// the limits: a header may claim any size, and nothing is read or allocated before this passes.
+template <Value T>
+void check_sizes(const Args& args, const Paths& p, const std::vector<MatrixMarketHeader>& a_h) {
+  const std::size_t n_entries = a_h.size();
+  std::vector<MatrixMarketHeader> b_h;
+  for (const auto& f : p.b_files) b_h.push_back(read_matrix_market_header(f));
+  double b_values = 0;  // B made here (--random-rhs); B files are checked by the reader
+  double c_values = 0;
+  std::string largest;
+  double largest_values = -1;
+  for (std::size_t i = 0; i < n_entries; ++i) {
+    const double rows = static_cast<double>(args.transpose_a ? a_h[i].cols : a_h[i].rows);
+    const double inner = static_cast<double>(args.transpose_a ? a_h[i].rows : a_h[i].cols);
+    const double n = args.random_n ? static_cast<double>(*args.random_n)
+                                   : static_cast<double>(b_h[b_h.size() == 1 ? 0 : i].cols);
+    if (args.random_n) b_values += inner * n;
+    c_values += rows * n;
+    if (rows * n > largest_values) {
+      largest_values = rows * n;
+      largest = "'" + p.a_files[i] + "' gives a " +
+                std::to_string(static_cast<std::int64_t>(rows)) + " x " +
+                std::to_string(static_cast<std::int64_t>(n)) + " C";
+    }
+  }
+  const double memory = (b_values + c_values) * static_cast<double>(sizeof(T));
+  const double memory_limit =
+      static_cast<double>(args.max_memory ? *args.max_memory : dense_limit());
+  if (memory > memory_limit) {
+    throw LimitError("the dense operands would take " + bytes_str(memory) + " (C" +
+                     (args.random_n ? std::string(" and the B of --random-rhs") : "") + ": " +
+                     std::to_string(static_cast<std::uint64_t>(b_values + c_values)) + " values; " +
+                     largest + "), above the limit of " + bytes_str(memory_limit) +
+                     "; raise it with --max-memory SIZE");
+  }
+  // An array file holds at least two characters per value ("0\n").
+  const double text = 2 * c_values;
+  if (text > static_cast<double>(args.max_output)) {
+    throw LimitError("the output would take at least " + bytes_str(text) +
+                     " of Matrix Market text (" +
+                     std::to_string(static_cast<std::uint64_t>(c_values)) + " values; " + largest +
+                     "), above the limit of " + bytes_str(static_cast<double>(args.max_output)) +
+                     "; raise it with --max-output SIZE");
+  }
+}
+
 template <Value T, Index I>
 int run(const Args& args, const Paths& p, const MachineModel* machine) {
   MmReadOptions ro;
   ro.threads = args.threads;
   const std::size_t n_entries = p.a_files.size();
+  std::vector<MatrixMarketHeader> headers;
+  for (const auto& f : p.a_files) headers.push_back(read_matrix_market_header(f));
+  check_sizes<T>(args, p, headers);
 
   // A: coordinate files as CSR, array files as dense. Both stores are reserved up front so that
   // the views taken below stay valid.
   std::vector<CsrMatrix<T, I>> csr;
+  std::vector<CooMatrix<T, I>> coo;
   std::vector<DenseMatrix<T>> dense;
   csr.reserve(n_entries);
+  coo.reserve(n_entries);
   dense.reserve(n_entries);
-  std::vector<std::pair<bool, std::size_t>> where(n_entries);  // (is dense, index)
+  enum class Kind { Dense, Csr, Coo };
+  std::vector<std::pair<Kind, std::size_t>> where(n_entries);
   Progress reading(
       "reading " + std::to_string(n_entries) + " A " + (n_entries == 1 ? "file" : "files"),
       args.quiet);
   for (std::size_t i = 0; i < n_entries; ++i) {
-    const MatrixMarketHeader h = read_matrix_market_header(p.a_files[i]);
+    const MatrixMarketHeader& h = headers[i];
     if (h.format == MmFormat::Array && h.field != MmField::Complex) {
-      where[i] = {true, dense.size()};
+      where[i] = {Kind::Dense, dense.size()};
       dense.push_back(read_matrix_market_dense<T>(p.a_files[i], Layout::RowMajor, ro));
     } else {
       try {
-        where[i] = {false, csr.size()};
-        csr.push_back(read_matrix_market_csr<T, I>(p.a_files[i], ro));
-      } catch (const LimitError&) {
+        if (args.coo) {
+          where[i] = {Kind::Coo, coo.size()};
+          coo.push_back(read_matrix_market_coo<T, I>(p.a_files[i], ro));
+        } else {
+          where[i] = {Kind::Csr, csr.size()};
+          csr.push_back(read_matrix_market_csr<T, I>(p.a_files[i], ro));
+        }
+      } catch (const LimitError& e) {
         if constexpr (std::is_same_v<I, std::int32_t>) throw NeedWideIndex{};
+        if (!args.coo && std::string(e.what()).find("as COO") != std::string::npos) {
+          throw LimitError(std::string(e.what()) + ": give --coo");
+        }
         throw;
       }
     }
@@ -326,11 +442,15 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
   BatchView<T, I> a;
   std::vector<std::int64_t> a_rows(n_entries), a_cols(n_entries);
   for (std::size_t i = 0; i < n_entries; ++i) {
-    const auto [is_dense, k] = where[i];
-    if (is_dense) {
+    const auto [kind, k] = where[i];
+    if (kind == Kind::Dense) {
       a.push_back(MatrixView<T, I>(DenseView<const T>(dense[k].view())));
       a_rows[i] = dense[k].rows();
       a_cols[i] = dense[k].cols();
+    } else if (kind == Kind::Coo) {
+      a.push_back(MatrixView<T, I>(coo[k].view()));
+      a_rows[i] = coo[k].rows();
+      a_cols[i] = coo[k].cols();
     } else {
       a.push_back(MatrixView<T, I>(csr[k].view()));
       a_rows[i] = csr[k].rows();
@@ -470,6 +590,7 @@ int cmd_multiply(int argc, char** argv) {
     return usage_error(e.message);
   }
   try {
+    if (args.max_memory) set_dense_limit(*args.max_memory);
     // Before any file is read: a forced GPU that cannot run says so in the option's own words.
     if (args.kernel == Kernel::Gpu && !gpu::available()) {
       if (!SPBMM_HAVE_CUDA) throw NotCompiled("--kernel gpu: " + gpu::status());

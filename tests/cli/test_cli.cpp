@@ -314,6 +314,66 @@ TEST_F(Cli, EveryForcedKernelAgrees) {
   }
 }
 
+// A header may claim any size: the dense C, the B of --random-rhs and the output text are
+// checked from the headers before anything is read or allocated.
+TEST_F(Cli, HugeHeaderFailsAtOnceWithTheLimitToRaise) {
+  write_text(p("big.mtx"),
+             "%%MatrixMarket matrix coordinate real general\n100000000 100000000 3\n"
+             "1 1 1.0\n50 60 2.0\n99999999 7 3.0\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  const Result r = run({"multiply", p("big.mtx"), "--random-rhs", "8", "-o", p("h.mtx")});
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_LT(s, 1.0);
+  EXPECT_NE(r.err.find("output would take at least"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("100000000 x 8"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--max-output"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(p("h.mtx")));
+  // The memory limit, named with its size and the option that raises it.
+  const Result m = run({"multiply", p("big.mtx"), "--random-rhs", "8", "--max-memory", "1G",
+                        "--max-output", "100G", "-o", p("h.mtx")});
+  EXPECT_EQ(m.code, 1) << m.err;
+  EXPECT_NE(m.err.find("dense operands would take 6.0 GiB"), std::string::npos) << m.err;
+  EXPECT_NE(m.err.find("limit of 1.0 GiB; raise it with --max-memory"), std::string::npos) << m.err;
+  EXPECT_FALSE(fs::exists(p("h.mtx")));
+  const Result bad = run(
+      {"multiply", p("big.mtx"), "--random-rhs", "8", "--max-memory", "lots", "-o", p("h.mtx")});
+  EXPECT_EQ(bad.code, 2) << bad.err;
+}
+
+TEST_F(Cli, LimitsLetSmallProductsThrough) {
+  const Mat a = make(30, 20, 93, 0.2);
+  write_coo(p("s.mtx"), a);
+  // 30 x 4 C and 20 x 4 B in float: 800 bytes; at least 240 bytes of text.
+  EXPECT_EQ(
+      run({"multiply", p("s.mtx"), "--random-rhs", "4", "--max-memory", "800", "-o", p("s1.mtx")})
+          .code,
+      0);
+  const Result m =
+      run({"multiply", p("s.mtx"), "--random-rhs", "4", "--max-memory", "799", "-o", p("s2.mtx")});
+  EXPECT_EQ(m.code, 1) << m.err;
+  EXPECT_NE(m.err.find("--max-memory"), std::string::npos) << m.err;
+  const Result o =
+      run({"multiply", p("s.mtx"), "--random-rhs", "4", "--max-output", "200", "-o", p("s3.mtx")});
+  EXPECT_EQ(o.code, 1) << o.err;
+  EXPECT_NE(o.err.find("--max-output"), std::string::npos) << o.err;
+}
+
+TEST_F(Cli, CooReadingGivesTheSameProduct) {
+  const Mat a = make(25, 18, 94, 0.15);
+  const Mat b = make(18, 5, 95);
+  write_coo(p("a.mtx"), a);
+  write_array(p("b.mtx"), b);
+  ASSERT_EQ(run({"multiply", p("a.mtx"), "--rhs", p("b.mtx"), "--coo", "-o", p("c.mtx")}).code, 0);
+  EXPECT_TRUE(same(read_result(p("c.mtx")), product(a, b)));
+  // Many more rows than entries: COO needs no row pointers.
+  write_text(p("tall.mtx"),
+             "%%MatrixMarket matrix coordinate real general\n1000000 4 2\n1 1 2.0\n999999 4 "
+             "3.0\n");
+  ASSERT_EQ(run({"multiply", p("tall.mtx"), "--random-rhs", "1", "--coo", "-o", p("t.mtx")}).code,
+            0);
+}
+
 TEST_F(Cli, ExplainOfOneEntrySaysEntry) {
   write_coo(p("one.mtx"), make(12, 10, 90, 0.3));
   const Result r =
