@@ -49,6 +49,8 @@ constexpr const char* kMultiplyHelp =
     "                     entry (matched to A in name order; the counts must agree)\n"
     "  --random-rhs N     a random dense B_i per entry, cols(op(A_i)) x N, values in [-1, 1)\n"
     "  --seed S           seed for --random-rhs (default 1)\n"
+    "  --save-rhs PATH    write the B of --random-rhs there (a file for one entry, else a\n"
+    "                     directory of files named after the A files), to check C elsewhere\n"
     "  --c-in C           the C that beta scales: a file, or a directory with one file per entry\n"
     "                     (name order); required when --beta is not 0. C may be the same path as\n"
     "                     OUT: it is read completely before anything is written.\n"
@@ -91,6 +93,7 @@ struct Args {
   std::optional<std::uint64_t> seed;
   std::optional<std::string> c_in;
   std::optional<std::string> machine;
+  std::optional<std::string> save_rhs;
   std::string out;
   bool transpose_a = false;
   double alpha = 1;
@@ -223,6 +226,9 @@ Args parse_args(int argc, char** argv, bool& help) {
       args.use_double = true;
     } else if (arg == "--quiet" || arg == "-q") {
       args.quiet = true;
+    } else if (arg == "--save-rhs") {
+      args.save_rhs = value();
+      if (args.save_rhs->empty()) throw UsageError{arg + " needs a non-empty path"};
     } else if (arg == "--coo") {
       args.coo = true;
     } else if (arg == "--max-memory" || arg == "--max-output") {
@@ -244,6 +250,7 @@ Args parse_args(int argc, char** argv, bool& help) {
   if (args.rhs && args.random_n) throw UsageError{"give either --rhs or --random-rhs, not both"};
   if (!args.rhs && !args.random_n) throw UsageError{"give --rhs B or --random-rhs N"};
   if (args.seed && !args.random_n) throw UsageError{"--seed needs --random-rhs"};
+  if (args.save_rhs && !args.random_n) throw UsageError{"--save-rhs needs --random-rhs"};
   if (args.out.empty()) throw UsageError{"no output given (-o OUT)"};
   if (args.beta != 0 && !args.c_in) {
     throw UsageError{"--beta other than 0 needs --c-in C (the C that beta scales)"};
@@ -265,6 +272,23 @@ std::string shape_str(std::int64_t r, std::int64_t c) {
 // The files of a batch operand given as one directory; IoError when unreadable or empty.
 std::vector<std::string> dir_files(const std::string& dir, const char* what) {
   std::vector<std::string> files = list_matrix_market_files(dir);
+  // Other files are not part of the batch; say so rather than skip them without a word.
+  std::vector<std::string> others;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() != ".mtx" && name[0] != '.') others.push_back(name);
+  }
+  if (!others.empty()) {
+    std::sort(others.begin(), others.end());
+    std::string list;
+    for (std::size_t k = 0; k < others.size() && k < 5; ++k) list += (k ? ", " : "") + others[k];
+    if (others.size() > 5) list += ", ...";
+    std::fprintf(
+        stderr,
+        "spbmm multiply: note: %s directory '%s': %zu %s not ending in .mtx left out (%s)\n", what,
+        dir.c_str(), others.size(), others.size() == 1 ? "entry" : "entries", list.c_str());
+  }
   if (files.empty()) {
     throw IoError(std::string(what) + " directory '" + dir + "' has no .mtx files");
   }
@@ -472,6 +496,25 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
       DenseMatrix<T> bi(a_cols[i], *args.random_n);
       for (auto& x : bi.values()) x = static_cast<T>(u(rng));
       b_list.push_back(std::move(bi));
+    }
+    if (args.save_rhs) {
+      MmWriteOptions bo;
+      bo.format = MmFormat::Array;
+      bo.threads = args.threads;
+      if (n_entries == 1 && !is_dir(*args.save_rhs)) {
+        write_matrix_market<T>(*args.save_rhs, DenseView<const T>(b_list[0].view()), bo);
+      } else {
+        std::error_code ec;
+        fs::create_directories(*args.save_rhs, ec);
+        if (ec || !is_dir(*args.save_rhs)) {
+          throw IoError("cannot create the --save-rhs directory '" + *args.save_rhs + "'" +
+                        (ec ? ": " + ec.message() : std::string()));
+        }
+        for (std::size_t i = 0; i < n_entries; ++i) {
+          write_matrix_market<T>((fs::path(*args.save_rhs) / name_of(p.a_files[i])).string(),
+                                 DenseView<const T>(b_list[i].view()), bo);
+        }
+      }
     }
   } else {
     for (const auto& f : p.b_files) {

@@ -374,6 +374,46 @@ TEST_F(Cli, CooReadingGivesTheSameProduct) {
             0);
 }
 
+// The B that --random-rhs made, saved, reproduces C elsewhere.
+TEST_F(Cli, SaveRhsWritesTheRandomB) {
+  const Mat a = make(14, 9, 96, 0.3);
+  write_coo(p("a.mtx"), a);
+  const Result r = run({"multiply", p("a.mtx"), "--random-rhs", "3", "--double", "--save-rhs",
+                        p("b.mtx"), "-o", p("c.mtx")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Mat b = read_result(p("b.mtx"));
+  ASSERT_EQ(b.rows, 9);
+  ASSERT_EQ(b.cols, 3);
+  const Mat c = read_result(p("c.mtx"));
+  const Mat want = product(a, b);
+  ASSERT_EQ(c.rows, want.rows);
+  for (std::size_t k = 0; k < c.v.size(); ++k) EXPECT_NEAR(c.v[k], want.v[k], 1e-12) << k;
+  // A batch: one file per entry, named after its A.
+  fs::create_directories(p("A"));
+  write_coo(p("A/x.mtx"), make(5, 4, 97, 0.5));
+  write_coo(p("A/y.mtx"), make(6, 7, 98, 0.5));
+  const Result d =
+      run({"multiply", p("A"), "--random-rhs", "2", "--save-rhs", p("B"), "-o", p("C")});
+  ASSERT_EQ(d.code, 0) << d.err;
+  EXPECT_EQ(read_result(p("B/x.mtx")).rows, 4);
+  EXPECT_EQ(read_result(p("B/y.mtx")).rows, 7);
+  EXPECT_EQ(run({"multiply", p("a.mtx"), "--rhs", p("b.mtx"), "--save-rhs", p("z.mtx"), "-o",
+                 p("c2.mtx")})
+                .code,
+            2);
+}
+
+TEST_F(Cli, OtherFilesInADirectoryAreNamed) {
+  fs::create_directories(p("G"));
+  write_coo(p("G/g.mtx"), make(5, 4, 99, 0.5));
+  write_text(p("G/notes.txt"), "not a matrix\n");
+  const Result r = run({"multiply", p("G"), "--random-rhs", "2", "-o", p("out")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("notes.txt"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 entry not ending in .mtx left out"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(p("out/g.mtx")));
+}
+
 TEST_F(Cli, ExplainOfOneEntrySaysEntry) {
   write_coo(p("one.mtx"), make(12, 10, 90, 0.3));
   const Result r =
