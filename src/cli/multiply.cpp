@@ -61,6 +61,7 @@ constexpr const char* kMultiplyHelp =
     "                     per entry named after its A file\n"
     "options:\n"
     "  --transpose-a      multiply by the transpose of each A_i\n"
+    "  --transpose-b      multiply by the transpose of each B_i (a B file then holds N x k)\n"
     "  --alpha X          default 1\n"
     "  --beta Y           default 0 (C is then not read)\n"
     "  --kernel K         auto (default), reference, sparse, dense, eigen or gpu\n"
@@ -96,6 +97,7 @@ struct Args {
   std::optional<std::string> save_rhs;
   std::string out;
   bool transpose_a = false;
+  bool transpose_b = false;
   double alpha = 1;
   double beta = 0;
   Kernel kernel = Kernel::Auto;
@@ -202,6 +204,8 @@ Args parse_args(int argc, char** argv, bool& help) {
       if (args.out.empty()) throw UsageError{arg + " needs a non-empty path"};
     } else if (arg == "--transpose-a") {
       args.transpose_a = true;
+    } else if (arg == "--transpose-b") {
+      args.transpose_b = true;
     } else if (arg == "--alpha" || arg == "--beta") {
       const char* v = value();
       double x = 0;
@@ -385,8 +389,10 @@ void check_sizes(const Args& args, const Paths& p, const std::vector<MatrixMarke
   for (std::size_t i = 0; i < n_entries; ++i) {
     const double rows = static_cast<double>(args.transpose_a ? a_h[i].cols : a_h[i].rows);
     const double inner = static_cast<double>(args.transpose_a ? a_h[i].rows : a_h[i].cols);
-    const double n = args.random_n ? static_cast<double>(*args.random_n)
-                                   : static_cast<double>(b_h[b_h.size() == 1 ? 0 : i].cols);
+    const MatrixMarketHeader* bh = b_h.empty() ? nullptr : &b_h[b_h.size() == 1 ? 0 : i];
+    const double n = args.random_n      ? static_cast<double>(*args.random_n)
+                     : args.transpose_b ? static_cast<double>(bh->rows)
+                                        : static_cast<double>(bh->cols);
     if (args.random_n) b_values += inner * n;
     c_values += rows * n;
     if (rows * n > largest_values) {
@@ -493,7 +499,8 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
     std::mt19937_64 rng(args.seed.value_or(1));
     std::uniform_real_distribution<double> u(-1.0, 1.0);
     for (std::size_t i = 0; i < n_entries; ++i) {
-      DenseMatrix<T> bi(a_cols[i], *args.random_n);
+      DenseMatrix<T> bi = args.transpose_b ? DenseMatrix<T>(*args.random_n, a_cols[i])
+                                           : DenseMatrix<T>(a_cols[i], *args.random_n);
       for (auto& x : bi.values()) x = static_cast<T>(u(rng));
       b_list.push_back(std::move(bi));
     }
@@ -527,13 +534,16 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
   for (std::size_t i = 0; i < n_entries; ++i) {
     const std::size_t bi = b_list.size() == 1 ? 0 : i;
     const DenseMatrix<T>& b = b_list[bi];
-    if (b.rows() != a_cols[i]) {
-      throw ShapeError(a_name(i) + " is " + shape_str(a_rows[i], a_cols[i]) + " but B '" +
-                       p.b_files[bi] + "' is " + shape_str(b.rows(), b.cols()) +
-                       " (inner dimensions " + std::to_string(a_cols[i]) +
-                       " != " + std::to_string(b.rows()) + ")");
+    const std::int64_t inner = args.transpose_b ? b.cols() : b.rows();
+    if (inner != a_cols[i]) {
+      const std::string b_name = p.b_files.empty() ? std::string("B") : "B '" + p.b_files[bi] + "'";
+      throw ShapeError(
+          a_name(i) + " is " + shape_str(a_rows[i], a_cols[i]) + " but " +
+          (args.transpose_b ? "the transpose of " : "") + b_name + " is " +
+          (args.transpose_b ? shape_str(b.cols(), b.rows()) : shape_str(b.rows(), b.cols())) +
+          " (inner dimensions " + std::to_string(a_cols[i]) + " != " + std::to_string(inner) + ")");
     }
-    n[i] = b.cols();
+    n[i] = args.transpose_b ? b.rows() : b.cols();
   }
 
   // C: zeros, or the --c-in files that beta scales.
@@ -552,6 +562,7 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
   PlanOptions po;
   po.machine = machine;
   po.op_a = args.transpose_a ? Op::T : Op::N;
+  po.op_b = args.transpose_b ? Op::T : Op::N;
   po.threads = args.threads;
   po.policy.force = args.kernel;
   const auto t_plan = std::chrono::steady_clock::now();

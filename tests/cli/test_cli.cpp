@@ -403,6 +403,33 @@ TEST_F(Cli, SaveRhsWritesTheRandomB) {
             2);
 }
 
+TEST_F(Cli, TransposeBMultipliesByBTransposed) {
+  const Mat a = make(12, 9, 100, 0.3);
+  const Mat bt = make(4, 9, 101);  // B^T as stored: N x k
+  write_coo(p("a.mtx"), a);
+  write_array(p("bt.mtx"), bt);
+  const Result r =
+      run({"multiply", p("a.mtx"), "--rhs", p("bt.mtx"), "--transpose-b", "-o", p("c.mtx")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(same(read_result(p("c.mtx")), product(a, transposed(bt))));
+  // Without the option the shapes do not fit, and the message says so.
+  const Result bad = run({"multiply", p("a.mtx"), "--rhs", p("bt.mtx"), "-o", p("d.mtx")});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("inner dimensions 9 != 4"), std::string::npos) << bad.err;
+  write_array(p("b.mtx"), make(9, 4, 102));
+  const Result badt =
+      run({"multiply", p("a.mtx"), "--rhs", p("b.mtx"), "--transpose-b", "-o", p("e.mtx")});
+  EXPECT_EQ(badt.code, 1);
+  EXPECT_NE(badt.err.find("the transpose of B"), std::string::npos) << badt.err;
+  // With --random-rhs: B is made N x k and used transposed.
+  ASSERT_EQ(run({"multiply", p("a.mtx"), "--random-rhs", "3", "--transpose-b", "--save-rhs",
+                 p("rb.mtx"), "-o", p("f.mtx")})
+                .code,
+            0);
+  EXPECT_EQ(read_result(p("rb.mtx")).rows, 3);
+  EXPECT_EQ(read_result(p("f.mtx")).cols, 3);
+}
+
 TEST_F(Cli, OtherFilesInADirectoryAreNamed) {
   fs::create_directories(p("G"));
   write_coo(p("G/g.mtx"), make(5, 4, 99, 0.5));
