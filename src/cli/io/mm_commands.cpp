@@ -80,15 +80,9 @@ struct FileStats {
   }
 };
 
-// `header` is the file's header, already read by the caller.
-FileStats file_stats(const std::string& path, MatrixMarketHeader header) {
-  FileStats st;
-  st.header = std::move(header);
-  const MatrixMarketHeader& h = st.header;
-  if (h.field == MmField::Complex) {
-    throw ParseError(path, h.banner_line, "complex values are not supported");
-  }
-  const CsrMatrix<double, std::int64_t> m = read_matrix_market_csr<double, std::int64_t>(path);
+// nnz and row-length range of a read matrix.
+template <class I>
+void row_stats(const CsrMatrix<double, I>& m, FileStats& st) {
   st.nnz = m.nnz();
   if (m.rows() > 0) {
     st.min_row = INT64_MAX;
@@ -99,6 +93,23 @@ FileStats file_stats(const std::string& path, MatrixMarketHeader header) {
       st.min_row = std::min(st.min_row, len);
       st.max_row = std::max(st.max_row, len);
     }
+  }
+}
+
+// `header` is the file's header, already read by the caller.
+FileStats file_stats(const std::string& path, MatrixMarketHeader header) {
+  FileStats st;
+  st.header = std::move(header);
+  const MatrixMarketHeader& h = st.header;
+  if (h.field == MmField::Complex) {
+    throw ParseError(path, h.banner_line, "complex values are not supported");
+  }
+  // 32-bit indices when the header allows them: half the index memory to write and sort.
+  const bool narrow = h.rows < INT32_MAX && h.cols < INT32_MAX && h.nnz < INT32_MAX / 2;
+  if (narrow) {
+    row_stats(read_matrix_market_csr<double, std::int32_t>(path), st);
+  } else {
+    row_stats(read_matrix_market_csr<double, std::int64_t>(path), st);
   }
   return st;
 }
