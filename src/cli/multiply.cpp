@@ -1,6 +1,8 @@
 // `spbmm multiply`: C_i = alpha * op(A_i) * B_i + beta * C_i over Matrix Market files, through a
 // Plan.
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -23,6 +25,8 @@
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "io/atomic_file.hpp"
+#include "spbmm/config.hpp"
+#include "spbmm/gpu.hpp"
 #include "spbmm/plan.hpp"
 #include "spbmm/spbmm.hpp"
 
@@ -46,6 +50,8 @@ constexpr const char* kMultiplyHelp =
     "                     entry (matched to A in name order; the counts must agree)\n"
     "  --random-rhs N     a random dense B_i per entry, cols(op(A_i)) x N, values in [-1, 1)\n"
     "  --seed S           seed for --random-rhs (default 1)\n"
+    "  --save-rhs PATH    write the B of --random-rhs there (a file for one entry, else a\n"
+    "                     directory of files named after the A files), to check C elsewhere\n"
     "  --c-in C           the C that beta scales: a file, or a directory with one file per entry\n"
     "                     (name order); required when --beta is not 0. C may be the same path as\n"
     "                     OUT: it is read completely before anything is written.\n"
@@ -58,6 +64,7 @@ constexpr const char* kMultiplyHelp =
     "                     complete one\n"
     "options:\n"
     "  --transpose-a      multiply by the transpose of each A_i\n"
+    "  --transpose-b      multiply by the transpose of each B_i (a B file then holds N x k)\n"
     "  --alpha X          default 1\n"
     "  --beta Y           default 0 (C is then not read)\n"
     "  --kernel K         auto (default), reference, sparse, dense, eigen or gpu\n"
@@ -69,6 +76,12 @@ constexpr const char* kMultiplyHelp =
     "  --distribute D     under mpirun (spbmm built with MPI), with --random-rhs: entries (the\n"
     "                     default there: each rank reads, runs and writes its own entries) or\n"
     "                     rows (one A split by rows); the output bytes are those of one process\n"
+    "  --coo              read coordinate A files as COO entries rather than CSR (no row\n"
+    "                     pointers: for matrices with far more rows than entries)\n"
+    "  --max-memory SIZE  the most the dense B (--random-rhs) and C may take together, checked\n"
+    "                     from the files' headers before anything is read or allocated (bytes,\n"
+    "                     or with K, M, G, T; default 8G, the library's dense limit)\n"
+    "  --max-output SIZE  the most Matrix Market text the output may take (default 1G)\n"
     "Reading, multiplying and writing show their progress on stderr when a step takes longer\n"
     "than a second and stderr is a terminal.\n"
     "Indices are 32-bit unless a file needs 64-bit ones. Output values are written with the\n"
@@ -87,8 +100,10 @@ struct Args {
   std::optional<std::uint64_t> seed;
   std::optional<std::string> c_in;
   std::optional<std::string> machine;
+  std::optional<std::string> save_rhs;
   std::string out;
   bool transpose_a = false;
+  bool transpose_b = false;
   double alpha = 1;
   double beta = 0;
   Kernel kernel = Kernel::Auto;
@@ -96,6 +111,9 @@ struct Args {
   bool explain = false;
   bool use_double = false;
   bool quiet = false;
+  bool coo = false;  // coordinate A files as COO entries (no rows + 1 row pointers)
+  std::optional<std::uint64_t> max_memory;
+  std::uint64_t max_output = std::uint64_t{1} << 30;
 };
 
 // A usage problem: exit status 2.
@@ -115,6 +133,28 @@ bool parse_double(const char* s, double& out) {
   char* end = nullptr;
   out = std::strtod(s, &end);
   return *s != '\0' && *end == '\0' && std::isfinite(out);
+}
+
+// "8G", "512M", "100000": bytes, with an optional K, M, G or T (powers of 1024).
+bool parse_size(const char* s, std::uint64_t& out) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s, &end);
+  if (end == s || errno != 0 || !(v >= 0)) return false;
+  double scale = 1;
+  if (*end != '\0') {
+    const std::string unit(end);
+    const std::string units = "KMGT";
+    const auto k = units.find(static_cast<char>(std::toupper(static_cast<unsigned char>(unit[0]))));
+    if (k == std::string::npos ||
+        (unit.size() > 1 && unit.substr(1) != "B" && unit.substr(1) != "iB"))
+      return false;
+    scale = std::pow(1024.0, static_cast<double>(k + 1));
+  }
+  const double bytes = v * scale;
+  if (bytes >= 1.8e19) return false;
+  out = static_cast<std::uint64_t>(bytes);
+  return true;
 }
 
 bool parse_int(const char* s, long long lo, long long hi, long long& out) {
@@ -170,6 +210,8 @@ Args parse_args(int argc, char** argv, bool& help) {
       if (args.out.empty()) throw UsageError{arg + " needs a non-empty path"};
     } else if (arg == "--transpose-a") {
       args.transpose_a = true;
+    } else if (arg == "--transpose-b") {
+      args.transpose_b = true;
     } else if (arg == "--alpha" || arg == "--beta") {
       const char* v = value();
       double x = 0;
@@ -194,6 +236,20 @@ Args parse_args(int argc, char** argv, bool& help) {
       args.use_double = true;
     } else if (arg == "--quiet" || arg == "-q") {
       args.quiet = true;
+    } else if (arg == "--save-rhs") {
+      args.save_rhs = value();
+      if (args.save_rhs->empty()) throw UsageError{arg + " needs a non-empty path"};
+    } else if (arg == "--coo") {
+      args.coo = true;
+    } else if (arg == "--max-memory" || arg == "--max-output") {
+      const char* v = value();
+      std::uint64_t bytes = 0;
+      if (!parse_size(v, bytes)) throw bad(v);
+      if (arg == "--max-memory") {
+        args.max_memory = bytes;
+      } else {
+        args.max_output = bytes;
+      }
     } else if (arg.size() > 1 && arg[0] == '-') {
       throw UsageError{"unknown option '" + arg + "'"};
     } else {
@@ -204,6 +260,7 @@ Args parse_args(int argc, char** argv, bool& help) {
   if (args.rhs && args.random_n) throw UsageError{"give either --rhs or --random-rhs, not both"};
   if (!args.rhs && !args.random_n) throw UsageError{"give --rhs B or --random-rhs N"};
   if (args.seed && !args.random_n) throw UsageError{"--seed needs --random-rhs"};
+  if (args.save_rhs && !args.random_n) throw UsageError{"--save-rhs needs --random-rhs"};
   if (args.out.empty()) throw UsageError{"no output given (-o OUT)"};
   if (args.beta != 0 && !args.c_in) {
     throw UsageError{"--beta other than 0 needs --c-in C (the C that beta scales)"};
@@ -225,6 +282,23 @@ std::string shape_str(std::int64_t r, std::int64_t c) {
 // The files of a batch operand given as one directory; IoError when unreadable or empty.
 std::vector<std::string> dir_files(const std::string& dir, const char* what) {
   std::vector<std::string> files = list_matrix_market_files(dir);
+  // Other files are not part of the batch; say so rather than skip them without a word.
+  std::vector<std::string> others;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() != ".mtx" && name[0] != '.') others.push_back(name);
+  }
+  if (!others.empty()) {
+    std::sort(others.begin(), others.end());
+    std::string list;
+    for (std::size_t k = 0; k < others.size() && k < 5; ++k) list += (k ? ", " : "") + others[k];
+    if (others.size() > 5) list += ", ...";
+    std::fprintf(
+        stderr,
+        "spbmm multiply: note: %s directory '%s': %zu %s not ending in .mtx left out (%s)\n", what,
+        dir.c_str(), others.size(), others.size() == 1 ? "entry" : "entries", list.c_str());
+  }
   if (files.empty()) {
     throw IoError(std::string(what) + " directory '" + dir + "' has no .mtx files");
   }
@@ -295,33 +369,107 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+std::string bytes_str(double bytes) {
+  char buf[64];
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 6) {
+    bytes /= 1024;
+    ++u;
+  }
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buf;
+}
+
+// The dense operands and the text this command will make, from the files' headers alone, against
+// the limits: a header may claim any size, and nothing is read or allocated before this passes.
+template <Value T>
+void check_sizes(const Args& args, const Paths& p, const std::vector<MatrixMarketHeader>& a_h) {
+  const std::size_t n_entries = a_h.size();
+  std::vector<MatrixMarketHeader> b_h;
+  for (const auto& f : p.b_files) b_h.push_back(read_matrix_market_header(f));
+  double b_values = 0;  // B made here (--random-rhs); B files are checked by the reader
+  double c_values = 0;
+  std::string largest;
+  double largest_values = -1;
+  for (std::size_t i = 0; i < n_entries; ++i) {
+    const double rows = static_cast<double>(args.transpose_a ? a_h[i].cols : a_h[i].rows);
+    const double inner = static_cast<double>(args.transpose_a ? a_h[i].rows : a_h[i].cols);
+    const MatrixMarketHeader* bh = b_h.empty() ? nullptr : &b_h[b_h.size() == 1 ? 0 : i];
+    const double n = args.random_n      ? static_cast<double>(*args.random_n)
+                     : args.transpose_b ? static_cast<double>(bh->rows)
+                                        : static_cast<double>(bh->cols);
+    if (args.random_n) b_values += inner * n;
+    c_values += rows * n;
+    if (rows * n > largest_values) {
+      largest_values = rows * n;
+      largest = "'" + p.a_files[i] + "' gives a " +
+                std::to_string(static_cast<std::int64_t>(rows)) + " x " +
+                std::to_string(static_cast<std::int64_t>(n)) + " C";
+    }
+  }
+  const double memory = (b_values + c_values) * static_cast<double>(sizeof(T));
+  const double memory_limit =
+      static_cast<double>(args.max_memory ? *args.max_memory : dense_limit());
+  if (memory > memory_limit) {
+    throw LimitError("the dense operands would take " + bytes_str(memory) + " (C" +
+                     (args.random_n ? std::string(" and the B of --random-rhs") : "") + ": " +
+                     std::to_string(static_cast<std::uint64_t>(b_values + c_values)) + " values; " +
+                     largest + "), above the limit of " + bytes_str(memory_limit) +
+                     "; raise it with --max-memory SIZE");
+  }
+  // An array file holds at least two characters per value ("0\n").
+  const double text = 2 * c_values;
+  if (text > static_cast<double>(args.max_output)) {
+    throw LimitError("the output would take at least " + bytes_str(text) +
+                     " of Matrix Market text (" +
+                     std::to_string(static_cast<std::uint64_t>(c_values)) + " values; " + largest +
+                     "), above the limit of " + bytes_str(static_cast<double>(args.max_output)) +
+                     "; raise it with --max-output SIZE");
+  }
+}
+
 template <Value T, Index I>
 int run(const Args& args, const Paths& p, const MachineModel* machine) {
   MmReadOptions ro;
   ro.threads = args.threads;
   const std::size_t n_entries = p.a_files.size();
+  std::vector<MatrixMarketHeader> headers;
+  for (const auto& f : p.a_files) headers.push_back(read_matrix_market_header(f));
+  check_sizes<T>(args, p, headers);
 
   // A: coordinate files as CSR, array files as dense. Both stores are reserved up front so that
   // the views taken below stay valid.
   std::vector<CsrMatrix<T, I>> csr;
+  std::vector<CooMatrix<T, I>> coo;
   std::vector<DenseMatrix<T>> dense;
   csr.reserve(n_entries);
+  coo.reserve(n_entries);
   dense.reserve(n_entries);
-  std::vector<std::pair<bool, std::size_t>> where(n_entries);  // (is dense, index)
+  enum class Kind { Dense, Csr, Coo };
+  std::vector<std::pair<Kind, std::size_t>> where(n_entries);
   Progress reading(
       "reading " + std::to_string(n_entries) + " A " + (n_entries == 1 ? "file" : "files"),
       args.quiet);
   for (std::size_t i = 0; i < n_entries; ++i) {
-    const MatrixMarketHeader h = read_matrix_market_header(p.a_files[i]);
+    const MatrixMarketHeader& h = headers[i];
     if (h.format == MmFormat::Array && h.field != MmField::Complex) {
-      where[i] = {true, dense.size()};
+      where[i] = {Kind::Dense, dense.size()};
       dense.push_back(read_matrix_market_dense<T>(p.a_files[i], Layout::RowMajor, ro));
     } else {
       try {
-        where[i] = {false, csr.size()};
-        csr.push_back(read_matrix_market_csr<T, I>(p.a_files[i], ro));
-      } catch (const LimitError&) {
+        if (args.coo) {
+          where[i] = {Kind::Coo, coo.size()};
+          coo.push_back(read_matrix_market_coo<T, I>(p.a_files[i], ro));
+        } else {
+          where[i] = {Kind::Csr, csr.size()};
+          csr.push_back(read_matrix_market_csr<T, I>(p.a_files[i], ro));
+        }
+      } catch (const LimitError& e) {
         if constexpr (std::is_same_v<I, std::int32_t>) throw NeedWideIndex{};
+        if (!args.coo && std::string(e.what()).find("as COO") != std::string::npos) {
+          throw LimitError(std::string(e.what()) + ": give --coo");
+        }
         throw;
       }
     }
@@ -330,11 +478,15 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
   BatchView<T, I> a;
   std::vector<std::int64_t> a_rows(n_entries), a_cols(n_entries);
   for (std::size_t i = 0; i < n_entries; ++i) {
-    const auto [is_dense, k] = where[i];
-    if (is_dense) {
+    const auto [kind, k] = where[i];
+    if (kind == Kind::Dense) {
       a.push_back(MatrixView<T, I>(DenseView<const T>(dense[k].view())));
       a_rows[i] = dense[k].rows();
       a_cols[i] = dense[k].cols();
+    } else if (kind == Kind::Coo) {
+      a.push_back(MatrixView<T, I>(coo[k].view()));
+      a_rows[i] = coo[k].rows();
+      a_cols[i] = coo[k].cols();
     } else {
       a.push_back(MatrixView<T, I>(csr[k].view()));
       a_rows[i] = csr[k].rows();
@@ -353,9 +505,29 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
     std::mt19937_64 rng(args.seed.value_or(1));
     std::uniform_real_distribution<double> u(-1.0, 1.0);
     for (std::size_t i = 0; i < n_entries; ++i) {
-      DenseMatrix<T> bi(a_cols[i], *args.random_n);
+      DenseMatrix<T> bi = args.transpose_b ? DenseMatrix<T>(*args.random_n, a_cols[i])
+                                           : DenseMatrix<T>(a_cols[i], *args.random_n);
       for (auto& x : bi.values()) x = static_cast<T>(u(rng));
       b_list.push_back(std::move(bi));
+    }
+    if (args.save_rhs) {
+      MmWriteOptions bo;
+      bo.format = MmFormat::Array;
+      bo.threads = args.threads;
+      if (n_entries == 1 && !is_dir(*args.save_rhs)) {
+        write_matrix_market<T>(*args.save_rhs, DenseView<const T>(b_list[0].view()), bo);
+      } else {
+        std::error_code ec;
+        fs::create_directories(*args.save_rhs, ec);
+        if (ec || !is_dir(*args.save_rhs)) {
+          throw IoError("cannot create the --save-rhs directory '" + *args.save_rhs + "'" +
+                        (ec ? ": " + ec.message() : std::string()));
+        }
+        for (std::size_t i = 0; i < n_entries; ++i) {
+          write_matrix_market<T>((fs::path(*args.save_rhs) / name_of(p.a_files[i])).string(),
+                                 DenseView<const T>(b_list[i].view()), bo);
+        }
+      }
     }
   } else {
     for (const auto& f : p.b_files) {
@@ -368,13 +540,16 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
   for (std::size_t i = 0; i < n_entries; ++i) {
     const std::size_t bi = b_list.size() == 1 ? 0 : i;
     const DenseMatrix<T>& b = b_list[bi];
-    if (b.rows() != a_cols[i]) {
-      throw ShapeError(a_name(i) + " is " + shape_str(a_rows[i], a_cols[i]) + " but B '" +
-                       p.b_files[bi] + "' is " + shape_str(b.rows(), b.cols()) +
-                       " (inner dimensions " + std::to_string(a_cols[i]) +
-                       " != " + std::to_string(b.rows()) + ")");
+    const std::int64_t inner = args.transpose_b ? b.cols() : b.rows();
+    if (inner != a_cols[i]) {
+      const std::string b_name = p.b_files.empty() ? std::string("B") : "B '" + p.b_files[bi] + "'";
+      throw ShapeError(
+          a_name(i) + " is " + shape_str(a_rows[i], a_cols[i]) + " but " +
+          (args.transpose_b ? "the transpose of " : "") + b_name + " is " +
+          (args.transpose_b ? shape_str(b.cols(), b.rows()) : shape_str(b.rows(), b.cols())) +
+          " (inner dimensions " + std::to_string(a_cols[i]) + " != " + std::to_string(inner) + ")");
     }
-    n[i] = b.cols();
+    n[i] = args.transpose_b ? b.rows() : b.cols();
   }
 
   // C: zeros, or the --c-in files that beta scales.
@@ -393,6 +568,7 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
   PlanOptions po;
   po.machine = machine;
   po.op_a = args.transpose_a ? Op::T : Op::N;
+  po.op_b = args.transpose_b ? Op::T : Op::N;
   po.threads = args.threads;
   po.policy.force = args.kernel;
   const auto t_plan = std::chrono::steady_clock::now();
@@ -469,6 +645,12 @@ int cmd_multiply(int argc, char** argv) {
     return usage_error(e.message);
   }
   try {
+    if (args.max_memory) set_dense_limit(*args.max_memory);
+    // Before any file is read: a forced GPU that cannot run says so in the option's own words.
+    if (args.kernel == Kernel::Gpu && !gpu::available()) {
+      if (!SPBMM_HAVE_CUDA) throw NotCompiled("--kernel gpu: " + gpu::status());
+      throw DeviceError("--kernel gpu: no GPU is usable: " + gpu::status());
+    }
     paths = resolve_paths(args);
     // Outputs first: an output that cannot be written fails now, not after the work.
     if (paths.out_is_dir) {

@@ -288,9 +288,10 @@ const std::vector<Choice>& Engine<T, I>::reasons() const {
 template <Value T, Index I>
 std::string Engine<T, I>::explain() const {
   reasons();
-  std::string out = cat("plan: ", stats.size(), " entries, op(A) = ", to_string(options.op_a),
-                        ", op(B) = ", to_string(options.op_b), ", threads = ",
-                        options.threads > 0 ? cat(options.threads) : std::string("default"), "\n");
+  std::string out = cat(
+      "plan: ", stats.size(), stats.size() == 1 ? " entry" : " entries",
+      ", op(A) = ", to_string(options.op_a), ", op(B) = ", to_string(options.op_b),
+      ", threads = ", options.threads > 0 ? cat(options.threads) : std::string("default"), "\n");
   if (!gpu_note.empty()) out += cat("gpu not considered: ", gpu_note, "\n");
   char line[256];
   std::snprintf(line, sizeof(line), "%6s  %-13s %6s %11s %9s  %-9s %10s  %s\n", "entry", "op(A)",

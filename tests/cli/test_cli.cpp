@@ -306,7 +306,148 @@ TEST_F(Cli, EveryForcedKernelAgrees) {
   } else {
     EXPECT_EQ(g.code, 1) << g.err;
     EXPECT_EQ(std::count(g.err.begin(), g.err.end(), '\n'), 1) << g.err;
+    // The option's own words, not the library's enum.
+    EXPECT_NE(g.err.find("--kernel gpu"), std::string::npos) << g.err;
+    EXPECT_EQ(g.err.find("Kernel::Gpu"), std::string::npos) << g.err;
+    // Found before any work: no output written.
+    EXPECT_FALSE(fs::exists(p("g.mtx")));
   }
+}
+
+// A header may claim any size: the dense C, the B of --random-rhs and the output text are
+// checked from the headers before anything is read or allocated.
+TEST_F(Cli, HugeHeaderFailsAtOnceWithTheLimitToRaise) {
+  write_text(p("big.mtx"),
+             "%%MatrixMarket matrix coordinate real general\n100000000 100000000 3\n"
+             "1 1 1.0\n50 60 2.0\n99999999 7 3.0\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  const Result r = run({"multiply", p("big.mtx"), "--random-rhs", "8", "-o", p("h.mtx")});
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_LT(s, 1.0);
+  EXPECT_NE(r.err.find("output would take at least"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("100000000 x 8"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--max-output"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(p("h.mtx")));
+  // The memory limit, named with its size and the option that raises it.
+  const Result m = run({"multiply", p("big.mtx"), "--random-rhs", "8", "--max-memory", "1G",
+                        "--max-output", "100G", "-o", p("h.mtx")});
+  EXPECT_EQ(m.code, 1) << m.err;
+  EXPECT_NE(m.err.find("dense operands would take 6.0 GiB"), std::string::npos) << m.err;
+  EXPECT_NE(m.err.find("limit of 1.0 GiB; raise it with --max-memory"), std::string::npos) << m.err;
+  EXPECT_FALSE(fs::exists(p("h.mtx")));
+  const Result bad = run(
+      {"multiply", p("big.mtx"), "--random-rhs", "8", "--max-memory", "lots", "-o", p("h.mtx")});
+  EXPECT_EQ(bad.code, 2) << bad.err;
+}
+
+TEST_F(Cli, LimitsLetSmallProductsThrough) {
+  const Mat a = make(30, 20, 93, 0.2);
+  write_coo(p("s.mtx"), a);
+  // 30 x 4 C and 20 x 4 B in float: 800 bytes; at least 240 bytes of text.
+  EXPECT_EQ(
+      run({"multiply", p("s.mtx"), "--random-rhs", "4", "--max-memory", "800", "-o", p("s1.mtx")})
+          .code,
+      0);
+  const Result m =
+      run({"multiply", p("s.mtx"), "--random-rhs", "4", "--max-memory", "799", "-o", p("s2.mtx")});
+  EXPECT_EQ(m.code, 1) << m.err;
+  EXPECT_NE(m.err.find("--max-memory"), std::string::npos) << m.err;
+  const Result o =
+      run({"multiply", p("s.mtx"), "--random-rhs", "4", "--max-output", "200", "-o", p("s3.mtx")});
+  EXPECT_EQ(o.code, 1) << o.err;
+  EXPECT_NE(o.err.find("--max-output"), std::string::npos) << o.err;
+}
+
+TEST_F(Cli, CooReadingGivesTheSameProduct) {
+  const Mat a = make(25, 18, 94, 0.15);
+  const Mat b = make(18, 5, 95);
+  write_coo(p("a.mtx"), a);
+  write_array(p("b.mtx"), b);
+  ASSERT_EQ(run({"multiply", p("a.mtx"), "--rhs", p("b.mtx"), "--coo", "-o", p("c.mtx")}).code, 0);
+  EXPECT_TRUE(same(read_result(p("c.mtx")), product(a, b)));
+  // Many more rows than entries: COO needs no row pointers.
+  write_text(p("tall.mtx"),
+             "%%MatrixMarket matrix coordinate real general\n1000000 4 2\n1 1 2.0\n999999 4 "
+             "3.0\n");
+  ASSERT_EQ(run({"multiply", p("tall.mtx"), "--random-rhs", "1", "--coo", "-o", p("t.mtx")}).code,
+            0);
+}
+
+// The B that --random-rhs made, saved, reproduces C elsewhere.
+TEST_F(Cli, SaveRhsWritesTheRandomB) {
+  const Mat a = make(14, 9, 96, 0.3);
+  write_coo(p("a.mtx"), a);
+  const Result r = run({"multiply", p("a.mtx"), "--random-rhs", "3", "--double", "--save-rhs",
+                        p("b.mtx"), "-o", p("c.mtx")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Mat b = read_result(p("b.mtx"));
+  ASSERT_EQ(b.rows, 9);
+  ASSERT_EQ(b.cols, 3);
+  const Mat c = read_result(p("c.mtx"));
+  const Mat want = product(a, b);
+  ASSERT_EQ(c.rows, want.rows);
+  for (std::size_t k = 0; k < c.v.size(); ++k) EXPECT_NEAR(c.v[k], want.v[k], 1e-12) << k;
+  // A batch: one file per entry, named after its A.
+  fs::create_directories(p("A"));
+  write_coo(p("A/x.mtx"), make(5, 4, 97, 0.5));
+  write_coo(p("A/y.mtx"), make(6, 7, 98, 0.5));
+  const Result d =
+      run({"multiply", p("A"), "--random-rhs", "2", "--save-rhs", p("B"), "-o", p("C")});
+  ASSERT_EQ(d.code, 0) << d.err;
+  EXPECT_EQ(read_result(p("B/x.mtx")).rows, 4);
+  EXPECT_EQ(read_result(p("B/y.mtx")).rows, 7);
+  EXPECT_EQ(run({"multiply", p("a.mtx"), "--rhs", p("b.mtx"), "--save-rhs", p("z.mtx"), "-o",
+                 p("c2.mtx")})
+                .code,
+            2);
+}
+
+TEST_F(Cli, TransposeBMultipliesByBTransposed) {
+  const Mat a = make(12, 9, 100, 0.3);
+  const Mat bt = make(4, 9, 101);  // B^T as stored: N x k
+  write_coo(p("a.mtx"), a);
+  write_array(p("bt.mtx"), bt);
+  const Result r =
+      run({"multiply", p("a.mtx"), "--rhs", p("bt.mtx"), "--transpose-b", "-o", p("c.mtx")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(same(read_result(p("c.mtx")), product(a, transposed(bt))));
+  // Without the option the shapes do not fit, and the message says so.
+  const Result bad = run({"multiply", p("a.mtx"), "--rhs", p("bt.mtx"), "-o", p("d.mtx")});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("inner dimensions 9 != 4"), std::string::npos) << bad.err;
+  write_array(p("b.mtx"), make(9, 4, 102));
+  const Result badt =
+      run({"multiply", p("a.mtx"), "--rhs", p("b.mtx"), "--transpose-b", "-o", p("e.mtx")});
+  EXPECT_EQ(badt.code, 1);
+  EXPECT_NE(badt.err.find("the transpose of B"), std::string::npos) << badt.err;
+  // With --random-rhs: B is made N x k and used transposed.
+  ASSERT_EQ(run({"multiply", p("a.mtx"), "--random-rhs", "3", "--transpose-b", "--save-rhs",
+                 p("rb.mtx"), "-o", p("f.mtx")})
+                .code,
+            0);
+  EXPECT_EQ(read_result(p("rb.mtx")).rows, 3);
+  EXPECT_EQ(read_result(p("f.mtx")).cols, 3);
+}
+
+TEST_F(Cli, OtherFilesInADirectoryAreNamed) {
+  fs::create_directories(p("G"));
+  write_coo(p("G/g.mtx"), make(5, 4, 99, 0.5));
+  write_text(p("G/notes.txt"), "not a matrix\n");
+  const Result r = run({"multiply", p("G"), "--random-rhs", "2", "-o", p("out")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("notes.txt"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 entry not ending in .mtx left out"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(p("out/g.mtx")));
+}
+
+TEST_F(Cli, ExplainOfOneEntrySaysEntry) {
+  write_coo(p("one.mtx"), make(12, 10, 90, 0.3));
+  const Result r =
+      run({"multiply", p("one.mtx"), "--random-rhs", "3", "--explain", "-o", p("one_c.mtx")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("plan: 1 entry,"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("1 entries"), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, ExplainPrintsThePlanTable) {

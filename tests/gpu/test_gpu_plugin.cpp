@@ -36,7 +36,8 @@ TEST(GpuPlugin, CpuWorkMapsNoCuda) {
   const auto a = spbmm::test::random_csr<float, std::int32_t>(40, 30, 0.2, rng);
   const auto b = spbmm::test::random_dense<float>(30, 8, rng);
   spbmm::PlanOptions po;
-  const spbmm::Plan<float, std::int32_t> plan(spbmm::BatchView<float, std::int32_t>({a.view()}), 8, po);
+  const spbmm::Plan<float, std::int32_t> plan(spbmm::BatchView<float, std::int32_t>({a.view()}), 8,
+                                              po);
   const auto c = plan.execute(spbmm::DenseBatchView<const float>::single(b.view()));
   ASSERT_EQ(c.size(), 1u);
   for (const char* lib : kCudaLibraries) {
@@ -74,9 +75,9 @@ TEST(GpuPlugin, MissingPluginIsADeviceError) {
   const auto a = spbmm::test::random_csr<double, std::int64_t>(6, 5, 0.5, rng);
   spbmm::PlanOptions po;
   po.policy.force = spbmm::Kernel::Gpu;
-  SPBMM_EXPECT_THROW_MSG(
-      (spbmm::Plan<double, std::int64_t>(spbmm::BatchView<double, std::int64_t>({a.view()}), 3, po)),
-      spbmm::DeviceError, path);
+  SPBMM_EXPECT_THROW_MSG((spbmm::Plan<double, std::int64_t>(
+                             spbmm::BatchView<double, std::int64_t>({a.view()}), 3, po)),
+                         spbmm::DeviceError, path);
 }
 
 TEST(GpuPlugin, MissingDriverSaysSo) {

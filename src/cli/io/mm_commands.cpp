@@ -89,9 +89,9 @@ struct FileStats {
   }
 };
 
-// Row lengths and nnz (duplicates summed) from CSR: row pointers cost 8 bytes a row.
-void csr_stats(const std::string& path, FileStats& st) {
-  const CsrMatrix<double, std::int64_t> m = read_matrix_market_csr<double, std::int64_t>(path);
+// nnz and row-length range of a read matrix.
+template <class I>
+void row_stats(const CsrMatrix<double, I>& m, FileStats& st) {
   st.nnz = m.nnz();
   if (m.rows() > 0) {
     st.min_row = INT64_MAX;
@@ -141,10 +141,14 @@ FileStats file_stats(const std::string& path, MatrixMarketHeader header) {
   // At most 2 nnz per stored entry (mirrors); rows beyond four times that are mostly empty.
   const bool rows_outnumber_entries =
       h.format == MmFormat::Coordinate && h.rows > (std::int64_t{1} << 20) && h.rows / 4 > h.nnz;
+  // 32-bit indices when the header allows them: half the index memory to write and sort.
+  const bool narrow = h.rows < INT32_MAX && h.cols < INT32_MAX && h.nnz < INT32_MAX / 2;
   if (rows_outnumber_entries) {
     coo_stats(path, st);
+  } else if (narrow) {
+    row_stats(read_matrix_market_csr<double, std::int32_t>(path), st);
   } else {
-    csr_stats(path, st);
+    row_stats(read_matrix_market_csr<double, std::int64_t>(path), st);
   }
   return st;
 }
