@@ -130,6 +130,18 @@ void sddmm_range_generic(const SddmmTask<T, I>& t, std::int64_t p0, std::int64_t
   });
 }
 
+// Y's rows are gathered in the pattern's order: read at random from memory, each one waits for
+// its own miss. When a slice covers most of its entry and Y fits in L2, Y is fetched in order
+// first (the hardware prefetcher then streams it) and the gathers hit L2.
+template <class T, class I>
+void stream_in_y(const SddmmTask<T, I>& t, std::int64_t p0, std::int64_t p1) {
+  constexpr std::int64_t kMaxBytes = std::int64_t{1} << 20;
+  const std::int64_t bytes = t.y.rows * t.y.ld * static_cast<std::int64_t>(sizeof(T));
+  if (bytes > kMaxBytes || 2 * (p1 - p0) < t.nnz) return;
+  const char* y = reinterpret_cast<const char*>(t.y.data);
+  for (std::int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(y + off);
+}
+
 // The SIMD loops; X and Y row-major. Call only when the CPU has the ISA.
 template <class T, class I>
 void sddmm_range_avx2(const SddmmTask<T, I>& t, std::int64_t p0, std::int64_t p1, T alpha, T beta);
