@@ -4,10 +4,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "core/checks.hpp"
 #include "dispatch/overlap.hpp"
@@ -68,10 +73,12 @@ void check_dense(const DenseView<T>& v, const std::string& what) {
 }
 
 // Validates every A entry: CSR and COO as their constructors would; a dense entry has no
-// pattern to follow (InvalidArgument).
+// pattern to follow (InvalidArgument). The checks read every index, which costs as much as a
+// fair part of the product itself, so a large batch is checked on `threads` threads (0: the
+// runtime's default); the error reported is still the one of the first bad entry.
 template <Value T, Index I>
-void validate_sparse_a(const BatchView<T, I>& a, const char* op) {
-  for (std::size_t i = 0; i < a.size(); ++i) {
+void validate_sparse_a(const BatchView<T, I>& a, const char* op, int threads = 0) {
+  const auto check = [&](std::size_t i) {
     const auto entry = static_cast<std::int64_t>(i);
     if (const auto* c = std::get_if<CsrView<T, I>>(&a[i])) {
       validate(*c, entry);
@@ -82,7 +89,38 @@ void validate_sparse_a(const BatchView<T, I>& a, const char* op) {
                                 " is dense; this product follows the stored entries of a CSR or "
                                 "COO entry"));
     }
+  };
+  double work = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (const auto* c = std::get_if<CsrView<T, I>>(&a[i])) {
+      work += static_cast<double>(c->rows) + static_cast<double>(c->row_ptr ? c->nnz() : 0);
+    } else if (const auto* o = std::get_if<CooView<T, I>>(&a[i])) {
+      work += static_cast<double>(o->nnz);
+    }
   }
+#ifdef _OPENMP
+  // Below this many indices a parallel region costs more than it saves.
+  constexpr double kMinParallel = 1e5;
+  if (a.size() > 1 && work >= kMinParallel && !omp_in_parallel() && threads != 1) {
+    const int team = threads > 0 ? threads : omp_get_max_threads();
+    std::vector<std::exception_ptr> errors(a.size());
+    const auto n = static_cast<std::int64_t>(a.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team)
+    for (std::int64_t i = 0; i < n; ++i) {
+      try {
+        check(static_cast<std::size_t>(i));
+      } catch (...) {
+        errors[static_cast<std::size_t>(i)] = std::current_exception();
+      }
+    }
+    for (const auto& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
+    return;
+  }
+#endif
+  (void)work;
+  for (std::size_t i = 0; i < a.size(); ++i) check(i);
 }
 
 template <Value T, Index I>

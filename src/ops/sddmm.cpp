@@ -28,7 +28,7 @@ void check_sddmm(const std::vector<std::span<T>>& out, const BatchView<T, I>& a,
     throw ShapeError(cat(kOp, ": A has ", n, " entries, X ", x.size(), ", Y ", y.size(),
                          " and the output ", out.size(), "; all four must have the same count"));
   }
-  ops::validate_sparse_a(a, kOp);
+  ops::validate_sparse_a(a, kOp, options.threads);
   for (std::size_t i = 0; i < n; ++i) {
     ops::check_dense(x[i], cat("X entry ", i));
     ops::check_dense(y[i], cat("Y entry ", i));

@@ -60,7 +60,7 @@ std::size_t check_reduce(const DenseBatchView<T>& c, const DenseBatchView<I>& ar
                               "; only max and min have them (pass an empty arg batch)"));
   }
   const std::size_t products = broadcast_size(a.size(), b.size());
-  ops::validate_sparse_a(a, kOp);
+  ops::validate_sparse_a(a, kOp, options.threads);
   for (std::size_t i = 0; i < b.size(); ++i) ops::check_dense(b[i], cat("B entry ", i));
   for (std::size_t i = 0; i < products; ++i) {
     const auto& ai = a[pick(a.size(), i)];

@@ -34,6 +34,7 @@ void sddmm(std::span<const SddmmTask<T, I>> tasks, T alpha, T beta, int threads)
           if (p1 <= p0) return;
           const bool rows_contiguous =
               t.x.layout == Layout::RowMajor && t.y.layout == Layout::RowMajor;
+          if (with_dot && rows_contiguous && isa != Isa::Generic) detail::stream_in_y(t, p0, p1);
           if (!with_dot) {
             detail::sddmm_scale_only(t, p0, p1, beta);
           } else if (rows_contiguous && isa == Isa::Avx512) {

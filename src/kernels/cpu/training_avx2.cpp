@@ -54,6 +54,19 @@ struct Vec<float> {
   }
   // b where m, else a.
   static V blend(V m, V a, V b) { return _mm256_blendv_ps(a, b, m); }
+  // No integer lanes: winners are tracked as positions.
+  template <class I>
+  static constexpr bool kColumnLanes = false;
+  using IV = V;
+  template <class I>
+  static IV iset1(I) {
+    return zero();
+  }
+  static IV iblend(V, IV a, IV) { return a; }
+  template <class I>
+  static void istore(I*, IV) {}
+  template <class I>
+  static void imaskstore(I*, M, IV) {}
 };
 
 template <>
@@ -85,6 +98,19 @@ struct Vec<double> {
                          _mm256_cmp_pd(best, best, _CMP_ORD_Q));
   }
   static V blend(V m, V a, V b) { return _mm256_blendv_pd(a, b, m); }
+  // No integer lanes: winners are tracked as positions.
+  template <class I>
+  static constexpr bool kColumnLanes = false;
+  using IV = V;
+  template <class I>
+  static IV iset1(I) {
+    return zero();
+  }
+  static IV iblend(V, IV a, IV) { return a; }
+  template <class I>
+  static void istore(I*, IV) {}
+  template <class I>
+  static void imaskstore(I*, M, IV) {}
 };
 
 #include "kernels/cpu/training_simd_tail.hpp"

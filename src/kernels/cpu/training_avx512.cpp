@@ -57,6 +57,23 @@ struct Vec<float> {
   }
   // b where m, else a.
   static V blend(M m, V a, V b) { return _mm512_mask_blend_ps(m, a, b); }
+  // Columns of A in 32-bit integer lanes beside the float lanes (int32 indices only).
+  template <class I>
+  static constexpr bool kColumnLanes = sizeof(I) == 4;
+  using IV = __m512i;
+  template <class I>
+  static IV iset1(I x) {
+    return _mm512_set1_epi32(static_cast<int>(x));
+  }
+  static IV iblend(M m, IV a, IV b) { return _mm512_mask_blend_epi32(m, a, b); }
+  template <class I>
+  static void istore(I* p, IV v) {
+    _mm512_storeu_si512(p, v);
+  }
+  template <class I>
+  static void imaskstore(I* p, M m, IV v) {
+    _mm512_mask_storeu_epi32(p, m, v);
+  }
 };
 
 template <>
@@ -88,6 +105,23 @@ struct Vec<double> {
            _mm512_cmp_pd_mask(best, best, _CMP_ORD_Q);
   }
   static V blend(M m, V a, V b) { return _mm512_mask_blend_pd(m, a, b); }
+  // Columns of A in 64-bit integer lanes beside the double lanes (int64 indices only).
+  template <class I>
+  static constexpr bool kColumnLanes = sizeof(I) == 8;
+  using IV = __m512i;
+  template <class I>
+  static IV iset1(I x) {
+    return _mm512_set1_epi64(static_cast<long long>(x));
+  }
+  static IV iblend(M m, IV a, IV b) { return _mm512_mask_blend_epi64(m, a, b); }
+  template <class I>
+  static void istore(I* p, IV v) {
+    _mm512_storeu_si512(p, v);
+  }
+  template <class I>
+  static void imaskstore(I* p, M m, IV v) {
+    _mm512_mask_storeu_epi64(p, m, v);
+  }
 };
 
 #include "kernels/cpu/training_simd_tail.hpp"

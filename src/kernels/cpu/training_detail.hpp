@@ -130,6 +130,19 @@ void sddmm_range_generic(const SddmmTask<T, I>& t, std::int64_t p0, std::int64_t
   });
 }
 
+// Y's rows are gathered in the pattern's order, at random. When a slice covers most of its
+// entry and Y fits in L2, Y is fetched in order first so that the gathers hit L2. On W10 (Y of
+// 25 KB to 1 MB per graph) this and the prefetch in the SIMD loop measured level with the loop
+// without them (46.0 against 46.7 ms): the time there goes to reading X and Y once (538 MB).
+template <class T, class I>
+void stream_in_y(const SddmmTask<T, I>& t, std::int64_t p0, std::int64_t p1) {
+  constexpr std::int64_t kMaxBytes = std::int64_t{1} << 20;
+  const std::int64_t bytes = t.y.rows * t.y.ld * static_cast<std::int64_t>(sizeof(T));
+  if (bytes > kMaxBytes || 2 * (p1 - p0) < t.nnz) return;
+  const char* y = reinterpret_cast<const char*>(t.y.data);
+  for (std::int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(y + off);
+}
+
 // The SIMD loops; X and Y row-major. Call only when the CPU has the ISA.
 template <class T, class I>
 void sddmm_range_avx2(const SddmmTask<T, I>& t, std::int64_t p0, std::int64_t p1, T alpha, T beta);
