@@ -16,7 +16,8 @@ bench/setup-anchors.sh makes (it has matplotlib and the anchors), after building
 -Dmkl_pkgconfig_dir=bench/.venv/lib/pkgconfig:
 
   bench/.venv/bin/python bench/plot.py --compile --threads 2 --reps 10
-        compile what it runs, measure, save bench/results/anchors-<date>-<commit>.jsonl (+ .md), draw the picture
+        compile what it runs, measure, save bench/results/anchors-<date>-<commit>.jsonl
+        (and the table as .md beside it), draw the picture
   bench/.venv/bin/python bench/plot.py --from bench/results/anchors-....jsonl
         print and redraw from saved results without measuring
 

@@ -390,18 +390,20 @@ class Handle {
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
 
-  // C (rows x n, row-major) = A * B (cols x n, row-major).
-  void mm(const T* b, T* c, std::int64_t n) const {
+  // C (rows x n, row-major) = A * B (cols x n, row-major); MKL's status, so that a call inside a
+  // parallel region can report it after the region rather than throw out of it.
+  sparse_status_t mm_status(const T* b, T* c, std::int64_t n) const noexcept {
     const auto nn = static_cast<MKL_INT>(n);
     if constexpr (std::is_same_v<T, float>) {
-      check_status(mkl_sparse_s_mm(SPARSE_OPERATION_NON_TRANSPOSE, 1.0f, h_, descr_,
-                                   SPARSE_LAYOUT_ROW_MAJOR, b, nn, nn, 0.0f, c, nn),
-                   "mkl_sparse_s_mm");
+      return mkl_sparse_s_mm(SPARSE_OPERATION_NON_TRANSPOSE, 1.0f, h_, descr_,
+                             SPARSE_LAYOUT_ROW_MAJOR, b, nn, nn, 0.0f, c, nn);
     } else {
-      check_status(mkl_sparse_d_mm(SPARSE_OPERATION_NON_TRANSPOSE, 1.0, h_, descr_,
-                                   SPARSE_LAYOUT_ROW_MAJOR, b, nn, nn, 0.0, c, nn),
-                   "mkl_sparse_d_mm");
+      return mkl_sparse_d_mm(SPARSE_OPERATION_NON_TRANSPOSE, 1.0, h_, descr_,
+                             SPARSE_LAYOUT_ROW_MAJOR, b, nn, nn, 0.0, c, nn);
     }
+  }
+  void mm(const T* b, T* c, std::int64_t n) const {
+    check_status(mm_status(b, c, n), "mkl_sparse_?_mm");
   }
 
  private:
@@ -453,16 +455,23 @@ Result sparse_workload(const std::string& id, const Options& o, const spbmm::Csr
     } else {
       v.run = [hs, &b, c = v.out, n, threads] {
         const auto count = static_cast<std::int64_t>(hs->size());
+        int failed = SPARSE_STATUS_SUCCESS;
 #pragma omp parallel num_threads(threads)
         {
           mkl_set_num_threads_local(1);
 #pragma omp for schedule(dynamic, 1)
           for (std::int64_t i = 0; i < count; ++i) {
             const auto e = static_cast<std::size_t>(i);
-            (*hs)[e]->mm(b.values().data() + b.offset(e), c->values().data() + c->offset(e), n);
+            const sparse_status_t st = (*hs)[e]->mm_status(b.values().data() + b.offset(e),
+                                                           c->values().data() + c->offset(e), n);
+            if (st != SPARSE_STATUS_SUCCESS) {
+#pragma omp atomic write
+              failed = static_cast<int>(st);
+            }
           }
           mkl_set_num_threads_local(0);
         }
+        check_status(static_cast<sparse_status_t>(failed), "mkl_sparse_?_mm");
       };
     }
     variants.push_back(std::move(v));
