@@ -176,5 +176,10 @@ template <Value T, Index I>
 std::vector<std::string> write_matrix_market_dir(const std::string& dir, const CooBatch<T, I>& a,
                                                  const MmWriteOptions& options = {},
                                                  const std::vector<std::string>& names = {});
+// Dense entries (written as arrays unless options.format says coordinate).
+template <Value T>
+std::vector<std::string> write_matrix_market_dir(const std::string& dir, const DenseBatch<T>& a,
+                                                 const MmWriteOptions& options = {},
+                                                 const std::vector<std::string>& names = {});
 
 }  // namespace spbmm

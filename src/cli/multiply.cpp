@@ -60,8 +60,8 @@ constexpr const char* kMultiplyHelp =
     "existing\n"
     "                     directory); otherwise a directory, created if needed, holding one file\n"
     "                     per entry named after its A file. OUT is checked (a directory\n"
-    "                     created) before anything is read; each file is replaced only by a\n"
-    "                     complete one\n"
+    "                     created) before anything is read; files are replaced only when\n"
+    "                     every one is complete\n"
     "options:\n"
     "  --transpose-a      multiply by the transpose of each A_i\n"
     "  --transpose-b      multiply by the transpose of each B_i (a B file then holds N x k)\n"
@@ -593,10 +593,10 @@ int run(const Args& args, const Paths& p, const MachineModel* machine) {
   wo.format = MmFormat::Array;
   wo.threads = args.threads;
   if (p.out_is_dir) {
-    for (std::size_t i = 0; i < n_entries; ++i) {
-      write_matrix_market<T>((fs::path(args.out) / name_of(p.a_files[i])).string(),
-                             DenseView<const T>(c.entry(i)), wo);
-    }
+    // All files or none: a failure part way replaces none of them.
+    std::vector<std::string> names;
+    for (const auto& f : p.a_files) names.push_back(name_of(f));
+    write_matrix_market_dir<T>(args.out, c, wo, names);
   } else {
     write_matrix_market<T>(p.out_single, DenseView<const T>(c.entry(0)), wo);
   }

@@ -74,6 +74,8 @@ AtomicFile::AtomicFile(const std::string& path) : path_(path), target_(path) {
   }
   const bool exists = ::stat(target_.c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) throw IoError(path + ": is a directory");
+  // A file we may not write is not replaced either, as opening it for writing would have failed.
+  if (exists && ::access(target_.c_str(), W_OK) != 0) fail("cannot open for writing", errno);
   if (exists && !S_ISREG(st.st_mode)) {
     fd_ = ::open(target_.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) fail("cannot open for writing", errno);
@@ -151,12 +153,10 @@ void check_output_file(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw IoError(path + ": is a directory");
-    if (!S_ISREG(st.st_mode)) {  // written in place (see AtomicFile)
-      if (::access(path.c_str(), W_OK) != 0) {
-        throw IoError(path + ": cannot write: " + std::strerror(errno));
-      }
-      return;
+    if (::access(path.c_str(), W_OK) != 0) {
+      throw IoError(path + ": cannot open for writing: " + std::strerror(errno));
     }
+    if (!S_ISREG(st.st_mode)) return;  // written in place (see AtomicFile)
   }
   std::error_code ec;
   fs::path target(path);

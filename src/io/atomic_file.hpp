@@ -13,7 +13,8 @@ namespace spbmm::detail {
 // without error (written straight to the system, no user-space buffer; not forced to the disk).
 // Until then the target, if it exists, is untouched; a temporary that is not committed (an
 // exception, a failed write) is removed by the destructor. The temporary takes the mode of an
-// existing target (0666 less the umask otherwise). A symbolic link is written through: its
+// existing target (0666 less the umask otherwise); a target the caller may not write is not
+// replaced. A symbolic link is written through: its
 // target is replaced. An existing target that is not a regular file (/dev/null, /dev/stdout, a
 // FIFO) cannot be replaced and is written in place. Every failure is an IoError naming the
 // target and the reason (errno text).

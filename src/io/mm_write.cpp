@@ -524,6 +524,32 @@ void write_to(detail::AtomicFile& out, const DenseView<const T>& a, const MmWrit
   write_array<T>(out, a, o);
 }
 
+// Per kind of entry: its checks, and the format written when the options name none.
+template <class T, class I>
+void validate_entry(const CsrView<T, I>& a, std::size_t i) {
+  validate(a, static_cast<std::int64_t>(i));
+}
+template <class T, class I>
+void validate_entry(const CooView<T, I>& a, std::size_t i) {
+  validate(a, static_cast<std::int64_t>(i));
+}
+template <class T>
+void validate_entry(const DenseView<const T>& a, std::size_t i) {
+  validate(a, ("entry " + std::to_string(i)).c_str());
+}
+template <class T, class I>
+MmFormat natural_format(const CsrView<T, I>&) {
+  return MmFormat::Coordinate;
+}
+template <class T, class I>
+MmFormat natural_format(const CooView<T, I>&) {
+  return MmFormat::Coordinate;
+}
+template <class T>
+MmFormat natural_format(const DenseView<const T>&) {
+  return MmFormat::Array;
+}
+
 // Every entry goes to a temporary first; only when all are complete are they renamed into place,
 // so a failure part way leaves none of the targets replaced.
 template <class Batch>
@@ -531,8 +557,9 @@ std::vector<std::string> write_dir(const std::string& dir, const Batch& a,
                                    const MmWriteOptions& options,
                                    const std::vector<std::string>& names) {
   for (std::size_t i = 0; i < a.size(); ++i) {
-    validate(a.entry(i), static_cast<std::int64_t>(i));
-    check_request(options, options.format.value_or(MmFormat::Coordinate), a.rows(i), a.cols(i));
+    validate_entry(a.entry(i), i);
+    check_request(options, options.format.value_or(natural_format(a.entry(i))), a.rows(i),
+                  a.cols(i));
   }
   prepare_dir(dir, a.size(), names);
   std::vector<std::string> paths;
@@ -594,6 +621,13 @@ std::vector<std::string> write_matrix_market_dir(const std::string& dir, const C
   return mm_detail::write_dir(dir, a, options, names);
 }
 
+template <Value T>
+std::vector<std::string> write_matrix_market_dir(const std::string& dir, const DenseBatch<T>& a,
+                                                 const MmWriteOptions& options,
+                                                 const std::vector<std::string>& names) {
+  return mm_detail::write_dir(dir, a, options, names);
+}
+
 #define SPBMM_MM_WRITE(T, I)                                                        \
   template void write_matrix_market<T, I>(const std::string&, const CsrView<T, I>&, \
                                           const MmWriteOptions&);                   \
@@ -614,5 +648,13 @@ template void write_matrix_market<float>(const std::string&, const DenseView<con
                                          const MmWriteOptions&);
 template void write_matrix_market<double>(const std::string&, const DenseView<const double>&,
                                           const MmWriteOptions&);
+template std::vector<std::string> write_matrix_market_dir<float>(const std::string&,
+                                                                 const DenseBatch<float>&,
+                                                                 const MmWriteOptions&,
+                                                                 const std::vector<std::string>&);
+template std::vector<std::string> write_matrix_market_dir<double>(const std::string&,
+                                                                  const DenseBatch<double>&,
+                                                                  const MmWriteOptions&,
+                                                                  const std::vector<std::string>&);
 
 }  // namespace spbmm

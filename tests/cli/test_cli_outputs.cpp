@@ -156,21 +156,30 @@ TEST_F(CliOutputs, MultiplyFailingWhileWritingLeavesTheOldFiles) {
             "spbmm multiply: " + p("c.mtx") + ": write failed: " + std::strerror(EFBIG) + "\n");
   EXPECT_EQ(slurp(p("c.mtx")), kOld);
   EXPECT_EQ(names(), (std::set<std::string>{"a.mtx", "c.mtx"}));
-  // A batch into a directory: each file is replaced only by a complete one.
+  // A batch into a directory: files are replaced only when all are complete. e.mtx has no rows,
+  // so its C is a few bytes and complete before z.mtx's fails.
   fs::create_directories(p("out"));
-  spit(p("out/a.mtx"), kOld);
-  spit(p("b.mtx"), kA);
-  spit(p("out/b.mtx"), kOld);
-  const Result d = run({"multiply", p("a.mtx"), p("b.mtx"), "--random-rhs", "2000", "-o", p("out")},
-                       file_size_limit(8));
+  spit(p("e.mtx"), "%%MatrixMarket matrix coordinate real general\n0 2 0\n");
+  spit(p("z.mtx"), kA);
+  spit(p("out/e.mtx"), kOld);
+  spit(p("out/z.mtx"), kOld);
+  const std::vector<std::string> batch = {"multiply", p("e.mtx"), p("z.mtx"), "--random-rhs",
+                                          "2000",     "-o",       p("out")};
+  const Result d = run(batch, file_size_limit(8));
   EXPECT_EQ(d.code, 1) << d.err;
-  EXPECT_EQ(slurp(p("out/a.mtx")), kOld);
-  EXPECT_EQ(slurp(p("out/b.mtx")), kOld);
+  EXPECT_EQ(d.err,
+            "spbmm multiply: " + p("out/z.mtx") + ": write failed: " + std::strerror(EFBIG) + "\n");
+  EXPECT_EQ(slurp(p("out/e.mtx")), kOld);
+  EXPECT_EQ(slurp(p("out/z.mtx")), kOld);
   std::set<std::string> out_names;
   for (const auto& e : fs::directory_iterator(p("out"))) {
     out_names.insert(e.path().filename().string());
   }
-  EXPECT_EQ(out_names, (std::set<std::string>{"a.mtx", "b.mtx"}));
+  EXPECT_EQ(out_names, (std::set<std::string>{"e.mtx", "z.mtx"}));
+  // Without the limit both are replaced.
+  const Result both = run(batch);
+  EXPECT_EQ(both.code, 0) << both.err;
+  EXPECT_EQ(slurp(p("out/e.mtx")), "%%MatrixMarket matrix array real general\n0 2000\n");
   // Without the limit the same command replaces the file.
   const Result ok = run({"multiply", p("a.mtx"), "--random-rhs", "2000", "-o", p("c.mtx")});
   EXPECT_EQ(ok.code, 0) << ok.err;

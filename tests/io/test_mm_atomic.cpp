@@ -285,6 +285,31 @@ TEST(MmAtomicWrite, BatchDirectoryReplacesNothingWhenAnEntryFails) {
   }
 }
 
+TEST(MmAtomicWrite, DenseBatchDirectoryReplacesNothingWhenAnEntryFails) {
+  Scratch dir;
+  // Entry 0 is tiny and complete before entry 1 (160000 values) fails.
+  std::vector<DenseMatrix<double>> list;
+  list.emplace_back(1, 1);
+  list.back().values()[0] = 5;
+  list.push_back(dense(1.0));
+  const auto batch = DenseBatch<double>::from_list(list, Layout::ColMajor);
+  const std::vector<std::string> names = {"a.mtx", "b.mtx"};
+  for (const auto& n : names) spit(dir.file(n), kOld);
+  {
+    FileSizeLimit limit(64 * 1024);
+    ASSERT_TRUE(limit.ok());
+    SPBMM_EXPECT_THROW_MSG((void)write_matrix_market_dir(dir.path(), batch, {}, names), IoError,
+                           dir.file("b.mtx") + ": write failed: " + std::strerror(EFBIG));
+  }
+  for (const auto& n : names) EXPECT_EQ(slurp(dir.file(n)), kOld) << n;
+  EXPECT_EQ(dir.names(), (std::set<std::string>{"a.mtx", "b.mtx"}));
+  const auto paths = write_matrix_market_dir(dir.path(), batch, {}, names);
+  ASSERT_EQ(paths.size(), 2u);
+  EXPECT_EQ(slurp(paths[0]), "%%MatrixMarket matrix array real general\n1 1\n5\n");
+  EXPECT_EQ(read_matrix_market_dense<double>(paths[1], Layout::ColMajor).values(),
+            dense(1.0).values());
+}
+
 TEST(MmAtomicWrite, KeepsTheModeOfAReplacedFileAndWritesThroughALink) {
   Scratch dir;
   const std::string target = dir.file("m.mtx");
@@ -348,7 +373,7 @@ CmdResult convert(std::vector<std::string> args) {
   ::testing::internal::CaptureStderr();
   const int code = cli::cmd_convert(static_cast<int>(argv.size()), argv.data());
   return CmdResult{code, ::testing::internal::GetCapturedStdout(),
-             ::testing::internal::GetCapturedStderr()};
+                   ::testing::internal::GetCapturedStderr()};
 }
 
 TEST(MmAtomicWrite, ConvertFailingPartWayLeavesOutAsItWas) {
