@@ -2,6 +2,7 @@
 #pragma once
 
 #include "spbmm/bmm.hpp"
+#include "spbmm/concat.hpp"
 #include "spbmm/config.hpp"
 #include "spbmm/convert.hpp"
 #include "spbmm/dense.hpp"
