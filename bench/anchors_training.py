@@ -12,7 +12,7 @@ and times torch on them:
 Each figure is the best of --reps runs after one warm-up; torch runs on --threads threads.
 Ratios are torch time / spbmm time (above 1: spbmm is faster). Needs torch 2.x and numpy:
 
-  /work/venv-torch/bin/python bench/anchors_training.py --spbmm build/src/cli/spbmm --threads 2
+  bench/.venv/bin/python bench/anchors_training.py --spbmm build/src/cli/spbmm --threads 2
 """
 
 import argparse

@@ -17,8 +17,8 @@ variant runs on A's initial values, and its dX, dW and dA are checked against sp
 error printed; exit status 1 when any is off). The last lines give torch / spbmm for the step,
 with spbmm's time read from the dump's manifest: run the two back to back, in the same run, e.g.
 
-  /work/heavy sh -c 'build/bench/dispatch/bench_w11 --threads 2 --reps 10 --dump /tmp/w11 &&
-                     /work/venv-torch/bin/python bench/anchors_w11.py /tmp/w11 --threads 2 --reps 10'
+  sh -c 'build/bench/dispatch/bench_w11 --threads 2 --reps 10 --dump /tmp/w11 &&
+                     bench/.venv/bin/python bench/anchors_w11.py /tmp/w11 --threads 2 --reps 10'
 """
 
 import argparse

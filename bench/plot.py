@@ -42,7 +42,7 @@ ROOT = os.path.dirname(HERE)
 WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9"]
 PRODUCT_WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W8"]
 
-# The bars of issue 12 (ratio = anchor time / spbmm time; above 1 means spbmm is faster).
+# The bars of bench/WORKLOADS.md (ratio = anchor time / spbmm time; above 1 means spbmm is faster).
 BAR_MKL = {"W1": 1.0, "W2": 1.2, "W3": 1.2, "W4": 1.2, "W5": 1.2, "W8": 1.2}
 BAR_TORCH = {"W2": 1.5, "W3": 1.5, "W4": 1.5, "W5": 1.5, "W8": 1.5}
 BAR_FMM = {"W6": 1.5, "W9": 1.5}
@@ -406,7 +406,7 @@ def plot(records, out):
     lo = min(r for _, r, _, _, _ in bars)
     ax.set_xlim(min(0.5, lo * 0.8), hi * 6)
     ax.set_xlabel("time of the anchor / time of spbmm (log scale; > 1: spbmm is faster); "
-                  "black ticks: the bars of issue 12")
+                  "black ticks: the bars of bench/WORKLOADS.md")
     stamp = next((r for r in records if r.get("kind") == "run"), {})
     v = versions_of(records)
     title = "spbmm against today's anchors, bench/WORKLOADS.md W1-W9 (fp32)\n%s, %s threads, " \

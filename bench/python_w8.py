@@ -12,7 +12,7 @@ torch.sparse.mm on the block-diagonal CSR matrix and a per-graph loop of torch.s
 Python overhead = (Python time - C++ time) / C++ time, per nonzero of each batch (the two
 batches differ by a fraction of a percent in nnz). Bar: <= 10% for Plan.execute.
 
-Run it alone (through /work/heavy on the shared machine):
+Run it alone (with nothing else running):
     python3 bench/python_w8.py --spbmm build/src/cli/spbmm --threads 2 --reps 10
 with PYTHONPATH pointing at the package (build/python, or an installed spbmm).
 """
