@@ -58,26 +58,23 @@ void probe_dir(const std::string& dir, const std::string& name, const std::strin
 AtomicFile::AtomicFile(const std::string& path) : path_(path), target_(path) {
   if (path.empty()) throw IoError("cannot write a file with an empty name");
   struct stat st {};
+  bool nameless = false;  // a link to an open file without a name (/proc/self/fd/N of a memfd)
   if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
     // Replace what the link points to, as writing through it would, not the link itself.
     std::error_code ec;
-    const fs::path resolved = fs::weakly_canonical(path, ec);
-    if (!ec && fs::exists(resolved, ec)) {
+    const fs::path resolved = fs::canonical(path, ec);
+    if (!ec) {
       target_ = resolved.string();
-    } else if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-      // A link to a file without a name in the file system (/proc/self/fd/N of a memfd or of
-      // a deleted file): there is no directory to make a new file in, so it is written in place.
-      fd_ = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-      if (fd_ < 0) fail("cannot open for writing", errno);
-      return;
+    } else {
+      nameless = ::stat(path.c_str(), &st) == 0;
     }
   }
   const bool exists = ::stat(target_.c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) throw IoError(path + ": is a directory");
   // A file we may not write is not replaced either, as opening it for writing would have failed.
   if (exists && ::access(target_.c_str(), W_OK) != 0) fail("cannot open for writing", errno);
-  if (exists && !S_ISREG(st.st_mode)) {
-    fd_ = ::open(target_.c_str(), O_WRONLY | O_CLOEXEC);
+  if (exists && (!S_ISREG(st.st_mode) || nameless)) {
+    fd_ = ::open(target_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd_ < 0) fail("cannot open for writing", errno);
     return;
   }
@@ -161,8 +158,12 @@ void check_output_file(const std::string& path) {
   std::error_code ec;
   fs::path target(path);
   if (fs::is_symlink(target, ec)) {
-    const fs::path resolved = fs::weakly_canonical(target, ec);
-    if (!ec) target = resolved;
+    const fs::path resolved = fs::canonical(target, ec);
+    if (!ec) {
+      target = resolved;
+    } else if (::stat(path.c_str(), &st) == 0) {
+      return;  // a link to an open file without a name: written in place
+    }
   }
   probe_dir(dir_of(target), target.filename().string(), path);
 }

@@ -16,7 +16,8 @@ namespace spbmm::detail {
 // existing target (0666 less the umask otherwise); a target the caller may not write is not
 // replaced. A symbolic link is written through: its
 // target is replaced. An existing target that is not a regular file (/dev/null, /dev/stdout, a
-// FIFO) cannot be replaced and is written in place. Every failure is an IoError naming the
+// FIFO), or a link to an open file without a name (/proc/self/fd/N of a memfd), cannot be
+// replaced and is written in place. Every failure is an IoError naming the
 // target and the reason (errno text).
 class AtomicFile {
  public:
