@@ -18,48 +18,7 @@
 namespace spbmm::kernels::cpu::detail {
 namespace {
 
-template <class T>
-struct Vec;
-
-template <>
-struct Vec<float> {
-  using V = __m256;
-  using M = __m256i;
-  static constexpr std::int64_t kLanes = 8;
-  static V zero() { return _mm256_setzero_ps(); }
-  static V set1(float x) { return _mm256_set1_ps(x); }
-  static V load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
-  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
-  static V add(V a, V b) { return _mm256_add_ps(a, b); }
-  // The first n lanes (0 < n < kLanes).
-  static M mask(std::int64_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
-                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  }
-  static V maskload(const float* p, M m) { return _mm256_maskload_ps(p, m); }
-  static void maskstore(float* p, M m, V v) { _mm256_maskstore_ps(p, m, v); }
-};
-
-template <>
-struct Vec<double> {
-  using V = __m256d;
-  using M = __m256i;
-  static constexpr std::int64_t kLanes = 4;
-  static V zero() { return _mm256_setzero_pd(); }
-  static V set1(double x) { return _mm256_set1_pd(x); }
-  static V load(const double* p) { return _mm256_loadu_pd(p); }
-  static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
-  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
-  static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
-  static V add(V a, V b) { return _mm256_add_pd(a, b); }
-  static M mask(std::int64_t n) {
-    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
-  }
-  static V maskload(const double* p, M m) { return _mm256_maskload_pd(p, m); }
-  static void maskstore(double* p, M m, V v) { _mm256_maskstore_pd(p, m, v); }
-};
+#include "kernels/cpu/vec_avx2.hpp"
 
 // One row of C over NV vectors of columns: the accumulators live in registers for the whole
 // row. With few accumulators the FMA latency would bind, so short blocks keep two sets and

@@ -24,45 +24,7 @@
 namespace spbmm::kernels::cpu::detail {
 namespace {
 
-template <class T>
-struct Vec;
-
-template <>
-struct Vec<float> {
-  using V = __m512;
-  using M = __mmask16;
-  static constexpr std::int64_t kLanes = 16;
-  static V zero() { return _mm512_setzero_ps(); }
-  static V set1(float x) { return _mm512_set1_ps(x); }
-  static V load(const float* p) { return _mm512_loadu_ps(p); }
-  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
-  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
-  static V add(V a, V b) { return _mm512_add_ps(a, b); }
-  // The first n lanes (0 < n < kLanes).
-  static M mask(std::int64_t n) { return static_cast<M>((1u << n) - 1u); }
-  static V maskload(const float* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
-  static void maskstore(float* p, M m, V v) { _mm512_mask_storeu_ps(p, m, v); }
-  static void stream(float* p, V v) { _mm512_stream_ps(p, v); }
-};
-
-template <>
-struct Vec<double> {
-  using V = __m512d;
-  using M = __mmask8;
-  static constexpr std::int64_t kLanes = 8;
-  static V zero() { return _mm512_setzero_pd(); }
-  static V set1(double x) { return _mm512_set1_pd(x); }
-  static V load(const double* p) { return _mm512_loadu_pd(p); }
-  static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
-  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
-  static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
-  static V add(V a, V b) { return _mm512_add_pd(a, b); }
-  static M mask(std::int64_t n) { return static_cast<M>((1u << n) - 1u); }
-  static V maskload(const double* p, M m) { return _mm512_maskz_loadu_pd(m, p); }
-  static void maskstore(double* p, M m, V v) { _mm512_mask_storeu_pd(p, m, v); }
-  static void stream(double* p, V v) { _mm512_stream_pd(p, v); }
-};
+#include "kernels/cpu/vec_avx512.hpp"
 
 // The lanes kept by the first and the last vector of a row (the others lie outside it).
 template <class T>
