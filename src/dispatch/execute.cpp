@@ -387,6 +387,35 @@ void Engine<T, I>::run_sum(const DenseView<T>& c, const DenseBatchView<const T>&
   // thread with single-threaded kernels: no result depends on the thread count.
   constexpr std::int64_t kBlock = 32;
   const auto blocks = static_cast<std::size_t>((c.cols + kBlock - 1) / kBlock);
+  // The sum of A_i^T B_i over dense entries that are row blocks of one A, with B's entries the row
+  // blocks of one B (a concatenated feature matrix split per graph, as in a layer's weight
+  // gradient), is A^T B over the stacked rows: one long product per column block instead of one
+  // short product per entry.
+  std::optional<DenseView<const T>> a_rows, b_rows;
+  if (options.op_a == Op::T && op_b == Op::N && a.size() == products && b.size() == products &&
+      products > 1) {
+    std::vector<DenseView<const T>> av, bv;
+    av.reserve(products);
+    bv.reserve(products);
+    for (std::size_t e = 0; e < products; ++e) {
+      const auto* d = std::get_if<DenseView<const T>>(&prepared[e].form);
+      if (d == nullptr || choices[e].kernel != Kernel::Dense || prepared[e].op_a != Op::T) break;
+      av.push_back(*d);
+      bv.push_back(b[e]);
+    }
+    if (av.size() == products) {
+      a_rows = kernels::cpu::stacked_rows(av);
+      if (a_rows) b_rows = kernels::cpu::stacked_rows(bv);
+      if (!b_rows || b_rows->rows != a_rows->rows) a_rows.reset();
+    }
+  }
+  if (a_rows) {
+    // Threads own whole column panels of C, so the bits do not depend on the thread count; C is
+    // read once per K chunk, and A and B once per thread (W11's dW: 150 -> 113 ms).
+    OmpThreadsScope scope(threads);
+    kernels::cpu::dense_dense_blocked<T>(Op::T, Op::N, alpha, *a_rows, *b_rows, T(1), c, threads);
+    return;
+  }
   const auto block = [&](std::size_t k) {
     const std::int64_t j0 = static_cast<std::int64_t>(k) * kBlock;
     const std::int64_t w = std::min(kBlock, c.cols - j0);

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "plan_util.hpp"
+#include "spbmm/bmm.hpp"
+#include "spbmm/concat.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/plan.hpp"
 #include "test_util.hpp"
@@ -271,6 +273,99 @@ TYPED_TEST(TrainingTest, BatchSumIsExactAndIndependentOfThreads) {
   }
   DenseView<T> inside(g.values().data(), f_in, f_out);
   EXPECT_THROW(bmm_sum_into(inside, h.view, g.view(), 1.0, 0.0, o), InvalidArgument);
+}
+
+// A layer over a concatenated feature matrix split per graph (split_rows): the weight gradient
+// sum_i X_i^T G_i, whose entries are row blocks of one buffer and run as one long product, and X W
+// with W shared. Checked against the per-entry reference, against the same batch copied into
+// separate buffers (which runs entry by entry), and bit for bit at one and two threads.
+TYPED_TEST(TrainingTest, RowBlocksOfOneMatrixRunAsOneProduct) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(23);
+  const std::int64_t f_in = 40;
+  const std::int64_t f_out = 67;  // three column blocks of the sum, the last one partial
+  const std::vector<std::int64_t> ptr = {0, 13, 13, 60, 61, 150, 190};  // one graph is empty
+  const std::int64_t nodes = ptr.back();
+  DenseMatrix<T> x(nodes, f_in), g(nodes, f_out), w(f_in, f_out);
+  for (DenseMatrix<T>* m : {&x, &g, &w}) {
+    for (T& v : m->values()) v = test::random_value<T>(rng);
+  }
+  const DenseBatchView<const T> xs = split_rows(DenseView<const T>(x.view()), ptr);
+  const DenseBatchView<const T> gs = split_rows(DenseView<const T>(g.view()), ptr);
+  BatchView<T, I> a;
+  for (const auto& e : xs.entries()) a.push_back(e);
+  // The same entries in separate buffers.
+  std::vector<DenseMatrix<T>> copies;
+  BatchView<T, I> a_apart;
+  std::vector<DenseView<const T>> g_apart;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    copies.emplace_back(xs[i].rows, f_in);
+    for (std::int64_t r = 0; r < xs[i].rows; ++r) {
+      for (std::int64_t j = 0; j < f_in; ++j) copies.back()(r, j) = xs[i](r, j);
+    }
+  }
+  for (const auto& m : copies) a_apart.push_back(m.view());
+  for (std::size_t i = 0; i < gs.size(); ++i) g_apart.push_back(gs[i]);
+
+  // The weight gradient, with alpha and beta.
+  DenseMatrix<T> c0(f_in, f_out);
+  for (T& v : c0.values()) v = test::random_value<T>(rng);
+  DenseMatrix<T> want = c0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    BatchView<T, I> one;
+    one.push_back(xs[i]);
+    reference_loop<T, I>(DenseBatchView<T>::single(want.view()), one,
+                         DenseBatchView<const T>::single(gs[i]), T(2), i == 0 ? T(0.5) : T(1),
+                         Op::T, Op::N);
+  }
+  std::vector<DenseMatrix<T>> sums;
+  for (int threads : {1, 2}) {
+    for (const BatchView<T, I>* batch : {&a, &a_apart}) {
+      PlanOptions po;
+      po.op_a = Op::T;
+      po.threads = threads;
+      const Plan<T, I> plan(*batch, f_out, po);
+      DenseMatrix<T> c = c0;
+      plan.execute_sum(c.view(), batch == &a ? gs : DenseBatchView<const T>(std::vector(g_apart)),
+                       T(2), T(0.5));
+      EXPECT_TRUE(test::dense_near(c.view(), want.view(), test::tolerance<T>(400)))
+          << threads << " threads, " << (batch == &a ? "row blocks" : "apart");
+      if (batch == &a) sums.push_back(std::move(c));
+    }
+  }
+  EXPECT_EQ(sums[0].values(), sums[1].values());
+
+  // X W with W shared, into row blocks of one output and into separate outputs.
+  DenseMatrix<T> y(nodes, f_out);
+  for (T& v : y.values()) v = test::random_value<T>(rng);
+  DenseMatrix<T> y_want = y;
+  const DenseBatchView<T> ys = split_rows(y.view(), ptr);
+  const DenseBatchView<T> ys_want = split_rows(y_want.view(), ptr);
+  reference_loop<T, I>(ys_want, a, DenseBatchView<const T>::single(w.view()), T(1.5), T(-1), Op::N,
+                       Op::N);
+  for (int threads : {1, 2}) {
+    DenseMatrix<T> yt = y;
+    Options o;
+    o.threads = threads;
+    bmm_into<T, I>(split_rows(yt.view(), ptr), a, DenseBatchView<const T>::single(w.view()), 1.5,
+                   -1, o);
+    EXPECT_TRUE(test::dense_near(yt.view(), y_want.view(), test::tolerance<T>(100))) << threads;
+  }
+  // W^T read transposed (op_b = T) over the same row blocks.
+  DenseMatrix<T> wt(f_out, f_in);
+  for (std::int64_t r = 0; r < f_in; ++r) {
+    for (std::int64_t j = 0; j < f_out; ++j) wt(j, r) = w(r, j);
+  }
+  DenseMatrix<T> yt(nodes, f_out);
+  Options o;
+  o.op_b = Op::T;
+  bmm_into<T, I>(split_rows(yt.view(), ptr), a, DenseBatchView<const T>::single(wt.view()), 1.5, 0,
+                 o);
+  DenseMatrix<T> y0(nodes, f_out);
+  reference_loop<T, I>(split_rows(y0.view(), ptr), a, DenseBatchView<const T>::single(w.view()),
+                       T(1.5), T(0), Op::N, Op::N);
+  EXPECT_TRUE(test::dense_near(yt.view(), y0.view(), test::tolerance<T>(100)));
 }
 
 // One matrix of any format; float data with double literals and views of your own buffers

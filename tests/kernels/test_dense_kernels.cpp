@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
@@ -204,6 +205,35 @@ class ForcedIsa {
   ForcedIsa(const ForcedIsa&) = delete;
   ForcedIsa& operator=(const ForcedIsa&) = delete;
 };
+
+// Views that are the row blocks of one matrix stack into one view; anything else does not.
+TEST(DenseBatchTest, StackedRowsOnlyForRowBlocksOfOneMatrix) {
+  using kernels::cpu::stacked_rows;
+  std::vector<float> buf(100 * 8);
+  float* p = buf.data();
+  using V = DenseView<float>;
+  // Rows 0-2, an empty block anywhere, rows 3-9, with a row stride of 8 and width 5.
+  const std::vector<V> blocks = {V(p, 3, 5, Layout::RowMajor, 8), V(nullptr, 0, 5),
+                                 V(p + 24, 7, 5, Layout::RowMajor, 8)};
+  const std::optional<V> s = stacked_rows(blocks);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->data, p);
+  EXPECT_EQ(s->rows, 10);
+  EXPECT_EQ(s->cols, 5);
+  EXPECT_EQ(s->ld, 8);
+  // A gap, a block out of order, another width or stride, column-major: none.
+  EXPECT_FALSE(stacked_rows(
+      std::vector<V>{V(p, 3, 5, Layout::RowMajor, 8), V(p + 32, 2, 5, Layout::RowMajor, 8)}));
+  EXPECT_FALSE(stacked_rows(
+      std::vector<V>{V(p + 24, 2, 5, Layout::RowMajor, 8), V(p, 3, 5, Layout::RowMajor, 8)}));
+  EXPECT_FALSE(stacked_rows(
+      std::vector<V>{V(p, 3, 5, Layout::RowMajor, 8), V(p + 24, 2, 4, Layout::RowMajor, 8)}));
+  EXPECT_FALSE(stacked_rows(
+      std::vector<V>{V(p, 3, 5, Layout::RowMajor, 8), V(p + 24, 2, 5, Layout::RowMajor, 9)}));
+  EXPECT_FALSE(stacked_rows(
+      std::vector<V>{V(p, 5, 3, Layout::ColMajor, 5), V(p + 15, 5, 3, Layout::ColMajor, 5)}));
+  EXPECT_FALSE(stacked_rows(std::vector<V>{V(nullptr, 0, 5)}));
+}
 
 TEST(DenseIsaTest, ForcingFallsBackToSupportedPaths) {
   namespace d = kernels::cpu::detail;

@@ -1027,6 +1027,18 @@ void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
 }
 
 template <Value T>
+void dense_dense_blocked(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
+                         const DenseView<const T>& b, T beta, const DenseView<T>& c, int threads) {
+  if (c.rows == 0 || c.cols == 0) return;
+  const Problem<T> p = make_problem(op_a, op_b, alpha, a, b, beta, c);
+  if (p.k == 0 || alpha == T(0)) {
+    scale_c(p);
+    return;
+  }
+  gemm_blocked(p, in_parallel() ? 1 : threads);
+}
+
+template <Value T>
 void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>>& a,
                  const std::vector<DenseView<const T>>& b, T beta,
                  const std::vector<DenseView<T>>& c, int threads) {
@@ -1147,6 +1159,8 @@ void dense_dense(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
   template void dense_dense<T>(Op, Op, T, const DenseView<const T>&, const DenseView<const T>&, T, \
                                const DenseView<T>&);                                               \
   template void dense_dense_threads<T>(Op, Op, T, const DenseView<const T>&,                       \
+                                       const DenseView<const T>&, T, const DenseView<T>&, int);    \
+  template void dense_dense_blocked<T>(Op, Op, T, const DenseView<const T>&,                       \
                                        const DenseView<const T>&, T, const DenseView<T>&, int);    \
   template void dense_batch<T>(Op, Op, T, const std::vector<DenseView<const T>>&,                  \
                                const std::vector<DenseView<const T>>&, T,                          \
