@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
     std::printf("spbmm %s\n", SPBMM_VERSION);
     std::printf("  OpenMP threads: %s\n", SPBMM_HAVE_OPENMP ? "yes" : "no (built without OpenMP)");
     std::printf("  BLAS for large dense products: %s\n", blas_name());
+    std::printf(
+        "  small dense kernels generated per shape: %s\n",
+        SPBMM_HAVE_XSMM ? "LIBXSMM (in plans that repay them)" : "no (built without LIBXSMM)");
     std::printf("  CPU sparse kernels: %s\n",
                 spbmm::kernels::cpu::to_string(spbmm::kernels::cpu::sparse_isa()));
     // No device query here: it would open the CUDA backend (hundreds of MB) just to print a line.

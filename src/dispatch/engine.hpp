@@ -13,6 +13,7 @@
 #include "dispatch/checks.hpp"
 #include "dispatch/follow.hpp"
 #include "dispatch/overlap.hpp"
+#include "kernels/cpu/xsmm.hpp"
 #include "spbmm/bmm.hpp"
 #include "spbmm/gpu.hpp"
 #include "spbmm/plan.hpp"
@@ -80,6 +81,9 @@ struct Engine {
   bool all_dense = false;
   Op dense_op = Op::N;
   std::vector<DenseView<const T>> dense_a;
+  // A generated kernel per entry of dense_a (empty when none were worth generating; see
+  // prepare()), for products with B and C laid out as the plan expects.
+  std::vector<kernels::cpu::SmallGemm> dense_small;
 
   // Some entry's prepared form crosses formats (Prepared::crosses).
   bool any_crosses = false;
@@ -113,6 +117,8 @@ struct Engine {
   // C = alpha * sum_p op(A_p) op(B_p) + beta * C; B and C checked (check_sum).
   void run_sum(const DenseView<T>& c, const DenseBatchView<const T>& b, T alpha, T beta) const;
   std::string explain() const;
+  // Fills dense_small for an all-dense batch where the generated kernels pay for their making.
+  void make_small_kernels();
   // Whether every derived form (and the device copy) holds A's current values; refresh() makes
   // them so. Callers hold values_mutex (shared for stale, exclusive for refresh).
   bool stale(int threads) const;

@@ -298,7 +298,7 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
 
   if (all_dense && !any_fallback) {
     kernels::cpu::dense_batch<T>(dense_op, op_b, alpha, dense_a, b.entries(), beta, c.entries(),
-                                 threads);
+                                 threads, dense_small.empty() ? nullptr : &dense_small);
     return;
   }
 

@@ -1,6 +1,7 @@
 // Plan time: statistics, the kernel choice per entry, and the forms each kernel multiplies
 // (conversions and transposes, built with their maps back to A's values).
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -13,6 +14,7 @@
 #include "dispatch/engine.hpp"
 #include "dispatch/parallel.hpp"
 #include "dispatch/stats.hpp"
+#include "kernels/cpu/dense_dense.hpp"
 #include "spbmm/convert.hpp"
 #include "spbmm/error.hpp"
 
@@ -246,6 +248,7 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     dense_op = prepared[0].op_a;
     dense_a.reserve(size);
     for (const auto& p : prepared) dense_a.push_back(std::get<DenseView<const T>>(p.form));
+    make_small_kernels();
   }
 
   std::vector<CsrView<T, I>> device_views;
@@ -285,6 +288,49 @@ const std::vector<Choice>& Engine<T, I>::reasons() const {
   return choices;
 }
 
+// Seconds LIBXSMM took to generate one kernel (about 20 us per shape on W5's 2000 shapes, 2-core
+// Intel Xeon), and the share of a product's time its kernels saved there (W5: 35%); the estimate
+// of what they gain is kept below that.
+constexpr double kSmallGemmMakeSeconds = 25e-6;
+constexpr double kSmallGemmSaving = 0.25;
+
+template <Value T, Index I>
+void Engine<T, I>::make_small_kernels() {
+  namespace cpu = kernels::cpu;
+  if (!cpu::small_gemm_built() || dense_op != Op::N || options.op_b != Op::N) return;
+  // Kernels are made for B and C as a batch of their own lays them out (row-major, no padding);
+  // products given other strides run on the blocked kernel. Making one costs about as much as
+  // computing a few products of its shape, so the kernels are made only where the plan's
+  // expected calls repay them.
+  std::vector<std::array<std::int64_t, 4>> shapes;
+  double saved = 0;
+  for (std::size_t i = 0; i < dense_a.size(); ++i) {
+    const DenseView<const T>& v = dense_a[i];
+    const double volume =
+        static_cast<double>(v.rows) * static_cast<double>(v.cols) * static_cast<double>(stats[i].n);
+    if (v.layout != Layout::RowMajor || volume > static_cast<double>(cpu::kSmallGemmMaxVolume) ||
+        cpu::dense_register_product<T>(stats[i].n, v.cols)) {
+      continue;
+    }
+    shapes.push_back({v.rows, v.cols, stats[i].n, v.ld});
+    saved += kSmallGemmSaving * choices[i].estimated_seconds;
+  }
+  std::sort(shapes.begin(), shapes.end());
+  const auto distinct =
+      static_cast<double>(std::unique(shapes.begin(), shapes.end()) - shapes.begin());
+  if (distinct == 0 || saved * static_cast<double>(std::max(1, policy.expected_calls)) <=
+                           distinct * kSmallGemmMakeSeconds) {
+    return;
+  }
+  dense_small.resize(dense_a.size());
+  for (std::size_t i = 0; i < dense_a.size(); ++i) {
+    const DenseView<const T>& v = dense_a[i];
+    const std::int64_t n = stats[i].n;
+    if (v.layout != Layout::RowMajor || cpu::dense_register_product<T>(n, v.cols)) continue;
+    dense_small[i] = cpu::make_small_gemm<T>(v.rows, n, v.cols, v.ld, n, n);
+  }
+}
+
 template <Value T, Index I>
 std::string Engine<T, I>::explain() const {
   reasons();
@@ -293,6 +339,13 @@ std::string Engine<T, I>::explain() const {
       ", op(A) = ", to_string(options.op_a), ", op(B) = ", to_string(options.op_b),
       ", threads = ", options.threads > 0 ? cat(options.threads) : std::string("default"), "\n");
   if (!gpu_note.empty()) out += cat("gpu not considered: ", gpu_note, "\n");
+  if (!dense_small.empty()) {
+    const auto made =
+        std::count_if(dense_small.begin(), dense_small.end(),
+                      [](const kernels::cpu::SmallGemm& g) { return g.fn != nullptr; });
+    out += cat("dense: kernels generated for this shape (LIBXSMM) for ", made, " of ",
+               dense_small.size(), " entries (when B and C are unpadded, alpha = 1, beta = 0)\n");
+  }
   char line[256];
   std::snprintf(line, sizeof(line), "%6s  %-13s %6s %11s %9s  %-9s %10s  %s\n", "entry", "op(A)",
                 "n", "nnz", "density", "kernel", "estimate", "reason");

@@ -566,8 +566,9 @@ TEST_F(Cli, VersionNamesTheFeaturesBuiltIn) {
   const Result r = run({"--version"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("spbmm " SPBMM_VERSION "\n", 0), 0u) << r.out;
-  for (const char* what : {"OpenMP threads:", "BLAS for large dense products:",
-                           "CPU sparse kernels:", "GPU backend:"}) {
+  for (const char* what :
+       {"OpenMP threads:", "BLAS for large dense products:",
+        "small dense kernels generated per shape:", "CPU sparse kernels:", "GPU backend:"}) {
     EXPECT_NE(r.out.find(what), std::string::npos) << what << "\n" << r.out;
   }
   EXPECT_TRUE(r.err.empty()) << r.err;

@@ -16,6 +16,7 @@
 
 #include "kernels/kernels.hpp"
 #include "plan_util.hpp"
+#include "spbmm/config.hpp"
 #include "spbmm/convert.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/gpu.hpp"
@@ -93,6 +94,69 @@ TYPED_TEST(PlanTest, EveryKernelAndOpMatchesTheReference) {
 }
 
 // Per-entry overrides mix every kernel in one batch.
+// A ragged batch of small dense products, planned for many calls: where the build has LIBXSMM,
+// the plan generates a kernel per shape (explain() says so) and uses it for the products it fits
+// (alpha 1, beta 0, unpadded B and C); other scalars and a padded B run on the blocked kernel.
+// Every result against the reference.
+TYPED_TEST(PlanTest, SmallDenseProductsOnGeneratedKernels) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(31);
+  std::vector<std::pair<std::int64_t, std::int64_t>> shapes;
+  std::vector<std::int64_t> n;
+  for (int i = 0; i < 12; ++i) {
+    shapes.emplace_back(1 + (7 * i) % 40, 1 + (11 * i) % 37);
+    n.push_back(1 + (5 * i) % 45);
+  }
+  std::vector<DenseMatrix<T>> a_store;
+  BatchView<T, I> a;
+  for (const auto& [r, c] : shapes) {
+    a_store.emplace_back(r, c);
+    for (T& v : a_store.back().values()) v = test::random_value<T>(rng);
+  }
+  for (const auto& m : a_store) a.push_back(m.view());
+  std::vector<std::int64_t> b_rows, c_rows;
+  for (const auto& [r, c] : shapes) {
+    b_rows.push_back(c);
+    c_rows.push_back(r);
+  }
+  DenseBatch<T> b(b_rows, n);
+  for (T& v : b.values()) v = test::random_value<T>(rng);
+  PlanOptions po;
+  po.threads = 2;
+  // Made only where the expected calls repay making them: not for one call of these tiny products.
+  po.policy.expected_calls = 1;
+  {
+    const Plan<T, I> once(a, n, po);
+    EXPECT_EQ(once.explain().find("LIBXSMM"), std::string::npos);
+  }
+  po.policy.expected_calls = 1000000;
+  const Plan<T, I> plan(a, n, po);
+  EXPECT_EQ(plan.explain().find("LIBXSMM") != std::string::npos, SPBMM_HAVE_XSMM != 0)
+      << plan.explain();
+  for (const auto& [alpha, beta] : {std::pair{T(1), T(0)}, {T(1), T(1)}, {T(-2), T(0.5)}}) {
+    DenseBatch<T> c(c_rows, n), want(c_rows, n);
+    for (T& v : c.values()) v = test::random_value<T>(rng);
+    want.values() = c.values();
+    plan.execute(c.view(), b.view(), alpha, beta);
+    reference_loop<T, I>(want.view(), a, b.view(), alpha, beta, Op::N, Op::N);
+    EXPECT_TRUE(batch_near(c, want, tolerance<T>(50))) << alpha << " " << beta;
+  }
+  // B with padded rows: the kernels made for unpadded B do not fit and are not used.
+  std::vector<DenseMatrix<T>> padded;
+  std::vector<DenseView<const T>> b_padded;
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    padded.emplace_back(b_rows[i], n[i] + 3);
+    for (T& v : padded.back().values()) v = test::random_value<T>(rng);
+    b_padded.emplace_back(padded.back().values().data(), b_rows[i], n[i], Layout::RowMajor,
+                          n[i] + 3);
+  }
+  DenseBatch<T> c(c_rows, n), want(c_rows, n);
+  plan.execute(c.view(), DenseBatchView<const T>(b_padded));
+  reference_loop<T, I>(want.view(), a, DenseBatchView<const T>(b_padded), T(1), T(0), Op::N, Op::N);
+  EXPECT_TRUE(batch_near(c, want, tolerance<T>(50)));
+}
+
 TYPED_TEST(PlanTest, PerEntryOverridesMixKernels) {
   using T = typename TypeParam::T;
   using I = typename TypeParam::I;

@@ -1027,6 +1027,17 @@ void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
 }
 
 template <Value T>
+bool dense_register_product(std::int64_t n, std::int64_t k) noexcept {
+#if SPBMM_DENSE_X86
+  return active_isa() == DenseIsa::Avx512 && n <= Avx512<T>::kLanes && k >= 1 && k <= kSmallMaxK;
+#else
+  (void)n;
+  (void)k;
+  return false;
+#endif
+}
+
+template <Value T>
 void dense_dense_blocked(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
                          const DenseView<const T>& b, T beta, const DenseView<T>& c, int threads) {
   if (c.rows == 0 || c.cols == 0) return;
@@ -1041,7 +1052,8 @@ void dense_dense_blocked(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
 template <Value T>
 void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>>& a,
                  const std::vector<DenseView<const T>>& b, T beta,
-                 const std::vector<DenseView<T>>& c, int threads) {
+                 const std::vector<DenseView<T>>& c, int threads,
+                 const std::vector<SmallGemm>* small) {
   const std::size_t count = c.size();
   if (count == 0) return;
   const auto a_at = [&](std::size_t i) -> const DenseView<const T>& {
@@ -1054,12 +1066,22 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
     const DenseView<const T>& ai = a_at(i);
     return volume(c[i].rows, c[i].cols, op_a == Op::N ? ai.cols : ai.rows);
   };
+  if (small != nullptr && small->size() != a.size()) small = nullptr;
+  // One product: its generated kernel where there is one that fits, else the kernels below.
+  const auto product = [&](std::size_t i, int inner_threads, bool stream) {
+    const std::size_t e = a.size() == 1 ? 0 : i;
+    // A product big enough to split over threads is left to the blocked kernel when it has them.
+    if (small != nullptr && (inner_threads == 1 || vol(i) < kDenseSplitMinVolume) &&
+        (*small)[e].fits(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i])) {
+      run_small_gemm<T>((*small)[e], a_at(i).data, b_at(i).data, c[i].data);
+      return;
+    }
+    dense_entry(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], inner_threads, stream);
+  };
   if (in_parallel()) {
     // The caller already spreads work over threads; the BLAS thread count is left alone, since it
     // is process-wide (dense_dense_threads avoids a multi-threaded BLAS here).
-    for (std::size_t i = 0; i < count; ++i) {
-      dense_dense_threads(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], 1);
-    }
+    for (std::size_t i = 0; i < count; ++i) product(i, 1, false);
     return;
   }
   if (threads <= 0) threads = default_threads();
@@ -1090,7 +1112,7 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
     for (std::size_t i = 0; i < count; ++i) {
       prefetch_after(i);
       prefetch_small_ahead(i);
-      dense_entry(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], threads, stream_c);
+      product(i, threads, stream_c);
     }
     fence_streams(stream_c);
     return;
@@ -1108,7 +1130,7 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
   for (std::size_t i = 0; i < count && !any_split; ++i) any_split = split(i);
   if (any_split) {
     for (std::size_t i = 0; i < count; ++i) {
-      if (split(i)) dense_dense_threads(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], threads);
+      if (split(i)) product(i, threads, false);
     }
   }
 
@@ -1142,7 +1164,7 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
       if (any_split && split(u)) continue;
       prefetch_after(u);
       prefetch_small_ahead(u);
-      dense_entry(op_a, op_b, alpha, a_at(u), b_at(u), beta, c[u], 1, stream_c);
+      product(u, 1, stream_c);
     }
     fence_streams(stream_c);
   }
@@ -1160,11 +1182,12 @@ void dense_dense(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
                                const DenseView<T>&);                                               \
   template void dense_dense_threads<T>(Op, Op, T, const DenseView<const T>&,                       \
                                        const DenseView<const T>&, T, const DenseView<T>&, int);    \
+  template bool dense_register_product<T>(std::int64_t, std::int64_t) noexcept;                    \
   template void dense_dense_blocked<T>(Op, Op, T, const DenseView<const T>&,                       \
                                        const DenseView<const T>&, T, const DenseView<T>&, int);    \
-  template void dense_batch<T>(Op, Op, T, const std::vector<DenseView<const T>>&,                  \
-                               const std::vector<DenseView<const T>>&, T,                          \
-                               const std::vector<DenseView<T>>&, int);
+  template void dense_batch<T>(                                                                    \
+      Op, Op, T, const std::vector<DenseView<const T>>&, const std::vector<DenseView<const T>>&,   \
+      T, const std::vector<DenseView<T>>&, int, const std::vector<SmallGemm>*);
 
 SPBMM_INSTANTIATE_DENSE(float)
 SPBMM_INSTANTIATE_DENSE(double)

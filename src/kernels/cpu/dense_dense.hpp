@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "kernels/cpu/xsmm.hpp"
 #include "spbmm/dense.hpp"
 #include "spbmm/types.hpp"
 
@@ -78,16 +79,26 @@ class BlasThreadsScope {
 // either c.size() views or one view used with every entry. Shapes are checked by the caller.
 // Entries that are each worth splitting and dominate the batch run one at a time with all threads;
 // the rest run one entry per thread under a guided schedule.
+// `small`, when given, holds a generated kernel per entry of a (see xsmm.hpp), used for each
+// product it fits.
 template <Value T>
 void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>>& a,
                  const std::vector<DenseView<const T>>& b, T beta,
-                 const std::vector<DenseView<T>>& c, int threads = 0);
+                 const std::vector<DenseView<T>>& c, int threads = 0,
+                 const std::vector<SmallGemm>* small = nullptr);
 
 // One product with up to `threads` threads (1: the calling thread only; inside a parallel region
 // always the calling thread only). cpu::dense_dense is this with the OpenMP default.
 template <Value T>
 void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
                          const DenseView<const T>& b, T beta, const DenseView<T>& c, int threads);
+
+// True when a product with n columns of op(B) and inner dimension k runs on the path that keeps
+// all of op(B) in registers (AVX-512, n up to one vector, k <= 16): it writes whole rows of C with
+// non-temporal stores in a batch, and a generated kernel was measured slower there (W2, 16^3:
+// 4.1 against 3.1 ms).
+template <Value T>
+bool dense_register_product(std::int64_t n, std::int64_t k) noexcept;
 
 // One product on the register-blocked kernel only, never BLAS, with up to `threads` threads that
 // each own whole column panels of C: every element of C is summed in the same order at any thread

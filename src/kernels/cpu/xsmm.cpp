@@ -1,0 +1,93 @@
+// LIBXSMM's generated small-GEMM kernels (see xsmm.hpp). LIBXSMM works in column-major terms, so
+// the row-major C = A B is computed as its transpose C^T = B^T A^T: the kernel for (n, m, k) with
+// B in the place of A.
+#include "kernels/cpu/xsmm.hpp"
+
+#include <climits>
+#include <mutex>
+#include <type_traits>
+
+#include "spbmm/config.hpp"
+
+#if SPBMM_HAVE_XSMM
+#include <libxsmm.h>
+#endif
+
+namespace spbmm::kernels::cpu {
+
+bool small_gemm_built() noexcept { return SPBMM_HAVE_XSMM != 0; }
+
+template <Value T>
+SmallGemm make_small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t lda,
+                          std::int64_t ldb, std::int64_t ldc) {
+  SmallGemm g;
+#if SPBMM_HAVE_XSMM
+  if (m < 1 || n < 1 || k < 1 || lda < k || ldb < n || ldc < n || lda > INT_MAX || ldb > INT_MAX ||
+      ldc > INT_MAX ||
+      static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >
+          static_cast<double>(kSmallGemmMaxVolume)) {
+    return g;
+  }
+  static std::once_flag init;
+  std::call_once(init, [] { libxsmm_init(); });
+  const auto mm = static_cast<libxsmm_blasint>(n);
+  const auto nn = static_cast<libxsmm_blasint>(m);
+  const auto kk = static_cast<libxsmm_blasint>(k);
+  const auto la = static_cast<libxsmm_blasint>(ldb);
+  const auto lb = static_cast<libxsmm_blasint>(lda);
+  const auto lc = static_cast<libxsmm_blasint>(ldc);
+  const int flags = LIBXSMM_GEMM_FLAG_NONE;
+  const int prefetch = LIBXSMM_GEMM_PREFETCH_NONE;
+  const T alpha = 1;
+  const T beta = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    g.fn = reinterpret_cast<void*>(
+        libxsmm_smmdispatch(mm, nn, kk, &la, &lb, &lc, &alpha, &beta, &flags, &prefetch));
+  } else {
+    g.fn = reinterpret_cast<void*>(
+        libxsmm_dmmdispatch(mm, nn, kk, &la, &lb, &lc, &alpha, &beta, &flags, &prefetch));
+  }
+  if (g.fn != nullptr) {
+    g.m = m;
+    g.n = n;
+    g.k = k;
+    g.lda = lda;
+    g.ldb = ldb;
+    g.ldc = ldc;
+  }
+#else
+  (void)m;
+  (void)n;
+  (void)k;
+  (void)lda;
+  (void)ldb;
+  (void)ldc;
+#endif
+  return g;
+}
+
+template <Value T>
+void run_small_gemm(const SmallGemm& g, const T* a, const T* b, T* c) noexcept {
+#if SPBMM_HAVE_XSMM
+  if constexpr (std::is_same_v<T, float>) {
+    reinterpret_cast<libxsmm_smmfunction>(g.fn)(b, a, c);
+  } else {
+    reinterpret_cast<libxsmm_dmmfunction>(g.fn)(b, a, c);
+  }
+#else
+  (void)g;
+  (void)a;
+  (void)b;
+  (void)c;
+#endif
+}
+
+template SmallGemm make_small_gemm<float>(std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                                          std::int64_t, std::int64_t);
+template SmallGemm make_small_gemm<double>(std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                                           std::int64_t, std::int64_t);
+template void run_small_gemm<float>(const SmallGemm&, const float*, const float*, float*) noexcept;
+template void run_small_gemm<double>(const SmallGemm&, const double*, const double*,
+                                     double*) noexcept;
+
+}  // namespace spbmm::kernels::cpu

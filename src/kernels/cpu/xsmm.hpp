@@ -1,0 +1,46 @@
+// Small dense products through kernels that LIBXSMM generates for one shape: made once (at plan
+// time), then called with no dispatch, packing or checks of their own.
+#pragma once
+
+#include <cstdint>
+
+#include "spbmm/dense.hpp"
+#include "spbmm/types.hpp"
+
+namespace spbmm::kernels::cpu {
+
+// A generated kernel for C = A B (alpha 1, beta 0: C is written, never read), all three
+// row-major, for one shape and one set of leading dimensions. `fn` is null when none was made
+// (built without LIBXSMM, a shape out of range, or a CPU it cannot generate code for).
+struct SmallGemm {
+  void* fn = nullptr;
+  std::int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
+
+  // Whether this kernel computes C = alpha * op_a(A) * op_b(B) + beta * C for these operands.
+  template <Value T>
+  bool fits(Op op_a, Op op_b, T alpha, const DenseView<const T>& a, const DenseView<const T>& b,
+            T beta, const DenseView<T>& c) const noexcept {
+    return fn != nullptr && op_a == Op::N && op_b == Op::N && alpha == T(1) && beta == T(0) &&
+           a.layout == Layout::RowMajor && b.layout == Layout::RowMajor &&
+           c.layout == Layout::RowMajor && c.rows == m && c.cols == n && a.cols == k &&
+           a.ld == lda && b.ld == ldb && c.ld == ldc;
+  }
+};
+
+// True when built with LIBXSMM.
+bool small_gemm_built() noexcept;
+
+// Largest m * n * k a kernel is made for: above it the blocked kernel and BLAS do as well.
+inline constexpr std::int64_t kSmallGemmMaxVolume = std::int64_t{256} * 256 * 256;
+
+// The kernel for C (m x n, row stride ldc) = A (m x k, lda) B (k x n, ldb), generated on the first
+// request for that shape and looked up afterwards (thread-safe). Empty SmallGemm when none.
+template <Value T>
+SmallGemm make_small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t lda,
+                          std::int64_t ldb, std::int64_t ldc);
+
+// Runs a kernel that fits (see SmallGemm::fits) on the calling thread.
+template <Value T>
+void run_small_gemm(const SmallGemm& g, const T* a, const T* b, T* c) noexcept;
+
+}  // namespace spbmm::kernels::cpu
