@@ -1,0 +1,118 @@
+"""spbmm.empty and spbmm.zeros: arrays and tensors whose data start on a 64-byte boundary.
+
+The library's kernels write C with non-temporal (streaming) stores only when C's rows start on
+cache-line boundaries, and read B a line at a time when B's rows do; NumPy's large arrays start
+16 bytes into a page (malloc's header), so an ordinary ``np.empty`` out costs a read of C for
+every write (the line must be fetched before it is partly written) and B's rows straddle one
+more line each. These helpers give buffers that start on a line, as the library's own do.
+"""
+
+import numbers
+import sys
+
+import numpy as np
+
+from . import _spbmm
+
+ALIGNMENT = 64  # bytes: one cache line, one AVX-512 register (the library's kDenseAlignment)
+
+
+def _shape(shape):
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise _spbmm.InvalidArgument(
+            f"shape must be an integer or a tuple of integers, not {type(shape).__name__}"
+        ) from None
+    for d in dims:
+        if not isinstance(d, numbers.Integral) or isinstance(d, bool):
+            raise _spbmm.InvalidArgument(f"shape {dims}: dimensions must be integers")
+        if d < 0:
+            raise _spbmm.InvalidArgument(f"shape {dims}: dimension {d} is negative")
+    return tuple(int(d) for d in dims)
+
+
+def _numpy_dtype(dtype):
+    """dtype as a NumPy dtype (a torch dtype is taken too); numbers and booleans only."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(dtype, torch.dtype):
+        if dtype == torch.bfloat16:
+            raise _spbmm.InvalidArgument("dtype torch.bfloat16 has no NumPy equivalent")
+        dtype = torch.empty((), dtype=dtype).numpy().dtype
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise _spbmm.InvalidArgument(f"dtype {dtype!r} is not a NumPy or torch dtype") from None
+    if dt.kind not in "biufc":
+        raise _spbmm.InvalidArgument(f"dtype {dt} is not numeric")
+    return dt
+
+
+def _torch_like(like):
+    """(torch, device) when like asks for a tensor, else (None, None)."""
+    if like is None:
+        return None, None
+    torch = sys.modules.get("torch")
+    if isinstance(like, str):
+        if like == "numpy":
+            return None, None
+        if like != "torch":
+            raise _spbmm.InvalidArgument(f"like must be None, 'numpy', 'torch' or a tensor, "
+                                         f"not {like!r}")
+        if torch is None:
+            import torch  # noqa: F811  (like="torch" asks for it)
+        return torch, torch.device("cpu")
+    if torch is not None and isinstance(like, torch.Tensor):
+        return torch, like.device
+    if isinstance(like, np.ndarray):
+        return None, None
+    raise _spbmm.InvalidArgument(
+        f"like must be None, 'numpy', 'torch', an array or a tensor, not {type(like).__name__}")
+
+
+def empty(shape, dtype=np.float32, *, like=None):
+    """A new uninitialized C-ordered array whose data start on a 64-byte boundary.
+
+    shape: an integer or a tuple of them; dtype: a NumPy (or torch) dtype, float32 unless given.
+    like: None or "numpy" for a NumPy array; "torch" or a torch tensor for a torch tensor (on the
+    tensor's device; the alignment is that of CPU memory, a tensor on another device is an
+    ordinary ``torch.empty``). Use it for ``out=`` and for B in loops over large batches: the
+    library writes such C with streaming stores (no read of C first) and reads B's rows a cache
+    line at a time when every row starts on a line (rows of a multiple of 64 bytes).
+    Raises spbmm.InvalidArgument (a ValueError) for a bad shape, dtype or like.
+    """
+    dims = _shape(shape)
+    dt = _numpy_dtype(dtype)
+    torch, device = _torch_like(like)
+    count = 1
+    for d in dims:
+        count *= d
+    nbytes = count * dt.itemsize
+    if torch is not None:
+        tdtype = torch.from_numpy(np.empty(0, dtype=dt)).dtype
+        if device.type != "cpu":
+            return torch.empty(dims, dtype=tdtype, device=device)
+        raw = torch.empty(nbytes + ALIGNMENT, dtype=torch.uint8)
+        skip = -raw.data_ptr() % ALIGNMENT
+        return raw[skip:skip + nbytes].view(tdtype).view(dims)
+    # At least one element before the final slice: NumPy moves the data of an empty slice.
+    raw = np.empty(max(nbytes, dt.itemsize) + ALIGNMENT, dtype=np.uint8)
+    skip = -raw.ctypes.data % ALIGNMENT
+    return raw[skip:skip + max(nbytes, dt.itemsize)].view(dt)[:count].reshape(dims)
+
+
+def zeros(shape, dtype=np.float32, *, like=None):
+    """``empty(shape, dtype, like=like)`` filled with zeros."""
+    a = empty(shape, dtype, like=like)
+    a[...] = 0
+    return a
+
+
+def is_aligned(a):
+    """Whether the data of an array or CPU tensor start on a 64-byte boundary."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(a, torch.Tensor):
+        return a.data_ptr() % ALIGNMENT == 0
+    return np.asarray(a).ctypes.data % ALIGNMENT == 0
