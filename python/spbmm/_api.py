@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from . import _concat, _inputs, _spbmm
+from . import _alloc, _concat, _inputs, _spbmm
 
 
 def _check_scalars(alpha, beta):
@@ -84,9 +84,10 @@ def bmm(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=None
     entries, value, index = _inputs.prepare_raws(_raws(A), b.dtypes(), dtype)
     b_arrays = b.typed(value)
     if out is None:
-        arrays = _spbmm.bmm(entries, b_arrays, None, float(alpha), 0.0, value.char,
+        fresh = _alloc.batch_results(entries, b_arrays, op_a, op_b, value)
+        arrays = _spbmm.bmm(entries, b_arrays, fresh, float(alpha), 0.0, value.char,
                             index.itemsize, op_a, op_b, threads, kernel)
-        return _inputs.results(arrays, b)
+        return _inputs.results(arrays if fresh is None else fresh, b)
     out_arrays = _inputs.output_arrays(out, value)
     _spbmm.bmm(entries, b_arrays, out_arrays, float(alpha), float(beta), value.char,
                index.itemsize, op_a, op_b, threads, kernel)
@@ -275,7 +276,10 @@ class Plan:
         out_arrays = None if out is None else _inputs.output_arrays(out, self._dtype)
         self._refresh_values()
         if out is None:
-            return _inputs.results(self._plan.execute(b_arrays, None, float(alpha), 0.0, op), b)
+            fresh = _alloc.batch_results(self._entries, b_arrays, op or self._op[0], self._op[1],
+                                         self._dtype)
+            arrays = self._plan.execute(b_arrays, fresh, float(alpha), 0.0, op)
+            return _inputs.results(arrays if fresh is None else fresh, b)
         self._plan.execute(b_arrays, out_arrays, float(alpha), float(beta), op)
         return out
 

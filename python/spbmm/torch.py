@@ -20,7 +20,7 @@ import functools
 import numpy as np
 import torch
 
-from . import _concat, _inputs, _spbmm, _training
+from . import _alloc, _concat, _inputs, _spbmm, _training
 
 __all__ = ["bmm", "BmmFunction", "ConcatBmmFunction", "sddmm", "SddmmFunction"]
 
@@ -137,9 +137,11 @@ class _Spec:
                 raws.append((e.kind, e.rows, e.cols, e.index_a, e.index_b, _inputs.torch_numpy(v)))
         b = _inputs.DenseOperand(list(dense), "X")
         entries, value, index = _inputs.prepare_raws(raws, b.dtypes())
-        arrays = _spbmm.bmm(entries, b.typed(value), None, self.alpha, 0.0, value.char,
+        b_arrays = b.typed(value)
+        fresh = _alloc.batch_results(entries, b_arrays, op_a, op_b, value)
+        arrays = _spbmm.bmm(entries, b_arrays, fresh, self.alpha, 0.0, value.char,
                             index.itemsize, op_a, op_b, self.threads, self.kernel)
-        return _inputs.results(arrays, b)
+        return _inputs.results(arrays if fresh is None else fresh, b)
 
 
 def _flip(op):

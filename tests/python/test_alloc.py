@@ -107,3 +107,18 @@ def test_torch_tensor_as_out():
     torch.testing.assert_close(out, a.to_dense() @ b)
     with pytest.raises(spbmm.InvalidArgument):
         spbmm.empty((2, 2), torch.bfloat16, like="torch")
+
+
+@pytest.mark.parametrize("kernel", ["auto", "reference", "sparse", "dense", "eigen"])
+def test_beta_zero_never_reads_out(rng, kernel):
+    # New results come from uninitialized (aligned) memory: with beta = 0 the kernels must not
+    # read it, NaN included, as BLAS does.
+    a = [rng.standard_normal((6, 5)) * (rng.random((6, 5)) < 0.5), rng.standard_normal((3, 5))]
+    b = rng.standard_normal((5, 4))
+    out = [np.full((6, 4), np.nan), np.full((3, 4), np.nan)]
+    spbmm.bmm(a, b, out=out, kernel=kernel)
+    for x, o in zip(a, out):
+        np.testing.assert_allclose(o, x @ b, rtol=1e-12, atol=1e-12)
+    s = np.full((5, 5), np.nan)
+    spbmm.bmm_sum(a, [np.ones((6, 5)), np.ones((3, 5))], op_a="T", out=s, kernel=kernel)
+    assert np.isfinite(s).all()
