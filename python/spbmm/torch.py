@@ -22,7 +22,8 @@ import torch
 
 from . import _alloc, _concat, _inputs, _spbmm, _training
 
-__all__ = ["bmm", "BmmFunction", "ConcatBmmFunction", "sddmm", "SddmmFunction"]
+__all__ = ["bmm", "BmmFunction", "ConcatBmmFunction", "sddmm", "SddmmFunction",
+           "ConcatSddmmFunction"]
 
 
 def _sddmm_kernel(kernel):
@@ -371,6 +372,30 @@ class SddmmFunction(torch.autograd.Function):
         return (None, *grad_values, *grad_x, *grad_y)
 
 
+class ConcatSddmmFunction(torch.autograd.Function):
+    """``apply(spec, values, x, y)``: alpha (X Y^T) at a concatenated batch's pattern + beta
+    values, x and y over all nodes, one tensor of nnz values out (see spbmm.torch.sddmm)."""
+
+    @staticmethod
+    def forward(ctx, spec, values, x, y):
+        ctx.spec = spec
+        ctx.save_for_backward(values, x, y)
+        return _training.sddmm(spec.batch, x, y, alpha=spec.alpha, beta=spec.beta,
+                               threads=spec.threads, kernel=_sddmm_kernel(spec.kernel))
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        spec = ctx.spec
+        values, x, y = ctx.saved_tensors
+        # S: the output gradient as values on A's pattern; dX = alpha S Y, dY = alpha S^T X.
+        s = _ConcatSpec(spec.batch, spec.alpha, "N", spec.threads, "auto", None)
+        grad_values = spec.beta * grad.to(values.dtype) if ctx.needs_input_grad[1] else None
+        grad_x = s.run(grad, y, "N").to(x.dtype) if ctx.needs_input_grad[2] else None
+        grad_y = s.run(grad, x, "T").to(y.dtype) if ctx.needs_input_grad[3] else None
+        return None, grad_values, grad_x, grad_y
+
+
 def sddmm(A, X, Y, *, alpha=1.0, beta=0.0, threads=None, kernel="auto"):
     """Differentiable batched SDDMM: ``out_i = alpha * (X_i @ Y_i.T)`` sampled at A_i's pattern
     ``+ beta * A_i``'s values, through spbmm's SDDMM kernel.
@@ -382,8 +407,21 @@ def sddmm(A, X, Y, *, alpha=1.0, beta=0.0, threads=None, kernel="auto"):
     sparse tensor with ``torch.sparse_coo_tensor(A_i.indices(), out_i, A_i.shape)``. Gradients
     flow to X (``dX_i = alpha S_i Y_i``), Y (``dY_i = alpha S_i^T X_i``), where S_i holds the
     output gradient on A_i's pattern (both computed by spbmm.bmm), and to A's values
-    (``beta`` times the output gradient).
+    (``beta`` times the output gradient). A may be a concatenated batch (spbmm.ConcatCsr,
+    spbmm.ConcatCoo) with X and Y one tensor each over all nodes: one tensor of the batch's nnz
+    values comes back.
     """
+    if _concat.is_concat(A):
+        for name, t in (("X", X), ("Y", Y)):
+            if not isinstance(t, torch.Tensor) or t.layout != torch.strided or t.dim() != 2:
+                raise TypeError(f"{name}: with a concatenated A, expected one dense 2-D tensor "
+                                "over all nodes")
+        values = A.values
+        if not isinstance(values, torch.Tensor):
+            values = torch.from_numpy(A._values_np)
+        spec = _ConcatSpec(A, float(alpha), "N", _inputs.check_threads(threads), kernel, None)
+        spec.beta = float(beta)
+        return ConcatSddmmFunction.apply(spec, values, X, Y)
     single = isinstance(A, torch.Tensor)
     a_list = [A] if single else list(A)
     x_list = _dense_list(X, "X", single)

@@ -306,3 +306,28 @@ def test_concat_torch_tensors_are_viewed(rng, kind):
     assert isinstance(y, torch.Tensor) and y.data_ptr() % 64 == 0
     np.testing.assert_allclose(y.numpy(), per_graph(dense, x.numpy(), ptr), rtol=1e-12,
                                atol=1e-12)
+
+
+def test_concat_more_error_paths(rng):
+    data = batch_arrays(rng)
+    dense, indptr, indices, values, ptr = data
+    edge_index, _, _ = coo_arrays(data)
+    with pytest.raises(spbmm.ShapeError) as e:
+        spbmm.ConcatCoo(edge_index[0], values, ptr)  # 1-D edge_index
+    assert "2-D" in one_line(e)
+    with pytest.raises(spbmm.InvalidArgument) as e:
+        spbmm.ConcatCsr(indptr, indices, np.repeat(values, 2)[::2], ptr)  # strided values
+    assert "contiguous" in one_line(e)
+    a = spbmm.ConcatCsr(indptr, indices, values, ptr)
+    x = stacked(dense, 2, rng)
+    with pytest.raises(TypeError):
+        spbmm.sddmm(a, x, x, out=[values])
+    with pytest.raises(TypeError):
+        spbmm.spmm_reduce(a, x, "max", return_arg=True,
+                          arg=[np.zeros((n, 2), np.int64) for n in SIZES])
+    with pytest.raises(spbmm.ShapeError) as e:
+        spbmm.sddmm(a, x[:-1], x)
+    assert "X" in one_line(e)
+    with pytest.raises(spbmm.ShapeError) as e:
+        spbmm.bmm(a, np.ones((2, ptr[-1] + 3)), op_b="T")
+    assert "columns" in one_line(e)

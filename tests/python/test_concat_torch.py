@@ -40,6 +40,7 @@ def make_batch(rng, kind, dtype=np.float64):
     def dense(v):
         return torch.sparse_coo_tensor(coords, v, (n, n)).to_dense()
 
+    dense.coords = coords  # the global (row, column) of every value, in storage order
     return make, torch.from_numpy(values.copy()), dense, n
 
 
@@ -117,3 +118,45 @@ def test_concat_numpy_values_have_no_gradient(rng):
     y = st.bmm(batch, x)
     y.sum().backward()
     assert x.grad is not None and y.shape == x.shape
+
+
+def test_concat_mixed_precision(rng):
+    make, v, dense, n = make_batch(rng, "coo", np.float32)
+    v.requires_grad_()
+    x = torch.randn(n, 3, dtype=torch.float64, requires_grad=True)
+    y = st.bmm(make(v), x)
+    assert y.dtype == torch.float64
+    y.sum().backward()
+    assert v.grad.dtype == torch.float32 and x.grad.dtype == torch.float64
+    torch.testing.assert_close(y.detach(), dense(v.detach()).double() @ x.detach())
+
+
+def test_concat_plan_with_op_b_t_is_refused(rng):
+    make, v, _, n = make_batch(rng, "csr")
+    batch = make(v)
+    with pytest.raises(spbmm.InvalidArgument, match="op_b") as e:
+        st.bmm(batch, torch.ones(n, 2, dtype=torch.float64),
+               plan=spbmm.Plan(batch, 2, op_b="T"))
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("kind", ["csr", "coo"])
+def test_concat_sddmm_gradcheck(rng, kind):
+    make, v, dense, n = make_batch(rng, kind)
+    x = torch.randn(n, 2, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(n, 2, dtype=torch.float64, requires_grad=True)
+    v.requires_grad_()
+
+    def f(v, x, y):
+        return st.sddmm(make(v), x, y, alpha=0.7, beta=-1.3)
+
+    assert torch.autograd.gradcheck(f, (v, x, y))
+    row, col = dense.coords
+    want = 0.7 * (x.detach() @ y.detach().t())[row, col] - 1.3 * v.detach()
+    torch.testing.assert_close(f(v, x, y).detach(), want)
+
+
+def test_concat_sddmm_errors(rng):
+    make, v, _, n = make_batch(rng, "csr")
+    with pytest.raises(TypeError, match="over all nodes"):
+        st.sddmm(make(v), [torch.ones(2, 2)], torch.ones(n, 2))
