@@ -76,7 +76,11 @@ os.environ["MKL_NUM_THREADS"] = str(ARGS.threads)
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
+
+try:
+    import torch
+except ImportError:
+    sys.exit("python_w11.py needs torch 2.x (the step runs under torch autograd)")
 
 import spbmm  # noqa: E402
 import spbmm.torch as st  # noqa: E402

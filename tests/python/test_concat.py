@@ -331,3 +331,21 @@ def test_concat_more_error_paths(rng):
     with pytest.raises(spbmm.ShapeError) as e:
         spbmm.bmm(a, np.ones((2, ptr[-1] + 3)), op_b="T")
     assert "columns" in one_line(e)
+
+
+def test_concat_properties_and_plan_sum(rng):
+    sizes = [3, 3, 3]
+    dense, indptr, indices, values, ptr = batch_arrays(rng, sizes=sizes, density=0.6)
+    a = spbmm.ConcatCsr(indptr, indices, values, ptr)
+    assert a.num_graphs == 3 and a.num_nodes == 9 and list(a.sizes()) == sizes
+    assert a.values is values and "3 graphs" in repr(a)
+    parts = a.split_values(values)
+    assert sum(p.size for p in parts) == a.nnz and all(np.shares_memory(p, values)
+                                                       for p in parts if p.size)
+    x = stacked(dense, 2, rng)
+    plan = spbmm.Plan(a, 2)
+    got = plan.execute_sum(x)
+    want = sum(d @ x[ptr[g]:ptr[g + 1]] for g, d in enumerate(dense))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    coo = spbmm.ConcatCoo(*coo_arrays((dense, indptr, indices, values, ptr)))
+    assert coo.nnz == a.nnz and "3 graphs" in repr(coo) and coo.shape == (9, 9)
