@@ -19,12 +19,13 @@ def _raws(A, follow=False):
     return A.raw_entries() if _concat.is_concat(A) else _inputs.raw_batch(A, follow)
 
 
-def _concat_operands(A, B, out, op_b, dtype, fixed=None):
+def _concat_operands(A, B, out, op_a, op_b, dtype, fixed=None):
     """A concatenated A with B one 2-D array over all nodes (op_b "T": B is f x nodes): B's
     views per graph, out's views per graph (a new 64-byte aligned result over all nodes when out
     is None) and what to return. fixed: the plan's value dtype (B converted to it)."""
     axis = 1 if op_b in ("T", "t") else 0
-    b = _inputs.DenseOperand(A.split_nodes(B, "B", axis), "B")
+    inner, outer = A.sides(op_a)
+    b = _inputs.DenseOperand(A.split_nodes(B, "B", axis, inner), "B")
     if out is not None and not _concat.whole(out):
         raise TypeError("out must be one 2-D array or tensor over all nodes, as B is")
     if fixed is not None:
@@ -34,10 +35,10 @@ def _concat_operands(A, B, out, op_b, dtype, fixed=None):
             dtype = _inputs.out_dtype(out)
         entries, value, index = _inputs.prepare_raws(A.raw_entries(), b.dtypes(), dtype)
     if out is None:
-        result, full = _concat.new_whole((A.num_nodes, int(B.shape[1 - axis])), value, B)
+        result, full = _concat.new_whole((A.count(outer), int(B.shape[1 - axis])), value, B)
     else:
         result, full = out, out
-    out_arrays = _inputs.output_arrays(A.split_nodes(full, "out"), value)
+    out_arrays = _inputs.output_arrays(A.split_nodes(full, "out", 0, outer), value)
     return entries, b.typed(value), out_arrays, value, index, result
 
 
@@ -51,8 +52,9 @@ def bmm(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=None
     array) is also accepted. B: a sequence of dense arrays or tensors, or one matrix (used with
     every A_i), or a 3-D array. A batch of one A is likewise used with every B_i.
     A may also be a concatenated batch (spbmm.ConcatCsr, spbmm.ConcatCoo): B is then one 2-D
-    array over all nodes (nodes x f; f x nodes with op_b="T"), split by the batch's ptr, and the
-    result is one array over all nodes (or out, likewise); a list of B_i gives a list.
+    array over all nodes (nodes x f; f x nodes with op_b="T"), split by the batch's ptr (by
+    col_ptr, for op(A) = A of a batch of rectangular graphs), and the result is one array over
+    all nodes (or out, likewise); a list of B_i gives a list.
 
     Returns a list of new results of B's kind (torch tensors when B is torch, else NumPy arrays),
     or, with ``out`` (a list of arrays or tensors, or a 3-D one), writes the results there in place
@@ -74,7 +76,7 @@ def bmm(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=None
         raise _spbmm.InvalidArgument("beta != 0 needs out (the C that beta scales)")
     if _concat.is_concat(A) and _concat.whole(B):
         entries, b_arrays, out_arrays, value, index, result = _concat_operands(
-            A, B, out, op_b, dtype)
+            A, B, out, op_a, op_b, dtype)
         _spbmm.bmm(entries, b_arrays, out_arrays, float(alpha), float(beta), value.char,
                    index.itemsize, op_a, op_b, threads, kernel)
         return _concat.to_device(result, B) if out is None else out
@@ -108,7 +110,7 @@ def bmm_sum(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=
     if beta != 0 and out is None:
         raise _spbmm.InvalidArgument("beta != 0 needs out (the C that beta scales)")
     if _concat.is_concat(A) and _concat.whole(B):
-        B = A.split_nodes(B, "B", 1 if op_b in ("T", "t") else 0)
+        B = A.split_nodes(B, "B", 1 if op_b in ("T", "t") else 0, A.sides(op_a)[0])
     b = _inputs.DenseOperand(B, "B")
     if out is not None and dtype is None:
         dtype = _inputs.out_dtype(out)
@@ -267,7 +269,7 @@ class Plan:
         op = self._op_arg(op_a)
         if self._concat is not None and _concat.whole(B):
             _, b_arrays, out_arrays, _, _, result = _concat_operands(
-                self._concat, B, out, self._op[1], None, self._dtype)
+                self._concat, B, out, op or self._op[0], self._op[1], None, self._dtype)
             self._refresh_values()
             self._plan.execute(b_arrays, out_arrays, float(alpha), float(beta), op)
             return _concat.to_device(result, B) if out is None else out
@@ -292,7 +294,8 @@ class Plan:
             raise _spbmm.InvalidArgument("beta != 0 needs out (the C that beta scales)")
         op = self._op_arg(op_a)
         if self._concat is not None and _concat.whole(B):
-            B = self._concat.split_nodes(B, "B", 1 if self._op[1] in ("T", "t") else 0)
+            B = self._concat.split_nodes(B, "B", 1 if self._op[1] in ("T", "t") else 0,
+                                         self._concat.sides(op or self._op[0])[0])
         b = _inputs.DenseOperand(B, "B")
         b_arrays = b.typed(self._dtype)
         out_arrays = None if out is None else _inputs.output_arrays(_single_out(out), self._dtype)

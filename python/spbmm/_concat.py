@@ -86,9 +86,14 @@ class _Concat:
         return int(self.ptr[-1])
 
     @property
+    def num_cols(self):
+        """Columns of the block-diagonal matrix: col_ptr[-1] (the nodes, for square graphs)."""
+        return int(self.col_ptr[-1])
+
+    @property
     def shape(self):
-        """The block-diagonal matrix's shape: (nodes, nodes)."""
-        return (self.num_nodes, self.num_nodes)
+        """The block-diagonal matrix's shape: (ptr[-1], col_ptr[-1])."""
+        return (self.num_nodes, self.num_cols)
 
     @property
     def nnz(self):
@@ -109,37 +114,63 @@ class _Concat:
         v = self._values_np if values is None else values
         out = []
         for i in range(len(self)):
-            n = int(self.ptr[i + 1] - self.ptr[i])
+            shape = (int(self.ptr[i + 1] - self.ptr[i]), int(self.col_ptr[i + 1] - self.col_ptr[i]))
             e0, e1 = int(self.value_ptr[i]), int(self.value_ptr[i + 1])
-            out.append(self._entry(i, n, e0, e1, v[e0:e1]))
+            out.append(self._entry(i, shape, e0, e1, v[e0:e1]))
         return out
 
     def split_values(self, v):
         """An array of nnz values as graph i's views v[value_ptr[i]:value_ptr[i+1]]."""
         return [v[int(self.value_ptr[i]):int(self.value_ptr[i + 1])] for i in range(len(self))]
 
-    def split_nodes(self, x, name, axis=0):
+    def split_nodes(self, x, name, axis=0, side="rows"):
         """Rows (axis 0) or columns (axis 1) [ptr[i], ptr[i+1]) of x (a 2-D array or tensor over
-        all nodes) as graph i's views. ShapeError when x does not span the nodes."""
-        if x.shape[axis] != self.num_nodes:
+        all nodes) as graph i's views; side="cols" splits by col_ptr instead (the columns of a
+        rectangular batch). ShapeError when x does not span them."""
+        p = self.ptr if side == "rows" else self.col_ptr
+        total = int(p[-1])
+        if x.shape[axis] != total:
+            what = "nodes" if side == "rows" or self.col_ptr is self.ptr else \
+                "columns (col_ptr[-1])"
             raise _spbmm.ShapeError(
                 f"{name}: {x.shape[axis]} {'rows' if axis == 0 else 'columns'} (shape "
-                f"{tuple(x.shape)}), but the concatenated batch has {self.num_nodes} nodes")
-        p = [int(v) for v in self.ptr]
+                f"{tuple(x.shape)}), but the concatenated batch has {total} {what}")
+        p = [int(v) for v in p]
         if axis == 0:
             return [x[p[i]:p[i + 1]] for i in range(len(self))]
         return [x[:, p[i]:p[i + 1]] for i in range(len(self))]
+
+    @staticmethod
+    def sides(op_a):
+        """(the side op(A)'s columns split B by, the side its rows split C by)."""
+        return ("rows", "cols") if op_a in ("T", "t") else ("cols", "rows")
+
+    def count(self, side):
+        return self.num_nodes if side == "rows" else self.num_cols
+
+
+def _col_ptr(col_ptr, ptr, what):
+    """col_ptr (graphs + 1 column offsets) checked against ptr, or ptr itself (square graphs)."""
+    if col_ptr is None:
+        return ptr
+    c = _indices(col_ptr, f"{what}: col_ptr")
+    if len(c) != len(ptr):
+        raise _spbmm.ShapeError(f"{what}: col_ptr has {len(c)} values but ptr has {len(ptr)}")
+    return _ptr(c, None, what, "col_ptr")
 
 
 class ConcatCsr(_Concat):
     """A batch of graphs as one block-diagonal CSR matrix over all nodes (PyG's mini-batch).
 
-    ``ConcatCsr(indptr, indices, values, ptr)``: indptr (nodes + 1), indices (global columns)
-    and values (float32 or float64) of the block-diagonal CSR matrix, e.g. ``a.indptr, a.indices,
-    a.data`` of a SciPy matrix or ``a.crow_indices(), a.col_indices(), a.values()`` of a torch
-    one; ptr (graphs + 1, PyG's ``batch.ptr``): graph i holds nodes [ptr[i], ptr[i+1]), its rows
-    are those rows and its columns lie in that range (sorted within each row). Arrays may be
-    NumPy arrays or torch tensors. Entry i of the batch is graph i (square, local indices).
+    ``ConcatCsr(indptr, indices, values, ptr, col_ptr=None)``: indptr (nodes + 1), indices
+    (global columns) and values (float32 or float64) of the block-diagonal CSR matrix, e.g.
+    ``a.indptr, a.indices, a.data`` of a SciPy matrix or ``a.crow_indices(), a.col_indices(),
+    a.values()`` of a torch one; ptr (graphs + 1, PyG's ``batch.ptr``): graph i holds nodes
+    [ptr[i], ptr[i+1]), its rows are those rows and its columns lie in that range (sorted within
+    each row). Arrays may be NumPy arrays or torch tensors. Entry i of the batch is graph i
+    (square, local indices). col_ptr (graphs + 1) makes the blocks rectangular (bipartite
+    graphs, user-item matrices): block i's columns are [col_ptr[i], col_ptr[i+1]), and the
+    operand op(A) multiplies (B for op_a "N") is split by col_ptr.
 
     The values are viewed in place: spbmm.Plan over the batch follows them when they change,
     ``spbmm.sddmm(batch, ..., out=batch.values)`` writes them, and spbmm.torch.bmm differentiates
@@ -148,7 +179,7 @@ class ConcatCsr(_Concat):
     its graph or an unsorted row, spbmm.InvalidArgument for a wrong dtype.
     """
 
-    def __init__(self, indptr, indices, values, ptr):
+    def __init__(self, indptr, indices, values, ptr, col_ptr=None):
         what = "ConcatCsr"
         rp = _indices(indptr, f"{what}: indptr")
         ci = _indices(indices, f"{what}: indices")
@@ -156,6 +187,7 @@ class ConcatCsr(_Concat):
             raise _spbmm.ShapeError(f"{what}: indptr is empty; it needs nodes + 1 values")
         rows = rp.size - 1
         self.ptr = _ptr(ptr, rows, what)
+        self.col_ptr = _col_ptr(col_ptr, self.ptr, what)
         rp64 = rp.astype(np.int64, copy=False)
         if rp64[0] != 0:
             raise _spbmm.FormatError(f"{what}: indptr[0] is {rp64[0]}, not 0")
@@ -178,8 +210,8 @@ class ConcatCsr(_Concat):
         graph_of_row = np.repeat(np.arange(graphs, dtype=np.int64), np.diff(self.ptr))
         counts = np.diff(rp64)
         row_of = np.repeat(np.arange(rows, dtype=np.int64), counts)
-        first = self.ptr[:-1][graph_of_row][row_of]
-        last = self.ptr[1:][graph_of_row][row_of]
+        first = self.col_ptr[:-1][graph_of_row][row_of]
+        last = self.col_ptr[1:][graph_of_row][row_of]
         c = ci.astype(np.int64, copy=False)
         bad = np.flatnonzero((c < first) | (c >= last))
         if bad.size:
@@ -187,7 +219,7 @@ class ConcatCsr(_Concat):
             r = int(row_of[k])
             raise _spbmm.FormatError(
                 f"{what}: graph {graph_of_row[r]}: row {r}: column {c[k]} is outside the "
-                f"graph's nodes [{first[k]}, {last[k]})")
+                f"graph's {'nodes' if col_ptr is None else 'columns'} [{first[k]}, {last[k]})")
         if nnz > 1:
             same_row = row_of[1:] == row_of[:-1]
             unsorted = np.flatnonzero(same_row & (c[1:] <= c[:-1]))
@@ -205,9 +237,10 @@ class ConcatCsr(_Concat):
         local_rp[self.ptr[:-1] + np.arange(graphs)] = 0
         self.indptr = local_rp.astype(index)
 
-    def _entry(self, i, n, e0, e1, values):
+    def _entry(self, i, shape, e0, e1, values):
         at = int(self.ptr[i]) + i
-        return (_inputs.CSR, n, n, self.indptr[at:at + n + 1], self.indices[e0:e1], values)
+        return (_inputs.CSR, shape[0], shape[1], self.indptr[at:at + shape[0] + 1],
+                self.indices[e0:e1], values)
 
     def __repr__(self):
         return (f"spbmm.ConcatCsr({self.num_graphs} graphs, {self.num_nodes} nodes, "
@@ -218,23 +251,25 @@ class ConcatCoo(_Concat):
     """A batch of graphs as one COO matrix over all nodes: PyG's ``edge_index`` with edge
     weights.
 
-    ``ConcatCoo(edge_index, values, ptr, edge_ptr=None)``: edge_index (2 x E, global node
-    indices; A[edge_index[0, e], edge_index[1, e]] = values[e], as
+    ``ConcatCoo(edge_index, values, ptr, edge_ptr=None, col_ptr=None)``: edge_index (2 x E,
+    global node indices; A[edge_index[0, e], edge_index[1, e]] = values[e], as
     ``torch.sparse_coo_tensor(edge_index, values)`` reads it), values (E, float32 or float64),
     ptr (graphs + 1 node offsets, PyG's ``batch.ptr``) and edge_ptr (graphs + 1 edge offsets:
     graph i's edges are positions [edge_ptr[i], edge_ptr[i+1]); when None, found from
     edge_index, whose edges must then be grouped by graph, as PyG's batches are). Duplicate and
-    unsorted edges are allowed (duplicates add up). Values are viewed in place, indices rebased
-    once; errors as for ConcatCsr (an edge outside its graph's nodes is a FormatError).
+    unsorted edges are allowed (duplicates add up); col_ptr as for ConcatCsr (edge_index[1]
+    then lies in [col_ptr[i], col_ptr[i+1])). Values are viewed in place, indices rebased once;
+    errors as for ConcatCsr (an edge outside its graph's nodes is a FormatError).
     """
 
-    def __init__(self, edge_index, values, ptr, edge_ptr=None):
+    def __init__(self, edge_index, values, ptr, edge_ptr=None, col_ptr=None):
         what = "ConcatCoo"
         ei = _indices(edge_index, f"{what}: edge_index", 2)
         if ei.shape[0] != 2:
             raise _spbmm.ShapeError(f"{what}: edge_index has shape {ei.shape}; expected 2 x E")
         edges = ei.shape[1]
         self.ptr = _ptr(ptr, None, what)
+        self.col_ptr = _col_ptr(col_ptr, self.ptr, what)
         nodes = int(self.ptr[-1])
         row = ei[0].astype(np.int64, copy=False)
         col = ei[1].astype(np.int64, copy=False)
@@ -264,18 +299,22 @@ class ConcatCoo(_Concat):
         graph = np.repeat(np.arange(len(self.ptr) - 1, dtype=np.int64), np.diff(self.value_ptr))
         first = self.ptr[:-1][graph]
         last = self.ptr[1:][graph]
-        bad = np.flatnonzero((row < first) | (row >= last) | (col < first) | (col >= last))
+        c_first = self.col_ptr[:-1][graph]
+        c_last = self.col_ptr[1:][graph]
+        bad = np.flatnonzero((row < first) | (row >= last) | (col < c_first) | (col >= c_last))
         if bad.size:
             k = int(bad[0])
+            where = (f"nodes [{first[k]}, {last[k]})" if col_ptr is None else
+                     f"rows [{first[k]}, {last[k]}) and columns [{c_first[k]}, {c_last[k]})")
             raise _spbmm.FormatError(
                 f"{what}: graph {graph[k]}: edge {k} ({row[k]}, {col[k]}) is outside the "
-                f"graph's nodes [{first[k]}, {last[k]})")
+                f"graph's {where}")
         index = _index_dtype(ei)
         self.row = (row - first).astype(index)
-        self.col = (col - first).astype(index)
+        self.col = (col - c_first).astype(index)
 
-    def _entry(self, i, n, e0, e1, values):
-        return (_inputs.COO, n, n, self.row[e0:e1], self.col[e0:e1], values)
+    def _entry(self, i, shape, e0, e1, values):
+        return (_inputs.COO, shape[0], shape[1], self.row[e0:e1], self.col[e0:e1], values)
 
     def __repr__(self):
         return (f"spbmm.ConcatCoo({self.num_graphs} graphs, {self.num_nodes} nodes, "

@@ -109,7 +109,7 @@ def sddmm(A, X, Y, *, alpha=1.0, beta=0.0, out=None, threads=None, kernel="auto"
 def _concat_sddmm(A, X, Y, alpha, beta, out, threads, kernel, dtype):
     """sddmm over a concatenated batch: one values array over all its stored entries."""
     xs = A.split_nodes(X, "X") if _concat.whole(X) else X
-    ys = A.split_nodes(Y, "Y") if _concat.whole(Y) else Y
+    ys = A.split_nodes(Y, "Y", 0, "cols") if _concat.whole(Y) else Y
     x = _inputs.DenseOperand(xs, "X")
     y = _inputs.DenseOperand(ys, "Y")
     if out is not None and dtype is None:
@@ -155,7 +155,7 @@ def spmm_reduce(A, B, reduce="sum", *, return_arg=False, out=None, arg=None, thr
         raise _spbmm.InvalidArgument("arg is given but return_arg is False")
     if _concat.is_concat(A) and _concat.whole(B):
         entries, b_arrays, out_arrays, value, index, result = _concat_operands(
-            A, B, out, "N", dtype)
+            A, B, out, "N", "N", dtype)
         arg_result = arg_arrays = None
         if return_arg:
             if arg is None:

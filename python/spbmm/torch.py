@@ -233,11 +233,12 @@ class _ConcatSpec:
             # The plan views the batch's values (the same storage as `values`): it follows them.
             return self.plan.execute(dense, alpha=self.alpha, op_a=op_a)
         b = self.batch
+        inner, outer = b.sides(op_a)
         raws = b.raw_entries(_inputs.torch_numpy(values))
-        x = _inputs.DenseOperand(b.split_nodes(dense, "X"), "X")
+        x = _inputs.DenseOperand(b.split_nodes(dense, "X", 0, inner), "X")
         entries, value, index = _inputs.prepare_raws(raws, x.dtypes())
-        result, full = _concat.new_whole((b.num_nodes, int(dense.shape[1])), value, dense)
-        out = _inputs.output_arrays(b.split_nodes(full, "out"), value)
+        result, full = _concat.new_whole((b.count(outer), int(dense.shape[1])), value, dense)
+        out = _inputs.output_arrays(b.split_nodes(full, "out", 0, outer), value)
         _spbmm.bmm(entries, x.typed(value), out, self.alpha, 0.0, value.char, index.itemsize,
                    op_a, "N", self.threads, self.kernel)
         return _concat.to_device(result, dense)

@@ -349,3 +349,62 @@ def test_concat_properties_and_plan_sum(rng):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     coo = spbmm.ConcatCoo(*coo_arrays((dense, indptr, indices, values, ptr)))
     assert coo.nnz == a.nnz and "3 graphs" in repr(coo) and coo.shape == (9, 9)
+
+
+def rectangular(rng, shapes, density=0.5):
+    """(dense blocks, indptr, indices, values, ptr, col_ptr) of a block-diagonal CSR matrix."""
+    dense = [rng.standard_normal(s) * (rng.random(s) < density) for s in shapes]
+    ptr = np.concatenate([[0], np.cumsum([s[0] for s in shapes])])
+    col_ptr = np.concatenate([[0], np.cumsum([s[1] for s in shapes])])
+    indptr, indices, values = [0], [], []
+    for g, d in enumerate(dense):
+        for r in range(d.shape[0]):
+            (cols,) = np.nonzero(d[r])
+            indices.extend(cols + col_ptr[g])
+            values.extend(d[r, cols])
+            indptr.append(len(indices))
+    return dense, np.array(indptr), np.array(indices), np.array(values), ptr, col_ptr
+
+
+@pytest.mark.parametrize("kind", ["csr", "coo"])
+def test_rectangular_blocks(rng, kind):
+    shapes = [(4, 6), (0, 2), (3, 0), (5, 3)]
+    dense, indptr, indices, values, ptr, col_ptr = rectangular(rng, shapes)
+    if kind == "csr":
+        a = spbmm.ConcatCsr(indptr, indices, values, ptr, col_ptr)
+    else:
+        rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        a = spbmm.ConcatCoo(np.stack([rows, indices]), values, ptr, col_ptr=col_ptr)
+    assert a.shape == (12, 11)
+    x = rng.standard_normal((11, 2))  # over the columns
+    want = np.concatenate([d @ x[col_ptr[g]:col_ptr[g + 1]] for g, d in enumerate(dense)])
+    np.testing.assert_allclose(spbmm.bmm(a, x), want, rtol=1e-12, atol=1e-12)
+    y = rng.standard_normal((12, 2))  # over the rows, for A^T
+    want_t = np.concatenate([d.T @ y[ptr[g]:ptr[g + 1]] for g, d in enumerate(dense)])
+    np.testing.assert_allclose(spbmm.Plan(a, 2, both_ops=True).execute(y, op_a="T"), want_t,
+                               rtol=1e-12, atol=1e-12)
+    got = spbmm.sddmm(a, y, x)
+    rows = np.repeat(np.arange(12), np.diff(indptr))
+    if kind == "csr":
+        np.testing.assert_allclose(got, np.einsum("ij,ij->i", y[rows], x[indices]),
+                                   rtol=1e-12, atol=1e-12)
+    with pytest.raises(spbmm.ShapeError) as e:
+        spbmm.bmm(a, y)  # 12 rows where the 11 columns are expected
+    assert "11 columns (col_ptr[-1])" in one_line(e)
+
+
+def test_rectangular_errors(rng):
+    dense, indptr, indices, values, ptr, col_ptr = rectangular(rng, [(4, 6), (5, 3)], 0.8)
+    with pytest.raises(spbmm.ShapeError) as e:
+        spbmm.ConcatCsr(indptr, indices, values, ptr, col_ptr[:-1])
+    assert "col_ptr has 2 values but ptr has 3" in one_line(e)
+    with pytest.raises(spbmm.ShapeError) as e:
+        spbmm.ConcatCsr(indptr, indices, values, ptr, col_ptr[::-1])
+    assert "col_ptr[0]" in one_line(e)
+    with pytest.raises(spbmm.FormatError) as e:
+        spbmm.ConcatCsr(indptr, indices, values, ptr, [0, 5, 9])  # graph 0's column 5 is out
+    assert "outside the graph's columns" in one_line(e)
+    rows = np.repeat(np.arange(9), np.diff(indptr))
+    with pytest.raises(spbmm.FormatError) as e:
+        spbmm.ConcatCoo(np.stack([rows, indices]), values, ptr, col_ptr=[0, 1, 9])
+    assert "columns [0, 1)" in one_line(e)

@@ -160,3 +160,21 @@ def test_concat_sddmm_errors(rng):
     make, v, _, n = make_batch(rng, "csr")
     with pytest.raises(TypeError, match="over all nodes"):
         st.sddmm(make(v), [torch.ones(2, 2)], torch.ones(n, 2))
+
+
+@pytest.mark.parametrize("op_a", ["N", "T"])
+def test_gradcheck_rectangular_blocks(rng, op_a):
+    from test_concat import rectangular
+    dense, indptr, indices, values, ptr, col_ptr = rectangular(rng, [(4, 6), (0, 2), (5, 3)])
+    v = torch.from_numpy(values.copy()).requires_grad_()
+    x = torch.randn(int(ptr[-1] if op_a == "T" else col_ptr[-1]), 2, dtype=torch.float64,
+                    requires_grad=True)
+
+    def f(v, x):
+        return st.bmm(spbmm.ConcatCsr(indptr, indices, v, ptr, col_ptr), x, op_a=op_a)
+
+    assert torch.autograd.gradcheck(f, (v, x))
+    y = st.sddmm(spbmm.ConcatCsr(indptr, indices, v, ptr, col_ptr),
+                 torch.randn(int(ptr[-1]), 2, dtype=torch.float64),
+                 torch.randn(int(col_ptr[-1]), 2, dtype=torch.float64))
+    assert y.shape == v.shape
