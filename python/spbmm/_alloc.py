@@ -9,12 +9,69 @@ more line each. These helpers give buffers that start on a line, as the library'
 
 import numbers
 import sys
+import threading
 
 import numpy as np
 
 from . import _spbmm
 
 ALIGNMENT = 64  # bytes: one cache line, one AVX-512 register (the library's kDenseAlignment)
+
+# Large blocks are kept for reuse when their last array goes away: a training loop asks for the
+# same result sizes at every step, and a fresh block of hundreds of MB costs its page faults
+# again each time (glibc hands such blocks back to the system at every free).
+POOL_MIN_BYTES = 1 << 22  # smaller blocks are malloc's business
+POOL_MAX_BYTES = 1 << 30  # at most this much freed memory is kept
+_pool = []  # free raw blocks, the most recently released last (guarded by _pool_lock)
+_released = []  # blocks whose arrays went away, not yet in _pool (list.append is atomic)
+_pool_lock = threading.Lock()
+
+
+class _Block:
+    """One aligned array's memory: the array's base; gives the raw block back when it dies."""
+
+    __slots__ = ("raw", "__array_interface__")
+
+    def __init__(self, raw, skip, dims, dt):
+        self.raw = raw
+        self.__array_interface__ = {"data": (raw.ctypes.data + skip, False), "shape": dims,
+                                    "typestr": dt.str, "version": 3}
+
+    def __del__(self):
+        try:
+            _released.append(self.raw)
+        except Exception:  # noqa: BLE001  (interpreter shutdown: nothing to keep)
+            pass
+
+
+def _take(nbytes):
+    """A free block of exactly nbytes from the pool (released blocks first moved in), or None."""
+    with _pool_lock:
+        while _released:
+            raw = _released.pop()
+            if sum(b.nbytes for b in _pool) + raw.nbytes <= POOL_MAX_BYTES:
+                _pool.append(raw)
+            elif _pool and raw.nbytes <= POOL_MAX_BYTES:
+                _pool.pop(0)  # the oldest goes, the newest is likelier to be asked for again
+                _pool.append(raw)
+        for i in range(len(_pool) - 1, -1, -1):
+            if _pool[i].nbytes == nbytes:
+                return _pool.pop(i)
+    return None
+
+
+def pooled_bytes():
+    """Bytes of freed blocks kept for reuse (after taking in those released since)."""
+    _take(-1)
+    with _pool_lock:
+        return sum(b.nbytes for b in _pool)
+
+
+def release_pool():
+    """Gives every kept block back (to malloc, and so to the system)."""
+    _take(-1)
+    with _pool_lock:
+        _pool.clear()
 
 
 def _shape(shape):
@@ -80,7 +137,10 @@ def empty(shape, dtype=np.float32, *, like=None):
     tensor's device; the alignment is that of CPU memory, a tensor on another device is an
     ordinary ``torch.empty``). Use it for ``out=`` and for B in loops over large batches: the
     library writes such C with streaming stores (no read of C first) and reads B's rows a cache
-    line at a time when every row starts on a line (rows of a multiple of 64 bytes).
+    line at a time when every row starts on a line (rows of a multiple of 64 bytes). Blocks of
+    4 MiB and more are kept when their arrays go away (up to 1 GiB in all) and given again for
+    the same size: a loop that makes the same results at every step skips their page faults
+    (``spbmm._alloc.release_pool()`` gives them back).
     Raises spbmm.InvalidArgument (a ValueError) for a bad shape, dtype or like.
     """
     dims = _shape(shape)
@@ -97,6 +157,12 @@ def empty(shape, dtype=np.float32, *, like=None):
         # NumPy's memory, not torch.empty's: NumPy asks for transparent huge pages on large
         # blocks, which halves the first-touch cost of a result of hundreds of MB.
         return torch.from_numpy(empty(dims, dt))
+    if nbytes >= POOL_MIN_BYTES:
+        size = nbytes + ALIGNMENT
+        raw = _take(size)
+        if raw is None:
+            raw = np.empty(size, dtype=np.uint8)
+        return np.asarray(_Block(raw, -raw.ctypes.data % ALIGNMENT, dims, dt))
     # At least one element before the final slice: NumPy moves the data of an empty slice.
     raw = np.empty(max(nbytes, dt.itemsize) + ALIGNMENT, dtype=np.uint8)
     skip = -raw.ctypes.data % ALIGNMENT

@@ -122,3 +122,42 @@ def test_beta_zero_never_reads_out(rng, kernel):
     s = np.full((5, 5), np.nan)
     spbmm.bmm_sum(a, [np.ones((6, 5)), np.ones((3, 5))], op_a="T", out=s, kernel=kernel)
     assert np.isfinite(s).all()
+
+
+def test_large_blocks_are_reused_only_after_their_arrays_go_away():
+    from spbmm import _alloc
+    _alloc.release_pool()
+    shape = (1 << 20, 2)  # 8 MiB of float32: pooled
+    a = spbmm.empty(shape)
+    a[...] = 7
+    where = a.ctypes.data
+    b = spbmm.empty(shape)  # a is alive: other memory
+    assert b.ctypes.data != where and b.ctypes.data % 64 == 0
+    view = a[10:20]
+    del a
+    c = spbmm.empty(shape)  # a's block is still held by the view
+    assert c.ctypes.data != where and (view == 7).all()
+    del view
+    assert _alloc.pooled_bytes() >= 8 << 20
+    d = spbmm.zeros(shape)  # now reused, and zeroed
+    assert d.ctypes.data == where and not d.any()
+    assert spbmm.empty((1 << 20, 3)).ctypes.data != where  # another size: not this block
+    del b, c, d
+    _alloc.release_pool()
+    assert _alloc.pooled_bytes() == 0
+
+
+@needs_torch
+def test_pooled_blocks_behind_tensors():
+    from spbmm import _alloc
+    _alloc.release_pool()
+    t = spbmm.empty((1 << 20, 2), like="torch")
+    where = t.data_ptr()
+    u = t[5:]
+    del t
+    other = spbmm.empty((1 << 20, 2))
+    assert other.ctypes.data != where  # u still views it
+    del u
+    assert spbmm.empty((1 << 20, 2), like="torch").data_ptr() == where
+    del other
+    _alloc.release_pool()
