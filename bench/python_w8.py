@@ -64,15 +64,6 @@ def w8_batch(seed=8):
     return A, B
 
 
-def aligned_empty(shape, dtype=np.float32, align=64):
-    """An uninitialized C-ordered array whose data starts on an `align`-byte boundary."""
-    size = int(np.prod(shape))
-    itemsize = np.dtype(dtype).itemsize
-    buf = np.empty(size + align // itemsize, dtype=dtype)
-    off = (-buf.ctypes.data % align) // itemsize
-    return buf[off:off + size].reshape(shape)
-
-
 def best_and_median(f, reps):
     f()  # warm-up
     times = []
@@ -145,11 +136,17 @@ def main():
     C_views = [c_stack[offsets[i]:offsets[i + 1]] for i in range(512)]
     # The same, 64-byte aligned (the library's own buffers are; NumPy's large arrays start 16
     # bytes into a page, so every 512-byte row of B and C straddles one more cache line).
-    b_al = aligned_empty(b_stack.shape)
+    b_al = spbmm.empty(b_stack.shape)
     b_al[...] = b_stack
-    c_al = aligned_empty(b_stack.shape)
+    c_al = spbmm.empty(b_stack.shape)
     B_al = [b_al[offsets[i]:offsets[i + 1]] for i in range(512)]
     C_al = [c_al[offsets[i]:offsets[i + 1]] for i in range(512)]
+    # Which of the two matters: only B aligned, only C aligned (streaming stores need C's rows
+    # on line boundaries; B's loads straddle one more line per row when B's rows are not).
+    B_sep_al = [spbmm.empty(b.shape) for b in B]
+    for x, b in zip(B_sep_al, B):
+        x[...] = b
+    C_sep_al = [spbmm.empty(o.shape) for o in out]
     # The call's own cost: the same 512 entries with B_i of no columns (nothing to multiply).
     B_empty = [np.empty((a.shape[0], 0), dtype=np.float32) for a in A]
     C_empty = [np.empty((a.shape[0], 0), dtype=np.float32) for a in A]
@@ -157,6 +154,9 @@ def main():
     t_plan = best_and_median(lambda: plan.execute(B, out), args.reps)
     t_stack = best_and_median(lambda: plan.execute(B_views, C_views), args.reps)
     t_al = best_and_median(lambda: plan.execute(B_al, C_al), args.reps)
+    t_b_al = best_and_median(lambda: plan.execute(B_sep_al, out), args.reps)
+    t_c_al = best_and_median(lambda: plan.execute(B, C_sep_al), args.reps)
+    t_both_al = best_and_median(lambda: plan.execute(B_sep_al, C_sep_al), args.reps)
     t_call = best_and_median(lambda: plan.execute(B_empty, C_empty), args.reps)
     t_plan_new = best_and_median(lambda: plan.execute(B), args.reps)
     t_bmm = best_and_median(lambda: spbmm.bmm(A, B, out=out, threads=args.threads), args.reps)
@@ -164,6 +164,9 @@ def main():
     rows_out += [("spbmm.Plan.execute(B, out)", t_plan),
                  ("  B, out: views of one stacked array each", t_stack),
                  ("  B, out: the same, 64-byte aligned", t_al),
+                 ("  separate arrays, B_i by spbmm.empty", t_b_al),
+                 ("  separate arrays, out_i by spbmm.empty", t_c_al),
+                 ("  separate arrays, both by spbmm.empty", t_both_al),
                  ("  B_i with no columns (the call's own cost)", t_call),
                  ("spbmm.Plan.execute(B) (allocates C)", t_plan_new),
                  ("spbmm.bmm(A, B, out) (plans every call)", t_bmm),
@@ -208,7 +211,8 @@ def main():
     if cpp:
         for name, t in (("Plan.execute(B, out), separate arrays", t_plan[0]),
                         ("Plan.execute(B, out), stacked views", t_stack[0]),
-                        ("Plan.execute(B, out), stacked aligned views", t_al[0])):
+                        ("Plan.execute(B, out), stacked aligned views", t_al[0]),
+                        ("Plan.execute(B, out), separate spbmm.empty arrays", t_both_al[0])):
             overhead = (t - cpp) / cpp * 100
             verdict = "meets" if overhead <= 10 else "misses"
             print(f"Python time - C++ time, {name}: {overhead:+.1f}% of the C++ time "

@@ -5,8 +5,10 @@ entries may each be sparse (CSR or COO) or dense, with shapes of their own; a di
 kernel per entry. ``spbmm.Plan`` analyses a batch once for many products (following A's values
 as they change, for op(A) = A and A^T); ``bmm_sum`` adds the products of a batch, ``multiply``
 takes one matrix, ``sddmm`` samples X_i Y_i^T at A_i's pattern and ``spmm_reduce`` combines a
-row's products by sum, mean, max or min. ``spbmm.torch`` has the differentiable versions for
-torch autograd. Matrix Market files are read and written with
+row's products by sum, mean, max or min. ``ConcatCsr`` and ``ConcatCoo`` view a concatenated
+(PyTorch Geometric style) batch of graphs, with the features as one array over all nodes;
+``empty`` and ``zeros`` make 64-byte aligned arrays for ``out``. ``spbmm.torch`` has the
+differentiable versions for torch autograd. Matrix Market files are read and written with
 ``read_matrix_market``, ``read_batch`` and ``write_matrix_market``.
 """
 
@@ -23,7 +25,9 @@ from ._spbmm import (
     __version__,
     config,
 )
+from ._alloc import empty, zeros
 from ._api import Plan, bmm, bmm_sum, multiply
+from ._concat import ConcatCoo, ConcatCsr
 from ._io import read_batch, read_matrix_market, read_matrix_market_header, write_matrix_market
 from ._training import sddmm, spmm_reduce
 
@@ -36,6 +40,10 @@ __all__ = [
     "sddmm",
     "spmm_reduce",
     "Plan",
+    "ConcatCsr",
+    "ConcatCoo",
+    "empty",
+    "zeros",
     "read_matrix_market",
     "read_matrix_market_header",
     "read_batch",

@@ -1,16 +1,45 @@
 """spbmm.bmm, bmm_sum, multiply and spbmm.Plan: batched products over NumPy, SciPy and torch operands."""
 
+import functools
 import numbers
 
 import numpy as np
 
-from . import _inputs, _spbmm
+from . import _alloc, _concat, _inputs, _spbmm
 
 
 def _check_scalars(alpha, beta):
     for name, v in (("alpha", alpha), ("beta", beta)):
         if not isinstance(v, numbers.Real) or isinstance(v, bool):
             raise TypeError(f"{name} must be a real number, not {type(v).__name__}")
+
+
+def _raws(A, follow=False):
+    """A's entries in raw form: a concatenated batch's graphs, or the matrices of a sequence."""
+    return A.raw_entries() if _concat.is_concat(A) else _inputs.raw_batch(A, follow)
+
+
+def _concat_operands(A, B, out, op_a, op_b, dtype, fixed=None):
+    """A concatenated A with B one 2-D array over all nodes (op_b "T": B is f x nodes): B's
+    views per graph, out's views per graph (a new 64-byte aligned result over all nodes when out
+    is None) and what to return. fixed: the plan's value dtype (B converted to it)."""
+    axis = 1 if op_b in ("T", "t") else 0
+    inner, outer = A.sides(op_a)
+    b = _inputs.DenseOperand(A.split_nodes(B, "B", axis, inner), "B")
+    if out is not None and not _concat.whole(out):
+        raise TypeError("out must be one 2-D array or tensor over all nodes, as B is")
+    if fixed is not None:
+        entries, value, index = None, fixed, None
+    else:
+        if out is not None and dtype is None:
+            dtype = _inputs.out_dtype(out)
+        entries, value, index = _inputs.prepare_raws(A.raw_entries(), b.dtypes(), dtype)
+    if out is None:
+        result, full = _concat.new_whole((A.count(outer), int(B.shape[1 - axis])), value, B)
+    else:
+        result, full = out, out
+    out_arrays = _inputs.output_arrays(A.split_nodes(full, "out", 0, outer), value)
+    return entries, b.typed(value), out_arrays, value, index, result
 
 
 def bmm(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=None,
@@ -22,6 +51,10 @@ def bmm(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=None
     sparse CSR or dense); kinds and shapes may differ from entry to entry. One matrix (or a 3-D
     array) is also accepted. B: a sequence of dense arrays or tensors, or one matrix (used with
     every A_i), or a 3-D array. A batch of one A is likewise used with every B_i.
+    A may also be a concatenated batch (spbmm.ConcatCsr, spbmm.ConcatCoo): B is then one 2-D
+    array over all nodes (nodes x f; f x nodes with op_b="T"), split by the batch's ptr (by
+    col_ptr, for op(A) = A of a batch of rectangular graphs), and the result is one array over
+    all nodes (or out, likewise); a list of B_i gives a list.
 
     Returns a list of new results of B's kind (torch tensors when B is torch, else NumPy arrays),
     or, with ``out`` (a list of arrays or tensors, or a 3-D one), writes the results there in place
@@ -41,15 +74,22 @@ def bmm(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=None
     threads = _inputs.check_threads(threads)
     if beta != 0 and out is None:
         raise _spbmm.InvalidArgument("beta != 0 needs out (the C that beta scales)")
+    if _concat.is_concat(A) and _concat.whole(B):
+        entries, b_arrays, out_arrays, value, index, result = _concat_operands(
+            A, B, out, op_a, op_b, dtype)
+        _spbmm.bmm(entries, b_arrays, out_arrays, float(alpha), float(beta), value.char,
+                   index.itemsize, op_a, op_b, threads, kernel)
+        return _concat.to_device(result, B) if out is None else out
     b = _inputs.DenseOperand(B, "B")
     if out is not None and dtype is None:
         dtype = _inputs.out_dtype(out)
-    entries, value, index = _inputs.prepare_batch(A, b.dtypes(), dtype)
+    entries, value, index = _inputs.prepare_raws(_raws(A), b.dtypes(), dtype)
     b_arrays = b.typed(value)
     if out is None:
-        arrays = _spbmm.bmm(entries, b_arrays, None, float(alpha), 0.0, value.char,
+        fresh = _alloc.batch_results(entries, b_arrays, op_a, op_b, value)
+        arrays = _spbmm.bmm(entries, b_arrays, fresh, float(alpha), 0.0, value.char,
                             index.itemsize, op_a, op_b, threads, kernel)
-        return _inputs.results(arrays, b)
+        return _inputs.results(arrays if fresh is None else fresh, b)
     out_arrays = _inputs.output_arrays(out, value)
     _spbmm.bmm(entries, b_arrays, out_arrays, float(alpha), float(beta), value.char,
                index.itemsize, op_a, op_b, threads, kernel)
@@ -69,10 +109,12 @@ def bmm_sum(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=
     threads = _inputs.check_threads(threads)
     if beta != 0 and out is None:
         raise _spbmm.InvalidArgument("beta != 0 needs out (the C that beta scales)")
+    if _concat.is_concat(A) and _concat.whole(B):
+        B = A.split_nodes(B, "B", 1 if op_b in ("T", "t") else 0, A.sides(op_a)[0])
     b = _inputs.DenseOperand(B, "B")
     if out is not None and dtype is None:
         dtype = _inputs.out_dtype(out)
-    entries, value, index = _inputs.prepare_batch(A, b.dtypes(), dtype)
+    entries, value, index = _inputs.prepare_raws(_raws(A), b.dtypes(), dtype)
     b_arrays = b.typed(value)
     if out is None:
         c = _spbmm.bmm_sum(entries, b_arrays, None, float(alpha), 0.0, value.char,
@@ -112,6 +154,17 @@ def multiply(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads
     return out
 
 
+def _concat_values(batch, i):
+    """The current values of graph i of a concatenated batch (a view of the caller's)."""
+    v = _concat._values(batch.values, batch.nnz, "A")
+    return v[int(batch.value_ptr[i]):int(batch.value_ptr[i + 1])]
+
+
+def _item_values(x, i):
+    """The current values of batch entry x (the caller's array, or a conversion of it)."""
+    return _inputs.entry_values(_inputs.raw_entry(x, f"A entry {i}", follow=True))
+
+
 def _single_out(out):
     """out for a one-matrix result: a 2-D array or tensor, as a list of one."""
     if (_inputs.is_torch(out) or isinstance(out, np.ndarray)) and \
@@ -147,26 +200,32 @@ class Plan:
             n = int(n)
         else:
             n = [int(x) for x in n]
-        items = _inputs.batch_items(A)
-        raws = _inputs.raw_batch(A, follow=not constant_values)
+        self._concat = A if _concat.is_concat(A) else None
+        raws = _raws(A, follow=not constant_values)
         entries, value, index = _inputs.prepare_raws(raws, (), dtype)
         self._plan = _spbmm.Plan(entries, n, value.char, index.itemsize, op_a, op_b, threads,
                                  kernel, bool(both_ops), bool(constant_values), A)
         self._entries = entries
-        # Entries whose values the plan sees through a copy: refreshed before every execute.
+        # Entries whose values the plan sees through a copy: refreshed before every execute
+        # (i, and a function giving the caller's current values of entry i).
         self._refresh = []
         if not constant_values:
-            for i, (x, e) in enumerate(zip(items, entries)):
-                own = _inputs.caller_values(x)
-                if own is None or not np.may_share_memory(own, _inputs.entry_values(e)):
-                    self._refresh.append((i, x))
+            if self._concat is not None:
+                for i, e in enumerate(entries):
+                    if not np.may_share_memory(raws[i][5], _inputs.entry_values(e)):
+                        self._refresh.append((i, functools.partial(_concat_values, A, i)))
+            else:
+                for i, (x, e) in enumerate(zip(_inputs.batch_items(A), entries)):
+                    own = _inputs.caller_values(x)
+                    if own is None or not np.may_share_memory(own, _inputs.entry_values(e)):
+                        self._refresh.append((i, functools.partial(_item_values, x, i)))
         self._dtype = value
         self._index_dtype = index
         self._op = (op_a, op_b)
 
     def _refresh_values(self):
-        for i, x in self._refresh:
-            src = _inputs.entry_values(_inputs.raw_entry(x, f"A entry {i}", follow=True))
+        for i, source in self._refresh:
+            src = source()
             dst = _inputs.entry_values(self._entries[i])
             if src.shape != dst.shape:
                 raise _spbmm.ShapeError(
@@ -209,12 +268,21 @@ class Plan:
         if beta != 0 and out is None:
             raise _spbmm.InvalidArgument("beta != 0 needs out (the C that beta scales)")
         op = self._op_arg(op_a)
+        if self._concat is not None and _concat.whole(B):
+            _, b_arrays, out_arrays, _, _, result = _concat_operands(
+                self._concat, B, out, op or self._op[0], self._op[1], None, self._dtype)
+            self._refresh_values()
+            self._plan.execute(b_arrays, out_arrays, float(alpha), float(beta), op)
+            return _concat.to_device(result, B) if out is None else out
         b = _inputs.DenseOperand(B, "B")
         b_arrays = b.typed(self._dtype)
         out_arrays = None if out is None else _inputs.output_arrays(out, self._dtype)
         self._refresh_values()
         if out is None:
-            return _inputs.results(self._plan.execute(b_arrays, None, float(alpha), 0.0, op), b)
+            fresh = _alloc.batch_results(self._entries, b_arrays, op or self._op[0], self._op[1],
+                                         self._dtype)
+            arrays = self._plan.execute(b_arrays, fresh, float(alpha), 0.0, op)
+            return _inputs.results(arrays if fresh is None else fresh, b)
         self._plan.execute(b_arrays, out_arrays, float(alpha), float(beta), op)
         return out
 
@@ -226,6 +294,9 @@ class Plan:
         if beta != 0 and out is None:
             raise _spbmm.InvalidArgument("beta != 0 needs out (the C that beta scales)")
         op = self._op_arg(op_a)
+        if self._concat is not None and _concat.whole(B):
+            B = self._concat.split_nodes(B, "B", 1 if self._op[1] in ("T", "t") else 0,
+                                         self._concat.sides(op or self._op[0])[0])
         b = _inputs.DenseOperand(B, "B")
         b_arrays = b.typed(self._dtype)
         out_arrays = None if out is None else _inputs.output_arrays(_single_out(out), self._dtype)

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from . import _inputs, _spbmm
-from ._api import _check_scalars
+from . import _concat, _inputs, _spbmm
+from ._alloc import empty
+from ._api import _check_scalars, _concat_operands
 
 
 def _csr_canonical(indptr, indices):
@@ -77,9 +78,15 @@ def sddmm(A, X, Y, *, alpha=1.0, beta=0.0, out=None, threads=None, kernel="auto"
     out; out may be A's own values (``[a.data for a in A]``), which updates A in place.
     Values are computed in float32 when every operand is float32, else in float64 (or in out's
     dtype). Raises spbmm.ShapeError naming the entry and the shapes when they do not fit.
+
+    A may be a concatenated batch (spbmm.ConcatCsr, spbmm.ConcatCoo): X and Y are then one
+    2-D array each over all nodes (or lists per graph), and the result is one array of the
+    batch's nnz values in its storage order; ``out=batch.values`` updates the batch in place.
     """
     _check_scalars(alpha, beta)
     threads = _inputs.check_threads(threads)
+    if _concat.is_concat(A):
+        return _concat_sddmm(A, X, Y, alpha, beta, out, threads, kernel, dtype)
     single = _inputs.is_single_matrix(A)
     items = _inputs.batch_items(A)
     raws = [_sampled_entry(x, "A" if single else f"A entry {i}") for i, x in enumerate(items)]
@@ -99,6 +106,34 @@ def sddmm(A, X, Y, *, alpha=1.0, beta=0.0, out=None, threads=None, kernel="auto"
     return result[0] if single else result
 
 
+def _concat_sddmm(A, X, Y, alpha, beta, out, threads, kernel, dtype):
+    """sddmm over a concatenated batch: one values array over all its stored entries."""
+    xs = A.split_nodes(X, "X") if _concat.whole(X) else X
+    ys = A.split_nodes(Y, "Y", 0, "cols") if _concat.whole(Y) else Y
+    x = _inputs.DenseOperand(xs, "X")
+    y = _inputs.DenseOperand(ys, "Y")
+    if out is not None and dtype is None:
+        dtype = _inputs.out_dtype([out])
+    entries, value, index = _inputs.prepare_raws(A.raw_entries(), x.dtypes() + y.dtypes(),
+                                                 dtype)
+    if out is None:
+        # A tensor when any operand is one (on the CPU: the values' gradient of a training step).
+        like = [t for t in (X, Y, A.values) if _inputs.is_torch(t)]
+        like += [t for t in x.items + y.items if _inputs.is_torch(t)]
+        result, full = _concat.new_whole((A.nnz,), value, like[:1] or None)
+    else:
+        if not (_inputs.is_torch(out) or isinstance(out, np.ndarray)) or len(out.shape) != 1:
+            raise TypeError("out must be one 1-D array or tensor of the batch's nnz values")
+        if out.shape[0] != A.nnz:
+            raise _spbmm.ShapeError(f"out: {out.shape[0]} values for the batch's {A.nnz} "
+                                    "stored entries")
+        result, full = out, out
+    out_arrays = _value_outputs(A.split_values(full), len(entries), value, False)
+    _spbmm.sddmm(entries, x.typed(value), y.typed(value), out_arrays, float(alpha), float(beta),
+                 value.char, index.itemsize, threads, kernel)
+    return result
+
+
 def spmm_reduce(A, B, reduce="sum", *, return_arg=False, out=None, arg=None, threads=None,
                 kernel="auto", dtype=None):
     """SpMM with a reduction: ``C_i[r, :] = reduce over the stored (r, j) of A_i of
@@ -109,17 +144,36 @@ def spmm_reduce(A, B, reduce="sum", *, return_arg=False, out=None, arg=None, thr
     of C_i of B's kind, or writes ``out``. With ``return_arg=True`` (max and min only) returns
     ``(C, arg)`` where arg_i[r, c] is the column j of A_i whose product gave C_i[r, c] (the first
     on ties, -1 for an empty row), in A's index dtype; ``arg`` may be given (a list of integer
-    arrays of C's shapes) to be written in place.
+    arrays of C's shapes) to be written in place. A may be a concatenated batch (spbmm.ConcatCsr,
+    spbmm.ConcatCoo) with B one 2-D array over all nodes: C (and arg) are then one array over
+    all nodes.
     """
     threads = _inputs.check_threads(threads)
     if not isinstance(reduce, str):
         raise _spbmm.InvalidArgument(f"reduce must be a string, not {type(reduce).__name__}")
     if arg is not None and not return_arg:
         raise _spbmm.InvalidArgument("arg is given but return_arg is False")
+    if _concat.is_concat(A) and _concat.whole(B):
+        entries, b_arrays, out_arrays, value, index, result = _concat_operands(
+            A, B, out, "N", "N", dtype)
+        arg_result = arg_arrays = None
+        if return_arg:
+            if arg is None:
+                arg_result, arg_full = _concat.new_whole(result.shape, index, B)
+            elif not _concat.whole(arg):
+                raise TypeError("arg must be one 2-D integer array or tensor over all nodes")
+            else:
+                arg_result = arg_full = arg
+            arg_arrays = _inputs.output_arrays(A.split_nodes(arg_full, "arg"), index)
+        _spbmm.spmm_reduce(entries, b_arrays, out_arrays, arg_arrays, reduce, bool(return_arg),
+                           value.char, index.itemsize, threads, kernel)
+        c = _concat.to_device(result, B) if out is None else out
+        return (c, _concat.to_device(arg_result, B)) if return_arg else c
     b = _inputs.DenseOperand(B, "B")
     if out is not None and dtype is None:
         dtype = _inputs.out_dtype(out)
-    entries, value, index = _inputs.prepare_batch(A, b.dtypes(), dtype)
+    entries, value, index = _inputs.prepare_raws(
+        A.raw_entries() if _concat.is_concat(A) else _inputs.raw_batch(A), b.dtypes(), dtype)
     b_arrays = b.typed(value)
     if out is None:
         cs, args = _spbmm.spmm_reduce(entries, b_arrays, None, None, reduce, bool(return_arg),
@@ -132,7 +186,7 @@ def spmm_reduce(A, B, reduce="sum", *, return_arg=False, out=None, arg=None, thr
     arg_arrays = None
     if return_arg:
         if arg is None:
-            arg_arrays = [np.empty(o.shape, dtype=index) for o in out_arrays]
+            arg_arrays = [empty(o.shape, index) for o in out_arrays]
         else:
             arg_arrays = _inputs.output_arrays(arg, index)
     _spbmm.spmm_reduce(entries, b_arrays, out_arrays, arg_arrays, reduce, bool(return_arg),

@@ -9,6 +9,10 @@ SDDMM, a sparse gradient with A's layout; torch 1.13 has it for COO only).
 or CSR tensors or dense tensors, of different shapes; X a list of dense tensors or one (used
 with every A_i); one A is likewise used with every X_i. Works under ``torch.no_grad()`` and
 ``torch.inference_mode()``.
+
+A may also be a concatenated batch (``spbmm.ConcatCsr``, ``spbmm.ConcatCoo``, made with a torch
+values tensor): X is then one tensor over all nodes and so is the result, and the gradient of
+the values is one tensor of the batch's nnz values (see ``bmm``).
 """
 
 import functools
@@ -16,9 +20,10 @@ import functools
 import numpy as np
 import torch
 
-from . import _inputs, _spbmm
+from . import _alloc, _concat, _inputs, _spbmm, _training
 
-__all__ = ["bmm", "BmmFunction", "sddmm", "SddmmFunction"]
+__all__ = ["bmm", "BmmFunction", "ConcatBmmFunction", "sddmm", "SddmmFunction",
+           "ConcatSddmmFunction"]
 
 
 def _sddmm_kernel(kernel):
@@ -133,9 +138,11 @@ class _Spec:
                 raws.append((e.kind, e.rows, e.cols, e.index_a, e.index_b, _inputs.torch_numpy(v)))
         b = _inputs.DenseOperand(list(dense), "X")
         entries, value, index = _inputs.prepare_raws(raws, b.dtypes())
-        arrays = _spbmm.bmm(entries, b.typed(value), None, self.alpha, 0.0, value.char,
+        b_arrays = b.typed(value)
+        fresh = _alloc.batch_results(entries, b_arrays, op_a, op_b, value)
+        arrays = _spbmm.bmm(entries, b_arrays, fresh, self.alpha, 0.0, value.char,
                             index.itemsize, op_a, op_b, self.threads, self.kernel)
-        return _inputs.results(arrays, b)
+        return _inputs.results(arrays if fresh is None else fresh, b)
 
 
 def _flip(op):
@@ -209,13 +216,97 @@ class BmmFunction(torch.autograd.Function):
         return (None, *grad_values, *grad_x)
 
 
-def bmm(A, X, *, alpha=1.0, op_a="N", op_b="N", threads=None, kernel="auto"):
+class _ConcatSpec:
+    """A product over a concatenated batch: the batch, alpha, op(A), and an optional plan."""
+
+    def __init__(self, batch, alpha, op_a, threads, kernel, plan):
+        self.batch = batch
+        self.alpha = alpha
+        self.op_a = op_a
+        self.threads = threads
+        self.kernel = kernel
+        self.plan = plan
+
+    def run(self, values, dense, op_a):
+        """alpha op_a(A) @ dense with A's values `values`, one tensor over all nodes."""
+        if self.plan is not None:
+            # The plan views the batch's values (the same storage as `values`): it follows them.
+            return self.plan.execute(dense, alpha=self.alpha, op_a=op_a)
+        b = self.batch
+        inner, outer = b.sides(op_a)
+        raws = b.raw_entries(_inputs.torch_numpy(values))
+        x = _inputs.DenseOperand(b.split_nodes(dense, "X", 0, inner), "X")
+        entries, value, index = _inputs.prepare_raws(raws, x.dtypes())
+        result, full = _concat.new_whole((b.count(outer), int(dense.shape[1])), value, dense)
+        out = _inputs.output_arrays(b.split_nodes(full, "out", 0, outer), value)
+        _spbmm.bmm(entries, x.typed(value), out, self.alpha, 0.0, value.char, index.itemsize,
+                   op_a, "N", self.threads, self.kernel)
+        return _concat.to_device(result, dense)
+
+
+class ConcatBmmFunction(torch.autograd.Function):
+    """``apply(spec, values, x)``: alpha op(A) @ x over a concatenated batch, x and the result
+    one tensor over all nodes (see spbmm.torch.bmm)."""
+
+    @staticmethod
+    def forward(ctx, spec, values, x):
+        ctx.spec = spec
+        ctx.save_for_backward(values, x)
+        return spec.run(values, x, spec.op_a)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        spec = ctx.spec
+        values, x = ctx.saved_tensors
+        grad_values = grad_x = None
+        if ctx.needs_input_grad[2]:
+            grad_x = spec.run(values, grad, _flip(spec.op_a)).to(dtype=x.dtype, device=x.device)
+        if ctx.needs_input_grad[1]:
+            # dA = alpha dY X^T (op N) or alpha X dY^T (op T), at A's pattern.
+            p, q = (grad, x) if spec.op_a.upper() == "N" else (x, grad.to(x.dtype))
+            d = _training.sddmm(spec.batch, p, q.to(p.dtype), alpha=spec.alpha,
+                                threads=spec.threads, kernel=_sddmm_kernel(spec.kernel))
+            grad_values = d.to(dtype=values.dtype, device=values.device)
+        return None, grad_values, grad_x
+
+
+def _concat_bmm(batch, x, alpha, op_a, op_b, threads, kernel, plan):
+    if not isinstance(x, torch.Tensor) or x.layout != torch.strided or x.dim() != 2:
+        raise TypeError("X: with a concatenated A, expected one dense 2-D tensor over all nodes")
+    values = batch.values
+    if not isinstance(values, torch.Tensor):
+        values = torch.from_numpy(batch._values_np)  # no gradient for NumPy values
+    if plan is not None:
+        if getattr(plan, "_concat", None) is not batch:
+            raise _spbmm.InvalidArgument("plan: made over another batch than A (spbmm.Plan(A, n) "
+                                         "with this A)")
+        if plan._op[1].upper() != "N":
+            raise _spbmm.InvalidArgument("plan: made with op_b='T'; spbmm.torch needs op_b='N' "
+                                         "(it passes op(X) itself)")
+        if plan.dtype != _inputs.torch_numpy(values).dtype:
+            raise _spbmm.InvalidArgument(f"plan: computes in {plan.dtype}, A's values are "
+                                         f"{values.dtype}")
+    spec = _ConcatSpec(batch, float(alpha), op_a.upper(), _inputs.check_threads(threads), kernel,
+                       plan)
+    transposed = op_b.upper() == "T"
+    y = ConcatBmmFunction.apply(spec, values, x.t() if transposed else x)
+    return y
+
+
+def bmm(A, X, *, alpha=1.0, op_a="N", op_b="N", threads=None, kernel="auto", plan=None):
     """Differentiable ``alpha * op(A_i) @ op(X_i)`` over a batch; returns a list of tensors.
 
     A: a list of torch tensors (sparse COO, sparse CSR or dense; shapes may differ) or one
     tensor. X: a list of dense tensors, one 2-D tensor (used with every A_i) or a 3-D tensor.
     Values are computed in float32 when every operand is float32, else in float64. See the
     module's text for the gradients.
+
+    A may be a concatenated batch (spbmm.ConcatCsr or spbmm.ConcatCoo; its values a torch
+    tensor, which gets the gradient: one tensor of nnz values); X is then one 2-D tensor over
+    all nodes (nodes x f; f x nodes with op_b="T"), and the result one tensor over all nodes.
+    plan: an spbmm.Plan over that same batch (both_ops=True for training), used for the
+    product and for dX instead of planning at every call; it follows the values as they change.
     """
     if isinstance(op_a, str) and isinstance(op_b, str):
         for name, op in (("op_a", op_a), ("op_b", op_b)):
@@ -223,6 +314,10 @@ def bmm(A, X, *, alpha=1.0, op_a="N", op_b="N", threads=None, kernel="auto"):
                 raise _spbmm.InvalidArgument(f"{name} must be 'N' or 'T', not '{op}'")
     else:
         raise _spbmm.InvalidArgument("op_a and op_b must be 'N' or 'T'")
+    if _concat.is_concat(A):
+        return _concat_bmm(A, X, alpha, op_a, op_b, threads, kernel, plan)
+    if plan is not None:
+        raise _spbmm.InvalidArgument("plan is taken with a concatenated A only")
     a_list = [A] if isinstance(A, torch.Tensor) and A.dim() == 2 else list(A)
     if isinstance(X, torch.Tensor):
         x_list = [X] if X.dim() == 2 else list(X.unbind(0))
@@ -278,6 +373,30 @@ class SddmmFunction(torch.autograd.Function):
         return (None, *grad_values, *grad_x, *grad_y)
 
 
+class ConcatSddmmFunction(torch.autograd.Function):
+    """``apply(spec, values, x, y)``: alpha (X Y^T) at a concatenated batch's pattern + beta
+    values, x and y over all nodes, one tensor of nnz values out (see spbmm.torch.sddmm)."""
+
+    @staticmethod
+    def forward(ctx, spec, values, x, y):
+        ctx.spec = spec
+        ctx.save_for_backward(values, x, y)
+        return _training.sddmm(spec.batch, x, y, alpha=spec.alpha, beta=spec.beta,
+                               threads=spec.threads, kernel=_sddmm_kernel(spec.kernel))
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        spec = ctx.spec
+        values, x, y = ctx.saved_tensors
+        # S: the output gradient as values on A's pattern; dX = alpha S Y, dY = alpha S^T X.
+        s = _ConcatSpec(spec.batch, spec.alpha, "N", spec.threads, "auto", None)
+        grad_values = spec.beta * grad.to(values.dtype) if ctx.needs_input_grad[1] else None
+        grad_x = s.run(grad, y, "N").to(x.dtype) if ctx.needs_input_grad[2] else None
+        grad_y = s.run(grad, x, "T").to(y.dtype) if ctx.needs_input_grad[3] else None
+        return None, grad_values, grad_x, grad_y
+
+
 def sddmm(A, X, Y, *, alpha=1.0, beta=0.0, threads=None, kernel="auto"):
     """Differentiable batched SDDMM: ``out_i = alpha * (X_i @ Y_i.T)`` sampled at A_i's pattern
     ``+ beta * A_i``'s values, through spbmm's SDDMM kernel.
@@ -289,8 +408,21 @@ def sddmm(A, X, Y, *, alpha=1.0, beta=0.0, threads=None, kernel="auto"):
     sparse tensor with ``torch.sparse_coo_tensor(A_i.indices(), out_i, A_i.shape)``. Gradients
     flow to X (``dX_i = alpha S_i Y_i``), Y (``dY_i = alpha S_i^T X_i``), where S_i holds the
     output gradient on A_i's pattern (both computed by spbmm.bmm), and to A's values
-    (``beta`` times the output gradient).
+    (``beta`` times the output gradient). A may be a concatenated batch (spbmm.ConcatCsr,
+    spbmm.ConcatCoo) with X and Y one tensor each over all nodes: one tensor of the batch's nnz
+    values comes back.
     """
+    if _concat.is_concat(A):
+        for name, t in (("X", X), ("Y", Y)):
+            if not isinstance(t, torch.Tensor) or t.layout != torch.strided or t.dim() != 2:
+                raise TypeError(f"{name}: with a concatenated A, expected one dense 2-D tensor "
+                                "over all nodes")
+        values = A.values
+        if not isinstance(values, torch.Tensor):
+            values = torch.from_numpy(A._values_np)
+        spec = _ConcatSpec(A, float(alpha), "N", _inputs.check_threads(threads), kernel, None)
+        spec.beta = float(beta)
+        return ConcatSddmmFunction.apply(spec, values, X, Y)
     single = isinstance(A, torch.Tensor)
     a_list = [A] if single else list(A)
     x_list = _dense_list(X, "X", single)

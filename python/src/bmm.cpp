@@ -66,14 +66,6 @@ py::object bmm(const py::sequence& entries, const py::sequence& b, const py::obj
   });
 }
 
-// A new zero-filled 2-D NumPy array: the C of a batch sum that the caller did not give.
-template <Value T>
-py::array_t<T> zeros(const Shape& shape) {
-  py::array_t<T> a({static_cast<py::ssize_t>(shape.rows), static_cast<py::ssize_t>(shape.cols)});
-  std::fill_n(a.mutable_data(), a.size(), T(0));
-  return a;
-}
-
 // C's shape for a batch sum: that of the first product (execute_sum checks the others).
 template <Value T, Index I>
 Shape sum_shape(const BatchView<T, I>& a, const DenseBatchView<const T>& b, Op op_a, Op op_b) {
@@ -95,7 +87,10 @@ py::object bmm_sum(const py::sequence& entries, const py::sequence& b, const py:
     const BatchView<T, I> a = batch_view<T, I>(entries);
     const DenseBatchView<const T> bv = dense_batch<const T>(b, "B");
     py::object c = out;
-    if (c.is_none()) c = zeros<T>(sum_shape<T, I>(a, bv, options.op_a, options.op_b));
+    if (c.is_none()) {
+      const Shape shape = sum_shape<T, I>(a, bv, options.op_a, options.op_b);
+      c = aligned_zeros<T>(shape.rows, shape.cols);
+    }
     const DenseView<T> cv = dense_view<T>(c, "out");
     {
       py::gil_scoped_release release;
@@ -206,7 +201,8 @@ class PyPlan {
       py::object c = out;
       if (c.is_none()) {
         const BatchView<T, I> a = batch_view<T, I>(keep_entries_);
-        c = zeros<T>(sum_shape<T, I>(a, bv, op, op_b_));
+        const Shape shape = sum_shape<T, I>(a, bv, op, op_b_);
+        c = aligned_zeros<T>(shape.rows, shape.cols);
       }
       const DenseView<T> cv = dense_view<T>(c, "out");
       {

@@ -187,6 +187,23 @@ py::array_t<X> adopt_vector(std::vector<X>&& v) {
   return adopt<X>(std::move(owner), data, {n}, {1});
 }
 
+// A new zero-filled row-major 2-D NumPy array over the library's 64-byte aligned storage (so that
+// C is written with streaming stores, as in the library's own results).
+template <Value T>
+py::array_t<T> aligned_zeros(std::int64_t rows, std::int64_t cols) {
+  auto owner = std::make_shared<DenseMatrix<T>>(rows, cols);
+  const T* data = owner->values().data();
+  return adopt<T>(std::move(owner), data, {rows, cols}, {cols, 1});
+}
+
+// A new 1-D NumPy array of n values (uninitialized) over 64-byte aligned storage.
+template <Value T>
+py::array_t<T> aligned_vector(std::int64_t n) {
+  auto owner = std::make_shared<AlignedVector<T>>(static_cast<std::size_t>(n));
+  const T* data = owner->data();
+  return adopt<T>(std::move(owner), data, {n}, {1});
+}
+
 // Every entry of a dense batch as a 2-D NumPy array over the batch's one buffer.
 template <Value T>
 py::list adopt_batch(DenseBatch<T>&& batch) {

@@ -62,7 +62,7 @@ py::object sddmm(const py::sequence& entries, const py::sequence& x, const py::s
     py::list arrays;
     if (out.is_none()) {
       for (std::size_t i = 0; i < a.size(); ++i) {
-        arrays.append(py::array_t<T>(static_cast<py::ssize_t>(stored(a[i]))));
+        arrays.append(aligned_vector<T>(stored(a[i])));
       }
     } else {
       arrays = py::list(out);

@@ -1,0 +1,461 @@
+#!/usr/bin/env python3
+"""W11 (one GCN training step on the W8 graphs, N = 128, fp32) from Python: spbmm.torch against
+torch 2.x autograd in one run, with the C++ figure of bench_w11 where it is built.
+
+The step, as bench/dispatch/bench_w11.cpp and bench/anchors_w11.py run it:
+
+    Z = X @ W;  H = A Z;  loss = sum(H * R);  loss.backward();  A.values -= lr * dA
+
+with A's values, X and W requiring grad. A is the batch of 512 graphs as one concatenated
+(PyG-style) batch: spbmm.ConcatCsr over the block-diagonal CSR with `ptr`, its values a leaf
+tensor. Variants:
+
+  spbmm.torch + plan   H = spbmm.torch.bmm(A, Z, plan=plan), one Plan(both_ops) made outside
+                       the timing (as bench_w11 does); X @ W, dW, dX by torch's matmul
+  spbmm.torch          the same without a plan (spbmm plans A at every call)
+  spbmm all products   the plan variant with the three dense products through spbmm too, over
+                       the graphs' row blocks as bench_w11 runs them (bmm with W broadcast,
+                       bmm_sum for dW; an autograd Function defined here)
+  torch csr            torch.sparse.mm on the block-diagonal leaf CSR (anchors_w11's `csr`)
+  torch loop-csr       a loop of per-graph leaf CSR products (anchors_w11's `loop-csr`)
+
+The warm-up step of each variant runs on A's initial values; its dX, dW, dA are checked against
+torch csr's (and against the C++ ones bench_w11 dumps, when it runs): relative norm-wise and
+max-abs errors <= --rtol, else exit status 1. Then best and median of --reps steps, the ratio
+torch / spbmm (the bar: >= 3), the Python step against bench_w11's (same data, same run), and
+where the time goes: each product timed alone outside autograd, and (--profile) torch.profiler's
+table of one spbmm.torch step.
+
+Run it alone (nothing else running), from the source tree, e.g.:
+    PYTHONPATH=build/python bench/.venv/bin/python bench/python_w11.py \\
+        --bench-w11 build-bench/bench/dispatch/bench_w11 --threads 2 --reps 10 --profile
+Without --bench-w11 (or when it is not built) the graphs are made here with the recipe of
+bench/common/workloads.cpp (another random generator: statistically the same batch).
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--reps", type=int, default=10)
+    p.add_argument("--bench-w11", default="build/bench/dispatch/bench_w11",
+                   help="bench_w11 (for the C++ figure and its data); '' or a missing file: "
+                   "make the graphs here and skip the C++ figure")
+    p.add_argument("--variants", default="plan,noplan,all,torch-csr,torch-loop-csr",
+                   help="comma-separated subset of plan, noplan, all, torch-csr, torch-loop-csr")
+    p.add_argument("--profile", action="store_true",
+                   help="print torch.profiler's table of one spbmm.torch + plan step")
+    p.add_argument("--rtol", type=float, default=1e-4)
+    p.add_argument("--graphs", type=int, default=512,
+                   help="graphs to make when the data is made here (a quick check of the script)")
+    args = p.parse_args()
+    if args.threads < 1 or args.reps < 1:
+        p.error("--threads and --reps must be at least 1")
+    args.variants = [v for v in args.variants.split(",") if v]
+    known = ("plan", "noplan", "all", "torch-csr", "torch-loop-csr")
+    for v in args.variants:
+        if v not in known:
+            p.error(f"unknown variant {v!r} (known: {', '.join(known)})")
+    return args
+
+
+ARGS = parse_args()
+# Thread pools size themselves when the libraries load: set before the imports.
+os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
+os.environ["MKL_NUM_THREADS"] = str(ARGS.threads)
+
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+try:
+    import torch
+except ImportError:
+    sys.exit("python_w11.py needs torch 2.x (the step runs under torch autograd)")
+
+import spbmm  # noqa: E402
+import spbmm.torch as st  # noqa: E402
+
+warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
+warnings.filterwarnings("ignore", message=".*Sparse invariant checks are implicitly disabled.*")
+
+N = 128
+LEARNING_RATE = 1e-3
+
+
+def cpu_model():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def run_cpp(exe, folder):
+    """bench_w11's step time (ms), its part lines and its dump (the data of this run)."""
+    cmd = [exe, "--threads", str(ARGS.threads), "--reps", str(ARGS.reps), "--dump", folder]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    m = re.search(r"^step: ([0-9.]+) ms", out, re.M)
+    if not m:
+        sys.exit(f"python_w11: no step line in the output of {' '.join(cmd)}:\n{out}")
+    return float(m.group(1)), " ".join(cmd), out
+
+
+def load_dump(folder):
+    import json
+    with open(os.path.join(folder, "manifest.json")) as f:
+        m = json.load(f)
+    n, nnz, k, g = m["total_nodes"], m["total_nnz"], m["features"], m["graphs"]
+
+    def arr(name, dtype, count, shape=None):
+        a = np.fromfile(os.path.join(folder, name), dtype=np.dtype(dtype).newbyteorder("<"))
+        if a.size != count:
+            sys.exit(f"python_w11: {name} holds {a.size} values, the manifest says {count}")
+        return a.reshape(shape) if shape else a
+
+    return {
+        "ptr": arr("node_offsets.i64", np.int64, g + 1),
+        "row_ptr": arr("row_ptr.i64", np.int64, n + 1),
+        "col_idx": arr("col_idx.i32", np.int32, nnz),
+        "values": arr("values.f32", np.float32, nnz),
+        "x": arr("x.f32", np.float32, n * k, (n, k)),
+        "w": arr("w.f32", np.float32, k * k, (k, k)),
+        "r": arr("r.f32", np.float32, n * k, (n, k)),
+        "cpp": {"dX": arr("dx.f32", np.float32, n * k, (n, k)),
+                "dW": arr("dw.f32", np.float32, k * k, (k, k)),
+                "dA": arr("da.f32", np.float32, nnz)},
+        "loss": m["loss"],
+    }
+
+
+def make_data(graphs, seed=11):
+    """The W8 graphs (recipe of bench/common/workloads.cpp) as one block-diagonal CSR."""
+    rng = np.random.default_rng(seed)
+    ptr, row_ptr, cols, vals = [0], [np.zeros(1, np.int64)], [], []
+    for _ in range(graphs):
+        n = int(rng.integers(50, 2001))
+        m = n * 8 // 2
+        a = rng.integers(0, n, m)
+        b = rng.integers(0, n - 1, m)
+        b += b >= a  # no self loops
+        w = rng.random(m).astype(np.float32)
+        r = np.concatenate([a, b])
+        c = np.concatenate([b, a])
+        key = r * n + c
+        uniq, inv = np.unique(key, return_inverse=True)
+        v = np.zeros(len(uniq), np.float32)
+        np.add.at(v, inv, np.concatenate([w, w]))  # duplicates summed
+        counts = np.bincount(uniq // n, minlength=n)
+        row_ptr.append(row_ptr[-1][-1] + np.cumsum(counts))
+        cols.append((uniq % n + ptr[-1]).astype(np.int32))
+        vals.append(v)
+        ptr.append(ptr[-1] + n)
+    nodes = ptr[-1]
+    x = rng.uniform(-1, 1, (nodes, N)).astype(np.float32)
+    r = rng.uniform(-1, 1, (nodes, N)).astype(np.float32)
+    w = (rng.uniform(-1, 1, (N, N)) / np.sqrt(N)).astype(np.float32)
+    return {"ptr": np.array(ptr, np.int64), "row_ptr": np.concatenate(row_ptr),
+            "col_idx": np.concatenate(cols), "values": np.concatenate(vals), "x": x, "w": w,
+            "r": r, "cpp": None, "loss": None}
+
+
+class DenseMm(torch.autograd.Function):
+    """Z = X @ W through spbmm over the graphs' row blocks, as bench_w11 runs it: Z_i = X_i W
+    (bmm, W broadcast), dX_i = dZ_i W^T (bmm, op_b T), dW = sum_i X_i^T dZ_i (bmm_sum, op_a T);
+    every block a view of the one array over all nodes."""
+
+    @staticmethod
+    def forward(ctx, batch, x, w):
+        ctx.batch = batch
+        ctx.save_for_backward(x, w)
+        z = spbmm.empty(tuple(x.shape), like="torch")
+        spbmm.bmm(batch.split_nodes(x, "X"), w, out=batch.split_nodes(z, "Z"),
+                  threads=ARGS.threads)
+        return z
+
+    @staticmethod
+    def backward(ctx, dz):
+        x, w = ctx.saved_tensors
+        xs, dzs = ctx.batch.split_nodes(x, "X"), ctx.batch.split_nodes(dz.contiguous(), "dZ")
+        dx = dw = None
+        if ctx.needs_input_grad[1]:
+            dx = spbmm.empty(tuple(x.shape), like="torch")
+            spbmm.bmm(dzs, w, op_b="T", out=ctx.batch.split_nodes(dx, "dX"),
+                      threads=ARGS.threads)
+        if ctx.needs_input_grad[2]:
+            dw = spbmm.bmm_sum(xs, dzs, op_a="T", threads=ARGS.threads)
+        return None, dx, dw
+
+
+def make_variant(name, d):
+    """(state, step, grads): step(state) -> (forward s, step s); grads(state) -> dX, dW, dA."""
+    n = d["x"].shape[0]
+    s = {"x": torch.from_numpy(d["x"].copy()).requires_grad_(True),
+         "w": torch.from_numpy(d["w"].copy()).requires_grad_(True),
+         "r": torch.from_numpy(d["r"])}
+    ptr = d["ptr"]
+    if name in ("plan", "noplan", "all"):
+        values = torch.from_numpy(d["values"].copy()).requires_grad_(True)
+        batch = spbmm.ConcatCsr(d["row_ptr"], d["col_idx"], values, ptr)
+        plan = None
+        if name != "noplan":
+            t0 = time.perf_counter()
+            plan = spbmm.Plan(batch, N, both_ops=True, threads=ARGS.threads)
+            s["plan_ms"] = (time.perf_counter() - t0) * 1e3
+        s.update(params=[values], batch=batch, plan=plan)
+
+        def forward(s):
+            z = DenseMm.apply(s["batch"], s["x"], s["w"]) if name == "all" else s["x"] @ s["w"]
+            h = st.bmm(s["batch"], z, plan=s["plan"], threads=ARGS.threads)
+            return (h * s["r"]).sum()
+
+        def update(s):
+            s["params"][0].sub_(LEARNING_RATE * s["params"][0].grad)
+
+        def grad_a(s):
+            return s["params"][0].grad.numpy()
+    elif name == "torch-csr":
+        a = torch.sparse_csr_tensor(torch.from_numpy(d["row_ptr"]),
+                                    torch.from_numpy(d["col_idx"].astype(np.int64)),
+                                    torch.from_numpy(d["values"].copy()), (n, n))
+        s["params"] = [a.requires_grad_(True)]
+
+        def forward(s):
+            return (torch.sparse.mm(s["params"][0], s["x"] @ s["w"]) * s["r"]).sum()
+
+        def update(s):
+            s["params"][0].values().sub_(LEARNING_RATE * s["params"][0].grad.values())
+
+        def grad_a(s):
+            return s["params"][0].grad.values().numpy()
+    else:  # torch-loop-csr
+        rp, cols = d["row_ptr"], d["col_idx"].astype(np.int64)
+        s["params"], sizes = [], []
+        for g in range(len(ptr) - 1):
+            n0, n1 = int(ptr[g]), int(ptr[g + 1])
+            z0, z1 = int(rp[n0]), int(rp[n1])
+            a = torch.sparse_csr_tensor(torch.from_numpy(rp[n0:n1 + 1] - z0),
+                                        torch.from_numpy(cols[z0:z1] - n0),
+                                        torch.from_numpy(d["values"][z0:z1].copy()),
+                                        (n1 - n0, n1 - n0))
+            s["params"].append(a.requires_grad_(True))
+            sizes.append(n1 - n0)
+        s["r_parts"] = torch.split(s["r"], sizes)
+
+        def forward(s):
+            zs = torch.split(s["x"] @ s["w"], sizes)
+            loss = 0
+            for a, z, r in zip(s["params"], zs, s["r_parts"]):
+                loss = loss + (torch.sparse.mm(a, z) * r).sum()
+            return loss
+
+        def update(s):
+            for a in s["params"]:
+                a.values().sub_(LEARNING_RATE * a.grad.values())
+
+        def grad_a(s):
+            return np.concatenate([a.grad.values().numpy() for a in s["params"]])
+
+    def step(s):
+        for t in s["params"] + [s["x"], s["w"]]:
+            t.grad = None
+        t0 = time.perf_counter()
+        loss = forward(s)
+        t1 = time.perf_counter()
+        loss.backward()
+        with torch.no_grad():
+            update(s)
+        t2 = time.perf_counter()
+        s["loss"] = float(loss.detach())
+        return t1 - t0, t2 - t0
+
+    def grads(s):
+        return {"dX": s["x"].grad.numpy(), "dW": s["w"].grad.numpy(), "dA": grad_a(s)}
+
+    return s, step, grads, forward
+
+
+def rel_errors(got, want):
+    got = got.astype(np.float64)
+    want = want.astype(np.float64)
+    diff = got - want
+    return (np.linalg.norm(diff) / max(np.linalg.norm(want), 1e-300),
+            np.max(np.abs(diff)) / max(np.max(np.abs(want)), 1e-300))
+
+
+def best_of(f, reps):
+    with torch.no_grad():
+        f()
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - t0)
+    return min(times) * 1e3
+
+
+def parts_alone(d):
+    """Each product of the step alone (no autograd), best of --reps: spbmm's and torch's."""
+    n = d["x"].shape[0]
+    x, w, r = (torch.from_numpy(d[k]) for k in ("x", "w", "r"))
+    values = torch.from_numpy(d["values"].copy())
+    batch = spbmm.ConcatCsr(d["row_ptr"], d["col_idx"], values, d["ptr"])
+    plan = spbmm.Plan(batch, N, both_ops=True, threads=ARGS.threads)
+    a = torch.sparse_csr_tensor(torch.from_numpy(d["row_ptr"]),
+                                torch.from_numpy(d["col_idx"].astype(np.int64)), values, (n, n))
+    at = a.t().to_sparse_csr()
+    zero_a = torch.sparse_csr_tensor(a.crow_indices(), a.col_indices(),
+                                     torch.zeros_like(values), (n, n))
+    z = x @ w
+    h = plan.execute(z)
+    dz = plan.execute(r, op_a="T")
+    out = spbmm.empty((n, N), like="torch")
+    out_nn = torch.empty(n, N)
+    da = torch.empty_like(values)
+    t = ARGS.threads
+    xs, dzs, outs = (batch.split_nodes(m, "") for m in (x, dz, out))
+    rows = [
+        ("Z = X W", lambda: torch.mm(x, w, out=out_nn),
+         lambda: spbmm.bmm(xs, w, out=outs, threads=t)),
+        ("H = A Z", lambda: torch.sparse.mm(a, z), lambda: plan.execute(z, out)),
+        ("loss = sum(H * R)", lambda: (h * r).sum(), None),
+        ("dZ = A^T R", lambda: torch.sparse.mm(at, r),
+         lambda: plan.execute(r, out, op_a="T")),
+        ("dW = X^T dZ", lambda: x.t() @ dz,
+         lambda: spbmm.bmm_sum(xs, dzs, op_a="T", threads=t)),
+        ("dW, one tall product", None, lambda: spbmm.multiply(x, dz, op_a="T", threads=t)),
+        ("dX = dZ W^T", lambda: torch.mm(dz, w.t(), out=out_nn),
+         lambda: spbmm.bmm(dzs, w, op_b="T", out=outs, threads=t)),
+        ("dX, one tall product", None,
+         lambda: spbmm.multiply(dz, w, op_b="T", out=out, threads=t)),
+        ("dA = SDDMM(R, Z) on A", lambda: torch.sparse.sampled_addmm(zero_a, r, z.t(), beta=0.0),
+         lambda: spbmm.sddmm(batch, r, z, out=da, threads=t)),
+    ]
+    print(f"\neach product alone, no autograd, best of {ARGS.reps} (ms), into buffers made "
+          "beforehand where the call takes one; spbmm's sparse products on the plan, its dense "
+          "ones over the graphs' row blocks as bench_w11 runs them; torch's A^T made beforehand:")
+    print(f"  {'':28s} {'torch':>9s} {'spbmm':>9s}")
+    for label, ft, fs in rows:
+        tt = best_of(ft, ARGS.reps) if ft is not None else float("nan")
+        ts = best_of(fs, ARGS.reps) if fs is not None else float("nan")
+        print(f"  {label:28s} {tt:9.2f} {ts:9.2f}")
+
+
+def profile_step(d):
+    from torch.profiler import ProfilerActivity, profile
+    s, step, _, _ = make_variant("plan", d)
+    step(s)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(3):
+            step(s)
+    print("\ntorch.profiler, three spbmm.torch + plan steps (self CPU time, top 14):")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=14))
+
+
+def main():
+    torch.set_num_threads(ARGS.threads)
+    cpp = None
+    exe = ARGS.bench_w11
+    with tempfile.TemporaryDirectory(prefix="python_w11.") as folder:
+        if exe and os.path.isfile(exe):
+            cpp = run_cpp(exe, folder)
+            d = load_dump(folder)
+            source = f"the data of {exe} --dump (the C++ figure's own graphs)"
+        else:
+            d = make_data(ARGS.graphs)
+            source = "graphs made here (bench_w11 not given or not built: no C++ figure)"
+    nodes, nnz = d["x"].shape[0], len(d["values"])
+    print(f"CPU: {cpu_model()}; spbmm {spbmm.__version__}; torch {torch.__version__}; numpy "
+          f"{np.__version__}; {ARGS.threads} threads")
+    print(f"W11 from Python: {len(d['ptr']) - 1} graphs, {nodes} nodes, {nnz} nnz, N = {N}, "
+          f"fp32; {source}; best (median) of {ARGS.reps} steps after a warm-up")
+    if cpp:
+        print(f"C++: {cpp[1]}\n" + "".join(f"     {line}\n" for line in cpp[2].splitlines()
+                                         if line and not line.startswith("dumped")))
+
+    results, failed, ref = {}, False, None
+    order = [v for v in ("torch-csr", "plan", "noplan", "all", "torch-loop-csr")
+             if v in ARGS.variants]
+    for name in order:
+        s, step, grads, _ = make_variant(name, d)
+        step(s)  # warm-up on A's initial values: its gradients are checked
+        g = grads(s)
+        checks = []
+        if ref is not None and name != "torch-csr":
+            checks.append(("torch csr", ref))
+        if d["cpp"] is not None:
+            checks.append(("C++", d["cpp"]))
+        if name == "torch-csr":
+            ref = {k: v.copy() for k, v in g.items()}
+        notes = []
+        for who, want in checks:
+            errs = {k: rel_errors(g[k], want[k]) for k in ("dX", "dW", "dA")}
+            ok = all(e[0] <= ARGS.rtol and e[1] <= ARGS.rtol for e in errs.values())
+            failed = failed or not ok
+            notes.append(f"vs {who}: " + ", ".join(f"{k} {e[0]:.1e} (max {e[1]:.1e})"
+                                                   for k, e in errs.items())
+                         + (" OK" if ok else " MISMATCH"))
+        if d["loss"] is not None:
+            notes.append(f"loss vs C++ {abs(s['loss'] - d['loss']) / abs(d['loss']):.1e}")
+        fwd, tot = [], []
+        for _ in range(ARGS.reps):
+            f, t = step(s)
+            fwd.append(f)
+            tot.append(t)
+        best = min(tot)
+        results[name] = (best * 1e3, statistics.median(tot) * 1e3,
+                         fwd[tot.index(best)] * 1e3, s.get("plan_ms"))
+        print(f"{name:15s} step {best * 1e3:9.2f} ms (median {statistics.median(tot) * 1e3:8.2f};"
+              f" forward {fwd[tot.index(best)] * 1e3:8.2f})"
+              + (f"; plan made once in {s['plan_ms']:.1f} ms" if s.get("plan_ms") else ""))
+        for note in notes:
+            print(f"{'':16s}{note}")
+        del s, step, grads
+
+    print(f"\n{'W11 step, fp32, ' + str(ARGS.threads) + ' threads':36s} {'best ms':>9s} "
+          f"{'median ms':>10s} {'torch/this':>11s} {'vs C++':>8s}")
+    torch_best = min((results[v][0] for v in ("torch-csr", "torch-loop-csr") if v in results),
+                     default=None)
+    labels = {"plan": "spbmm.torch + plan", "noplan": "spbmm.torch (plans every call)",
+              "all": "spbmm, all products (+ plan)", "torch-csr": "torch block-diagonal CSR",
+              "torch-loop-csr": "torch per-graph loop CSR"}
+    cpp_ms = cpp[0] if cpp else None
+    for name in order:
+        best, med, _, _ = results[name]
+        ratio = f"{torch_best / best:10.2f}x" if torch_best and not name.startswith("torch") \
+            else ""
+        vs = f"{(best - cpp_ms) / cpp_ms * 100:+7.1f}%" if cpp_ms and not name.startswith(
+            "torch") else ""
+        print(f"{labels[name]:36s} {best:9.2f} {med:10.2f} {ratio:>11s} {vs:>8s}")
+    if cpp_ms:
+        print(f"{'C++ bench_w11 (same data)':36s} {cpp_ms:9.2f} {'':10s} "
+              f"{(f'{torch_best / cpp_ms:10.2f}x' if torch_best else ''):>11s}")
+    if torch_best:
+        for name in order:
+            if not name.startswith("torch"):
+                ratio = torch_best / results[name][0]
+                print(f"bar W11 >= 3x torch 2.x: {labels[name]}: {ratio:.2f}x, "
+                      f"{'met' if ratio >= 3 else 'not met'}")
+    parts_alone(d)
+    if ARGS.profile:
+        profile_step(d)
+    if failed:
+        print(f"python_w11: FAILED: gradients differ beyond --rtol {ARGS.rtol}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
