@@ -19,12 +19,13 @@ void init_config(py::module_& m) {
 #else
         d["mkl"] = false;
 #endif
+        d["xsmm"] = static_cast<bool>(SPBMM_HAVE_XSMM);
         d["cuda"] = static_cast<bool>(SPBMM_HAVE_CUDA);
         d["gpu"] = gpu::status();
         d["isa"] = kernels::cpu::to_string(kernels::cpu::sparse_isa());
         return d;
       },
-      "The version and the features this build has: OpenMP, BLAS, MKL, CUDA (and the GPU's "
+      "The version and the features this build has: OpenMP, BLAS, MKL, LIBXSMM (xsmm), CUDA (and the GPU's "
       "status), and the instruction set the CPU sparse kernels use.");
 }
 

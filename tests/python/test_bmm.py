@@ -12,7 +12,7 @@ def test_version_and_config():
     assert spbmm.__version__.count(".") == 2
     cfg = spbmm.config()
     assert cfg["version"] == spbmm.__version__
-    assert set(cfg) >= {"openmp", "blas", "mkl", "cuda", "gpu", "isa"}
+    assert set(cfg) >= {"openmp", "blas", "mkl", "xsmm", "cuda", "gpu", "isa"}
     assert cfg["isa"] in ("generic", "avx2+fma", "avx512")
     assert isinstance(cfg["openmp"], bool) and isinstance(cfg["cuda"], bool)
 
