@@ -43,6 +43,16 @@ const std::string& status() noexcept;
 // available().
 void require_device();
 
+// What tells one device model and software stack from another: the key of the per-device cache
+// of the dispatcher's GPU figures. name is empty when no device is usable.
+struct DeviceIdentity {
+  std::string name;  // "NVIDIA H200"
+  int major = 0;     // compute capability
+  int minor = 0;
+  int driver = 0;  // cudaDriverGetVersion, e.g. 13000
+};
+const DeviceIdentity& identity() noexcept;
+
 // ---------------------------------------------------------------------------------------------
 // Device memory
 

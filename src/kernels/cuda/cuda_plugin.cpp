@@ -59,6 +59,7 @@ void check(cublasStatus_t s, const char* call) {
 struct Detection {
   bool ok = false;
   std::string status;
+  DeviceIdentity identity;
 };
 
 Detection detect() {
@@ -93,13 +94,15 @@ Detection detect() {
                 (driver % 1000) / 10, runtime / 1000, (runtime % 1000) / 10);
   d.ok = true;
   d.status = line;
+  d.identity = {p.name, p.major, p.minor, driver};
   return d;
 }
 
-bool detect_device(std::string* status) noexcept {
+bool detect_device(std::string* status, DeviceIdentity* identity) noexcept {
   try {
-    const Detection d = detect();
+    Detection d = detect();
     *status = d.status;
+    *identity = std::move(d.identity);
     return d.ok;
   } catch (const std::exception& e) {
     *status = std::string("no CUDA device: ") + e.what();

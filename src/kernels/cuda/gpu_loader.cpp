@@ -24,6 +24,7 @@ struct Loaded {
   const plugin::Backend* backend = nullptr;  // null: no usable device (status says why)
   bool ok = false;
   std::string status;
+  DeviceIdentity identity;
 };
 
 std::string dl_error() {
@@ -90,7 +91,8 @@ Loaded load() {
     return l;
   }
   // The plugin stays open for the life of the process: device memory and handles refer to it.
-  l.ok = b->detect(&l.status);
+  l.ok = b->detect(&l.status, &l.identity);
+  if (!l.ok) l.identity = {};
   if (l.ok) l.backend = b;
   return l;
 }
@@ -128,6 +130,7 @@ const std::string& status() noexcept { return loaded().status; }
 void require_device() {
   if (!available()) throw DeviceError(status());
 }
+const DeviceIdentity& identity() noexcept { return loaded().identity; }
 
 // ---------------------------------------------------------------------------------------------
 // DeviceBuffer

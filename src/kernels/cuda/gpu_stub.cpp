@@ -16,6 +16,10 @@ const std::string kWhy = "spbmm was built without CUDA; reconfigure with -Dcuda=
 bool available() noexcept { return false; }
 const std::string& status() noexcept { return kWhy; }
 void require_device() { not_compiled(); }
+const DeviceIdentity& identity() noexcept {
+  static const DeviceIdentity none;
+  return none;
+}
 
 DeviceBuffer::DeviceBuffer(std::size_t /*bytes*/) { not_compiled(); }
 DeviceBuffer::~DeviceBuffer() = default;

@@ -15,7 +15,7 @@
 namespace spbmm::gpu::plugin {
 
 // Raised whenever this table changes shape.
-inline constexpr unsigned kPluginAbi = 1;
+inline constexpr unsigned kPluginAbi = 2;
 
 // The file name libspbmm looks for next to itself (and then on the loader's search path).
 inline constexpr const char* kPluginName = "libspbmm_cuda.so";
@@ -51,7 +51,7 @@ struct Backend {
   unsigned abi;
   const char* version;  // SPBMM_VERSION of the build that made the plugin
 
-  bool (*detect)(std::string* status) noexcept;
+  bool (*detect)(std::string* status, DeviceIdentity* identity) noexcept;
 
   void* (*alloc)(std::size_t bytes);
   void (*release)(void* device) noexcept;
