@@ -34,6 +34,12 @@ struct SparseOps {
                T beta, const Options& options);
   void (*bmm_into)(CudaExecutor& ex, const DeviceCsrBatch<T, I>& a, const DenseBatchView<T>& c,
                    const DenseBatchView<const T>& b, T alpha, T beta, const Options& options);
+  void (*sddmm)(CudaExecutor& ex, const DeviceCsrBatch<T, I>& a,
+                const DeviceDenseBatchView<const T>& x, const DeviceDenseBatchView<const T>& y,
+                T* out, T alpha, T beta);
+  void (*sddmm_into)(CudaExecutor& ex, const DeviceCsrBatch<T, I>& a, T* out,
+                     const DenseBatchView<const T>& x, const DenseBatchView<const T>& y, T alpha,
+                     T beta);
 };
 
 template <Value T>
