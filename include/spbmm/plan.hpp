@@ -77,6 +77,10 @@ struct MachineModel {
   std::string gpu_source = "built-in (no GPU figures)";
 
   static const MachineModel& defaults();
+  // defaults() with the GPU figures a plan finds for this process's device (the cache, or a
+  // short measurement written to it, as above); defaults() itself without a device, with
+  // SPBMM_MACHINE_FILE, or when none can be had. Opens the GPU backend.
+  static MachineModel for_device();
   // Measures the figures above on this machine by timing the CPU (and Eigen) kernels on small
   // synthetic problems, one per thread, `threads` threads (0: the OpenMP default); a few seconds.
   // With a usable GPU the device figures are measured too, else they are 0.

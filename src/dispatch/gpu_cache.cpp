@@ -31,6 +31,14 @@ WarningHandler set_warning_handler(WarningHandler handler) noexcept {
   return g_warning_handler.exchange(handler);
 }
 
+MachineModel MachineModel::for_device() {
+  MachineModel m = defaults();
+  if (m.gpu_gflops > 0 || m.gpu_source != MachineModel().gpu_source) return m;
+  const dispatch::DeviceFigures& d = dispatch::device_figures();
+  if (d.found) dispatch::copy_gpu_figures(d.figures, m);
+  return m;
+}
+
 namespace dispatch {
 
 using detail::cat;
