@@ -7,12 +7,14 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <random>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "dispatch/gpu_cache.hpp"
 #include "kernels/kernels.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/gpu.hpp"
@@ -146,15 +148,8 @@ TYPED_TEST(GpuAuto, SddmmDeviceResidentStackedIsOneCall) {
   expect_close(got, want, "stacked");
 }
 
-// A batch of many small entries and a few large ones, with figures that make the split mixed:
-// both shares run at once and the result is the reference's.
-TYPED_TEST(GpuAuto, MixedBatchRunsBothSharesAtOnce) {
-  using T = TypeParam;
-  using I = std::int32_t;
-  std::vector<CsrMatrix<T, I>> m;
-  for (int i = 0; i < 40; ++i) m.push_back(test::random_csr<T, I>(40, 40, 0.1, this->rng_));
-  for (int i = 0; i < 2; ++i) m.push_back(test::random_csr<T, I>(3000, 3000, 0.01, this->rng_));
-  const CsrBatch<T, I> a = CsrBatch<T, I>::from_list(m);
+// Figures that make the split of a batch of small and large entries mixed, whatever device.
+MachineModel mixed_figures() {
   MachineModel fig = MachineModel::defaults();
   fig.gpu_gflops = 1000;
   fig.gpu_dense_gflops = 10000;
@@ -162,30 +157,81 @@ TYPED_TEST(GpuAuto, MixedBatchRunsBothSharesAtOnce) {
   fig.gpu_launch_seconds = 10e-6;
   fig.gpu_sync_seconds = 10e-6;
   fig.gpu_copy_seconds = 5e-6;
+  return fig;
+}
+
+// Many small entries and two large ones, with B for N = 32.
+template <class T, class I>
+struct MixedBatch {
+  std::vector<CsrMatrix<T, I>> m;
+  CsrBatch<T, I> a;
+  DenseBatch<T> b;
+  explicit MixedBatch(std::mt19937_64& rng) {
+    for (int i = 0; i < 40; ++i) m.push_back(test::random_csr<T, I>(40, 40, 0.1, rng));
+    for (int i = 0; i < 2; ++i) m.push_back(test::random_csr<T, I>(3000, 3000, 0.01, rng));
+    a = CsrBatch<T, I>::from_list(m);
+    std::vector<std::int64_t> rows, n32;
+    for (const auto& x : m) {
+      rows.push_back(x.cols());
+      n32.push_back(32);
+    }
+    b = DenseBatch<T>(rows, n32);
+    for (auto& v : b.values()) v = test::random_value<T>(rng);
+  }
+};
+
+// Both shares run at once and the result is the reference's.
+TYPED_TEST(GpuAuto, MixedBatchRunsBothSharesAtOnce) {
+  using T = TypeParam;
+  using I = std::int32_t;
+  const MixedBatch<T, I> mb(this->rng_);
+  const MachineModel fig = mixed_figures();
   PlanOptions po;
   po.machine = &fig;
-  const Plan<T, I> plan(BatchView<T, I>(a), 32, po);
+  const Plan<T, I> plan(BatchView<T, I>(mb.a), 32, po);
   int on_gpu = 0;
   for (const Choice& c : plan.choices()) on_gpu += c.kernel == Kernel::Gpu ? 1 : 0;
   EXPECT_GT(on_gpu, 0) << plan.explain();
   EXPECT_LT(on_gpu, 42) << plan.explain();
   EXPECT_NE(plan.explain().find("batch split"), std::string::npos) << plan.explain();
-  std::vector<std::int64_t> rows, n32;
-  for (const auto& x : m) {
-    rows.push_back(x.cols());
-    n32.push_back(32);
-  }
-  DenseBatch<T> b(rows, n32);
-  for (auto& v : b.values()) v = test::random_value<T>(this->rng_);
-  const DenseBatch<T> got = plan.execute(b.view());
-  for (std::size_t i = 0; i < m.size(); ++i) {
-    DenseMatrix<T> want(m[i].rows(), 32);
-    ref::csr_dense<T, I>(Op::N, Op::N, T(1), m[i].view(), b.entry(i), T(0), want.view());
+  const DenseBatch<T> got = plan.execute(mb.b.view());
+  for (std::size_t i = 0; i < mb.m.size(); ++i) {
+    DenseMatrix<T> want(mb.m[i].rows(), 32);
+    ref::csr_dense<T, I>(Op::N, Op::N, T(1), mb.m[i].view(), mb.b.entry(i), T(0), want.view());
     const DenseView<const T> g = got.entry(i);
     for (std::int64_t r = 0; r < want.rows(); ++r)
       for (std::int64_t j = 0; j < 32; ++j)
         ASSERT_NEAR(g(r, j), want(r, j), tolerance<T>() * 64) << "entry " << i;
   }
+}
+
+// A device call that fails while the CPU share has already written its entries: every entry of
+// C is put back as it was (needs the fake device, which fails on request).
+TYPED_TEST(GpuAuto, DeviceFailureLeavesAllOfCUntouched) {
+  using T = TypeParam;
+  using I = std::int32_t;
+  if (std::getenv("SPBMM_FAKE_DEVICE") == nullptr) GTEST_SKIP() << "needs the fake device";
+  const MixedBatch<T, I> mb(this->rng_);
+  const MachineModel fig = mixed_figures();
+  PlanOptions po;
+  po.machine = &fig;
+  const Plan<T, I> plan(BatchView<T, I>(mb.a), 32, po);
+  std::vector<std::int64_t> rows, n32;
+  for (const auto& x : mb.m) {
+    rows.push_back(x.rows());
+    n32.push_back(32);
+  }
+  DenseBatch<T> c(rows, n32);
+  for (auto& v : c.values()) v = T(7);
+  setenv("SPBMM_FAKE_FAIL", "1", 1);
+  for (const T beta : {T(0), T(1)}) {
+    SPBMM_EXPECT_THROW_MSG(plan.execute(c.view(), mb.b.view(), T(1), beta), DeviceError,
+                           "fake device failure");
+    for (const T v : c.values()) ASSERT_EQ(v, T(7));
+  }
+  unsetenv("SPBMM_FAKE_FAIL");
+  plan.execute(c.view(), mb.b.view(), T(1), T(0));
+  EXPECT_NE(c.values().front(), T(7));
 }
 
 // The transposed products on the device use the plan's CSR of A^T, uploaded once, and follow
@@ -215,8 +261,12 @@ TYPED_TEST(GpuAuto, TransposedProductsFollowValues) {
 TEST(GpuFigures, MeasuredOnFirstUseThenCached) {
   if (!gpu::available()) GTEST_SKIP() << gpu::status();
   if (std::getenv("SPBMM_MACHINE_FILE") != nullptr) GTEST_SKIP() << "SPBMM_MACHINE_FILE is set";
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  // With the fake device, start from no cache file: the measurement must run and write one.
+  const bool fresh = std::getenv("SPBMM_FAKE_DEVICE") != nullptr && xdg != nullptr;
+  if (fresh) std::filesystem::remove_all(std::string(xdg) + "/spbmm");
   std::mt19937_64 rng(9);
-  const auto a = test::random_csr<float, std::int32_t>(20000, 20000, 0.001, rng);
+  const auto a = test::random_csr<float, std::int32_t>(4000, 4000, 0.01, rng);
   const auto start = std::chrono::steady_clock::now();
   const Plan<float, std::int32_t> plan(BatchView<float, std::int32_t>({a.view()}), 64);
   const double took =
@@ -227,6 +277,29 @@ TEST(GpuFigures, MeasuredOnFirstUseThenCached) {
   const bool cached = text.find("gpu figures: cache ") != std::string::npos;
   EXPECT_TRUE(measured || cached) << text;
   EXPECT_EQ(text.find("gpu not considered"), std::string::npos) << text;
+  if (fresh) {
+    EXPECT_TRUE(measured) << text;
+    const std::string path = dispatch::gpu_cache_file(std::string(xdg) + "/spbmm", gpu::identity());
+    EXPECT_NE(text.find(path), std::string::npos) << text;
+    // The file holds the figures the plan used, under the device's key.
+    MachineModel m;
+    std::string why;
+    EXPECT_TRUE(dispatch::read_gpu_cache(path, dispatch::device_key(gpu::identity()), m, why))
+        << why;
+    const MachineModel used = MachineModel::for_device();
+    EXPECT_EQ(m.gpu_gflops, used.gpu_gflops);
+    EXPECT_EQ(m.gpu_sync_seconds, used.gpu_sync_seconds);
+    EXPECT_EQ(m.gpu_d2h_gbps, 13);  // the fake's bandwidth figures, through the executor
+    EXPECT_EQ(m.gpu_copy_seconds, 2e-6);
+    // A later process reads it instead of measuring.
+    dispatch::FigureSources src;
+    src.identity = gpu::identity();
+    src.dir = std::string(xdg) + "/spbmm";
+    src.autocalibrate = false;
+    const dispatch::DeviceFigures again = dispatch::resolve_device_figures(src);
+    EXPECT_TRUE(again.found) << again.note;
+    EXPECT_EQ(again.figures.gpu_source, "cache " + path);
+  }
 }
 
 }  // namespace
