@@ -31,7 +31,13 @@ void print_help(std::FILE* out) {
       "\n"
       "  spbmm <command> --help   options of one command\n"
       "  spbmm --version          the version and the features built in\n"
-      "  spbmm --gpu              whether a GPU is usable, and why not (exit status 1 if not)\n",
+      "  spbmm --gpu              whether a GPU is usable, and why not (exit status 1 if not),\n"
+      "                           and where the dispatcher's figures for it are cached\n"
+      "\n"
+      "environment:\n"
+      "  SPBMM_MACHINE_FILE=FILE      the dispatcher's figures (spbmm calibrate -o FILE)\n"
+      "  SPBMM_GPU_AUTOCALIBRATE=0    never measure a GPU's figures unasked (else measured once\n"
+      "                               and cached in $XDG_CACHE_HOME/spbmm or ~/.cache/spbmm)\n",
       out);
 }
 
