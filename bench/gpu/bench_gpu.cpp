@@ -1,9 +1,12 @@
-// G1-G3 on the GPU: spbmm's executor against raw cuSPARSE calls on the same device buffers.
+// G1-G4 on the GPU: spbmm's executor against raw cuSPARSE calls on the same device buffers, and
+// Auto's choice (plans and sddmm with host operands) against each forced kernel.
 //
-// Usage: bench_gpu [results.csv]. fp32, row-major dense operands, CUDA-event timing on one stream,
-// best of 10 runs after 3 warm-up runs. GFLOP/s counts 2 * nnz * N. Every timed result (raw and
-// spbmm) is checked against a double-precision CPU product on a sample of rows, and a short
-// diagnostic first settles what cuSPARSE's strided-batch CSR SpMM computes.
+// Usage: bench_gpu [results.csv]. Exits 2 when Auto is more than 1.1x slower than the best
+// forced kernel on some workload, or the estimates are off by more than 2x (both are printed).
+// fp32, row-major dense operands, CUDA-event timing on one stream, best of 10 runs after 3 warm-up
+// runs. GFLOP/s counts 2 * nnz * N. Every timed result (raw and spbmm) is checked against a
+// double-precision CPU product on a sample of rows, and a short diagnostic first settles what
+// cuSPARSE's strided-batch CSR SpMM computes.
 #include <cuda_runtime_api.h>
 #include <cusparse.h>
 
@@ -15,12 +18,15 @@
 #include <cstdlib>
 #include <functional>
 #include <random>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "spbmm/gpu.hpp"
+#include "spbmm/plan.hpp"
 #include "spbmm/sparse.hpp"
+#include "spbmm/training.hpp"
 
 namespace {
 
@@ -230,6 +236,98 @@ void add(const std::string& w, const std::string& impl, const std::string& path,
   std::fflush(stdout);
 }
 
+int g_failures = 0;
+
+// Best wall-clock time in ms of f() (host operands: copies and waits included), after one
+// warm-up call.
+double best_wall_ms(const std::function<void()>& f, int runs = 5) {
+  f();
+  double best = 1e300;
+  for (int r = 0; r < runs; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best * 1e3;
+}
+
+// An estimate against a measurement: off by more than 2x either way counts as a failure.
+void check_estimate(const char* w, const char* what, double estimate_ms, double measured_ms) {
+  const double r = estimate_ms / measured_ms;
+  const bool ok = r >= 0.5 && r <= 2.0;
+  if (!ok) ++g_failures;
+  std::printf("  %-4s estimate %-44s %8.3f ms, measured %8.3f ms (x%.2f) %s\n", w, what,
+              estimate_ms, measured_ms, r, ok ? "ok" : "OFF BY MORE THAN 2x");
+  std::fflush(stdout);
+}
+
+// Plans over host B and C: Auto (the default model, its GPU figures found by itself) against
+// every kernel forced, each timed on the same operands.
+void auto_vs_forced(const char* w, const spbmm::CsrBatch<float, std::int32_t>& host, std::int64_t n,
+                    double flops, const spbmm::MachineModel& machine, std::mt19937_64& rng) {
+  using spbmm::Kernel;
+  const spbmm::BatchView<float, std::int32_t> av(host);
+  std::vector<std::int64_t> b_rows, c_rows;
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    b_rows.push_back(host.cols(i));
+    c_rows.push_back(host.rows(i));
+  }
+  const std::vector<std::int64_t> ns(host.size(), n);
+  spbmm::DenseBatch<float> b(b_rows, ns);
+  spbmm::DenseBatch<float> c(c_rows, ns);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (auto& x : b.values()) x = u(rng);
+  double best = 1e300;
+  std::string best_name;
+  for (const Kernel k : {Kernel::Gpu, Kernel::Sparse}) {
+    spbmm::PlanOptions po;
+    po.policy.force = k;
+    po.machine = &machine;
+    try {
+      const spbmm::Plan<float, std::int32_t> plan(av, n, po);
+      const double ms = best_wall_ms([&] { plan.execute(c.view(), b.view()); });
+      add(w, std::string("plan, host B and C, forced ") + spbmm::to_string(k), "wall clock", ms,
+          flops, ms);
+      if (k == Kernel::Gpu) {
+        double est = 0;
+        for (const auto& ch : plan.choices()) est += ch.estimated_seconds;
+        check_estimate(w, "gpu with host operands (sum over entries)", est * 1e3, ms);
+      }
+      if (ms < best) {
+        best = ms;
+        best_name = spbmm::to_string(k);
+      }
+    } catch (const spbmm::Error& e) {
+      std::printf("  %-4s forced %s: not run (%s)\n", w, spbmm::to_string(k), e.what());
+    }
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const spbmm::Plan<float, std::int32_t> plan(av, n);
+  const double plan_ms =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3;
+  const double ms = best_wall_ms([&] { plan.execute(c.view(), b.view()); });
+  int on_gpu = 0;
+  for (const auto& ch : plan.choices()) on_gpu += ch.kernel == Kernel::Gpu ? 1 : 0;
+  const std::string text = plan.explain();
+  const auto line = [&](const char* key) {
+    const auto at = text.find(key);
+    return at == std::string::npos ? std::string("-") : text.substr(at, text.find('\n', at) - at);
+  };
+  const double ratio = ms / best;
+  const bool ok = ratio <= 1.1;
+  if (!ok) ++g_failures;
+  add(w, "plan, host B and C, Auto",
+      std::to_string(on_gpu) + " of " + std::to_string(host.size()) + " entries on the gpu", ms,
+      flops, best);
+  std::printf(
+      "  %-4s Auto: %.3f ms vs best forced (%s) %.3f ms: x%.2f %s; plan made in %.1f ms\n"
+      "       %s\n       %s\n",
+      w, ms, best_name.c_str(), best, ratio, ok ? "ok" : "AUTO MORE THAN 1.1x SLOWER", plan_ms,
+      line("gpu figures:").c_str(), line("batch split").c_str());
+  std::fflush(stdout);
+}
+
 struct Descriptors {
   cusparseSpMatDescr_t a = nullptr;
   cusparseDnMatDescr_t b = nullptr, c = nullptr;
@@ -426,6 +524,17 @@ int main(int argc, char** argv) {
     std::printf("pinned copies: H2D %.1f GB/s, D2H %.1f GB/s, latency %.1f us\n",
                 bw.h2d_bytes_per_s / 1e9, bw.d2h_bytes_per_s / 1e9, bw.latency_s * 1e6);
     strided_diagnostic(h, stream, rng);
+    // The figures a plan finds by itself (the per-device cache, or measured now).
+    const auto f0 = std::chrono::steady_clock::now();
+    const spbmm::MachineModel machine = spbmm::MachineModel::for_device();
+    std::printf(
+        "GPU figures (%s) in %.1f ms: SpMM %.0f GFLOP/s, GEMM %.0f GFLOP/s, H2D %.1f GB/s, "
+        "D2H %.1f GB/s, staging %.1f GB/s, launch %.1f us, copy %.1f us, wait %.1f us\n",
+        machine.gpu_source.c_str(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count() * 1e3,
+        machine.gpu_gflops, machine.gpu_dense_gflops, machine.gpu_transfer_gbps,
+        machine.gpu_d2h_gbps, machine.gpu_stage_gbps, machine.gpu_launch_seconds * 1e6,
+        machine.gpu_copy_seconds * 1e6, machine.gpu_sync_seconds * 1e6);
 
     // ---- G1: W3 R-MAT x dense 131072 x 64, A resident.
     {
@@ -482,6 +591,24 @@ int main(int argc, char** argv) {
           host_best * 1e3, est * 1e3, ours);
       rows.push_back({"G1", "spbmm bmm_into, host B and C", "transfers included", host_best * 1e3,
                       flops / host_best / 1e9, raw / (host_best * 1e3)});
+      {
+        spbmm::EntryStats st;
+        st.rows = a_host.rows();
+        st.cols = a_host.cols();
+        st.n = n;
+        st.nnz = a_host.nnz();
+        spbmm::Policy host_ops;
+        host_ops.expected_calls = 1 << 30;  // A resident here
+        spbmm::Policy resident = host_ops;
+        resident.gpu_b_on_host = false;
+        resident.gpu_c_on_host = false;
+        check_estimate("G1", "gpu, host B and C (bmm_into)",
+                       spbmm::estimate_gpu(st, host_ops, machine).total() * 1e3, host_best * 1e3);
+        check_estimate("G1", "gpu, device-resident (Executor::spmm)",
+                       spbmm::estimate_gpu(st, resident, machine).total() * 1e3, ours);
+      }
+      auto_vs_forced("G1", spbmm::CsrBatch<float, std::int32_t>::from_list({a_host}), n, flops,
+                     machine, rng);
       destroy(d);
     }
 
@@ -548,6 +675,7 @@ int main(int argc, char** argv) {
           ex.last_report().str() + "; " + verdict(pe_err), pe, flops, raw);
       destroy(d);
       destroy(bd);
+      auto_vs_forced("G2", host, n, flops, machine, rng);
     }
 
     // ---- G3: W8, 512 graphs of 50..2000 nodes, average degree 8, x features N = 128.
@@ -602,6 +730,104 @@ int main(int argc, char** argv) {
       add("G3", "spbmm, per entry forced (4 streams)",
           ex.last_report().str() + "; " + verdict(pe_err), pe, flops, raw);
       for (auto& d : ds) destroy(d);
+      auto_vs_forced("G3", host, n, flops, machine, rng);
+
+      // ---- G4: W10, SDDMM at the pattern of the G3 graphs, k = 128.
+      const std::int64_t k = 128;
+      std::printf("G4: SDDMM on the G3 graphs, nnz %lld, k = %lld\n",
+                  static_cast<long long>(total_nnz), static_cast<long long>(k));
+      const std::vector<std::int64_t> ks(batch, k);
+      const gpu::DeviceDenseBatch<float> dx(sizes, ks), dy(sizes, ks);
+      fill_random(dx, rng);
+      fill_random(dy, rng);
+      const double sddmm_flops = 2.0 * static_cast<double>(total_nnz) * static_cast<double>(k);
+      const auto nnz_bytes = static_cast<std::size_t>(total_nnz) * sizeof(float);
+      gpu::DeviceBuffer out(nnz_bytes), out_raw(nnz_bytes);
+      struct SddmmDesc {
+        cusparseSpMatDescr_t c = nullptr;
+        cusparseDnMatDescr_t x = nullptr, y = nullptr;
+      };
+      std::vector<SddmmDesc> sd(batch);
+      std::size_t sd_bytes = 1;
+      const float one = 1.0f, zero = 0.0f;
+      const auto op = CUSPARSE_OPERATION_NON_TRANSPOSE;
+      for (std::size_t i = 0; i < batch; ++i) {
+        const std::int64_t off = a.values(i) - a.all_values();
+        CHECK_SPARSE(cusparseCreateCsr(
+            &sd[i].c, a.rows(i), a.cols(i), a.nnz(i), const_cast<std::int32_t*>(a.row_ptr(i)),
+            const_cast<std::int32_t*>(a.col_idx(i)), out_raw.as<float>() + off, CUSPARSE_INDEX_32I,
+            CUSPARSE_INDEX_32I, CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F));
+        CHECK_SPARSE(cusparseCreateDnMat(&sd[i].x, sizes[i], k, k, dx.entry(i).data, CUDA_R_32F,
+                                         CUSPARSE_ORDER_ROW));
+        // Y_i^T: Y_i (row-major cols x k) read as a column-major k x cols matrix.
+        CHECK_SPARSE(cusparseCreateDnMat(&sd[i].y, k, sizes[i], k, dy.entry(i).data, CUDA_R_32F,
+                                         CUSPARSE_ORDER_COL));
+        std::size_t need = 0;
+        CHECK_SPARSE(cusparseSDDMM_bufferSize(h, op, op, &one, sd[i].x, sd[i].y, &zero, sd[i].c,
+                                              CUDA_R_32F, CUSPARSE_SDDMM_ALG_DEFAULT, &need));
+        sd_bytes = std::max(sd_bytes, need);
+      }
+      gpu::DeviceBuffer sd_ws(sd_bytes);
+      const double raw_sddmm = best_ms(stream, [&] {
+        for (const auto& d : sd) {
+          CHECK_SPARSE(cusparseSDDMM(h, op, op, &one, d.x, d.y, &zero, d.c, CUDA_R_32F,
+                                     CUSPARSE_SDDMM_ALG_DEFAULT, sd_ws.data()));
+        }
+      });
+      const double ours_sddmm = best_ms(stream, [&] {
+        ex.sddmm<float, std::int32_t>(a, dx.view(), dy.view(), out.as<float>(), 1, 0);
+      });
+      const std::string sddmm_path = ex.last_report().str();
+      // Checked against the CPU kernel on the same operands.
+      const auto hx = dx.download();
+      const auto hy = dy.download();
+      const auto want =
+          spbmm::sddmm(host, hx.view(), hy.view(), 1.0f, 0.0f, {.kernel = spbmm::Kernel::Sparse});
+      const auto rel_err = [&](const gpu::DeviceBuffer& buf) {
+        std::vector<float> got(static_cast<std::size_t>(total_nnz));
+        buf.download(got.data(), nnz_bytes);
+        double worst = 0;
+        for (std::size_t q = 0; q < got.size(); ++q) {
+          const double w = want.values()[q];
+          const double e = std::fabs(got[q] - w) / std::max(1.0, std::fabs(w));
+          worst = std::max(worst, std::isnan(e) ? 1e30 : e);
+        }
+        return worst;
+      };
+      add("G4", "raw cusparseSDDMM loop, one per graph", "512 calls; " + verdict(rel_err(out_raw)),
+          raw_sddmm, sddmm_flops, raw_sddmm);
+      add("G4", "spbmm Executor::sddmm", sddmm_path + "; " + verdict(rel_err(out)), ours_sddmm,
+          sddmm_flops, raw_sddmm);
+      for (auto& d : sd) {
+        cusparseDestroySpMat(d.c);
+        cusparseDestroyDnMat(d.x);
+        cusparseDestroyDnMat(d.y);
+      }
+      // The training API with host operands: Auto against each kernel forced.
+      std::vector<float> vals(static_cast<std::size_t>(total_nnz));
+      double best_forced = 1e300;
+      std::string best_name;
+      for (const spbmm::Kernel kern : {spbmm::Kernel::Gpu, spbmm::Kernel::Sparse}) {
+        const double ms = best_wall_ms([&] {
+          spbmm::sddmm_into(std::span<float>(vals), host, hx.view(), hy.view(), 1.0f, 0.0f,
+                            {.kernel = kern});
+        });
+        add("G4", std::string("sddmm, host X and Y, forced ") + spbmm::to_string(kern),
+            "wall clock", ms, sddmm_flops, raw_sddmm);
+        if (ms < best_forced) {
+          best_forced = ms;
+          best_name = spbmm::to_string(kern);
+        }
+      }
+      const double auto_ms = best_wall_ms([&] {
+        spbmm::sddmm_into(std::span<float>(vals), host, hx.view(), hy.view(), 1.0f, 0.0f);
+      });
+      add("G4", "sddmm, host X and Y, Auto", "wall clock", auto_ms, sddmm_flops, raw_sddmm);
+      const bool auto_ok = auto_ms / best_forced <= 1.1;
+      if (!auto_ok) ++g_failures;
+      std::printf("  G4   Auto: %.3f ms vs best forced (%s) %.3f ms: x%.2f %s\n", auto_ms,
+                  best_name.c_str(), best_forced, auto_ms / best_forced,
+                  auto_ok ? "ok" : "AUTO MORE THAN 1.1x SLOWER");
     }
     cusparseDestroy(h);
 
@@ -625,6 +851,13 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_gpu: %s\n", e.what());
     return 1;
+  }
+  if (g_failures > 0) {
+    std::printf(
+        "bench_gpu: %d check(s) failed (Auto slower than 1.1x the best forced kernel, or "
+        "an estimate off by more than 2x)\n",
+        g_failures);
+    return 2;
   }
   return 0;
 }

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The GPU device check: build with CUDA, run the 'gpu' test suite, G1-G3 and the torch anchors.
+# The GPU device check: build with CUDA, run the 'gpu' test suites, G1-G4 with Auto and every
+# forced kernel (bench_gpu fails when Auto is more than 1.1x slower than the best forced kernel or
+# an estimate is off by more than 2x), the GPU figures measured on first use and cached, and the
+# torch anchors.
 #
 # Run from the repository root on a bare GPU machine: bash bench/gpu/run.sh
-# Everything is printed and kept in $OUT/gpu_log.txt (with test logs and CSV results in $OUT).
+# Everything is printed and kept in $OUT/gpu_log.txt (with test logs and CSV results in $OUT), and
+# the log is copied to bench/results/gpu-run-STAMP.txt (commit it from there, or from $OUT when the
+# machine's files come back through $OUT).
 # Needs .gpu-deps/googletest (bench/gpu/prepare.sh) when the machine has no GoogleTest
 # (SPBMM_BUILD_GTEST=1 builds that copy even where pkg-config finds one; JOBS sets parallelism).
 # Keeps going after a failed step so that one run reports as much as it can; exits non-zero
@@ -97,15 +102,21 @@ main() {
   fi
 
   step "tests: suite gpu"
-  timeout 300 meson test -C "$BUILD" --no-rebuild --suite gpu --print-errorlogs || fail "suite gpu"
+  XDG_CACHE_HOME="$OUT/xdg-cache-tests" timeout 300 meson test -C "$BUILD" --no-rebuild --suite gpu --print-errorlogs || fail "suite gpu"
   cp "$BUILD/meson-logs/testlog.txt" "$OUT/testlog-gpu.txt" 2>/dev/null
+  grep -E '^\s+\[first plan|gpu figures:|batch split' "$BUILD/meson-logs/testlog.txt" | head -20
   grep -E '^\[  (PASSED|FAILED|SKIPPED) \]|^  \[path|^  \[CUDA|^  \[pinned' "$BUILD/meson-logs/testlog.txt" | sort | uniq -c | sort -rn | head -40
 
   step "tests: suite gpu_cpu"
   timeout 60 meson test -C "$BUILD" --no-rebuild --suite gpu_cpu --print-errorlogs || fail "suite gpu_cpu"
   cp "$BUILD/meson-logs/testlog.txt" "$OUT/testlog-gpu_cpu.txt" 2>/dev/null
 
-  step "benchmark G1-G3"
+  step "GPU figures: none cached yet (a fresh XDG_CACHE_HOME)"
+  export XDG_CACHE_HOME="$OUT/xdg-cache"
+  rm -rf "$XDG_CACHE_HOME"
+  "$BUILD/src/cli/spbmm" --gpu || fail "spbmm --gpu"
+
+  step "benchmark G1-G4 (the first plan measures the GPU figures and caches them)"
   local bench
   bench=$(find "$BUILD" -name bench_gpu -type f -perm -u+x 2>/dev/null | head -1)
   if [ -z "$bench" ]; then
@@ -119,8 +130,14 @@ main() {
       -lcudart -Wl,-rpath,"$lib" || { fail "bench_gpu direct build"; bench=""; }
   fi
   if [ -n "$bench" ]; then
-    timeout 240 "$bench" "$OUT/bench_gpu.csv" || fail "bench_gpu"
+    timeout 300 "$bench" "$OUT/bench_gpu.csv" || fail "bench_gpu (exit 2: an Auto or estimate check)"
   fi
+
+  step "GPU figures after the benchmark (read from the cache), and spbmm calibrate refreshing them"
+  "$BUILD/src/cli/spbmm" --gpu || fail "spbmm --gpu after the benchmark"
+  for f in "$XDG_CACHE_HOME"/spbmm/*; do echo "--- $f"; cat "$f"; done
+  timeout 120 "$BUILD/src/cli/spbmm" calibrate -o "$OUT/machine.txt" || fail "spbmm calibrate"
+  cat "$OUT/machine.txt" 2>/dev/null
 
   step "torch anchors"
   timeout 240 python3 bench/gpu/torch_anchors.py "$OUT/torch_anchors.csv" || fail "torch anchors"
@@ -134,4 +151,7 @@ main() {
 }
 
 main "$@" 2>&1 | tee "$OUT/gpu_log.txt"
-exit "${PIPESTATUS[0]}"
+status=${PIPESTATUS[0]}
+stamp=$(date -u +%Y%m%d-%H%M)-$(git -C "$(dirname "$0")/../.." rev-parse --short HEAD 2>/dev/null || echo nogit)
+mkdir -p "$(dirname "$0")/../results" && cp "$OUT/gpu_log.txt" "$(dirname "$0")/../results/gpu-run-$stamp.txt"
+exit "$status"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Torch anchors for the GPU workloads G1-G3 (bench/WORKLOADS.md), timed like bench_gpu.
+"""Torch anchors for the GPU workloads G1-G4 (bench/WORKLOADS.md), timed like bench_gpu.
 
 Usage: torch_anchors.py [results.csv]
 
@@ -7,7 +7,7 @@ The workloads are regenerated here (torch's CPU generator) from the same paramet
 scale 17, 2,000,000 edges, probabilities 0.57/0.19/0.19/0.05, duplicates summed, values uniform
 in [0, 1); W4: 32 entries of 4096 x 4096 with round(0.002 * 4096^2) distinct uniform positions
 each, N = 64; W8: 512 graphs of 50..2000 nodes, 8 * n random edges each, duplicates summed,
-N = 128). They are statistically the same workloads, not the same matrices: the random streams
+N = 128; W10: SDDMM at the pattern of those graphs, k = 128). They are statistically the same workloads, not the same matrices: the random streams
 differ, so compare GFLOP/s, not bits. fp32, CUDA events, best of 10 runs after 3 warm-up runs.
 """
 import sys
@@ -136,6 +136,30 @@ def run(torch, dev):
                best_ms(torch, lambda: [torch.sparse.mm(b, f) for b, f in per]), flops)
     except Exception as e:
         print(f"G3 torch anchor failed: {e!r}")
+        return
+
+    # G4: W10, SDDMM at the pattern of the G3 graphs, k = 128: values = (X Y^T) sampled at A.
+    try:
+        k = 128
+        xs = torch.rand(total, k, device=dev)
+        ys = torch.rand(total, k, device=dev)
+        flops = 2.0 * nnz * k
+        print(f"G4: SDDMM on the G3 graphs, nnz {nnz}, k = {k}")
+        ys_t = ys.t().contiguous()
+        report("G4", "torch.sparse.sampled_addmm block-diagonal CSR (cuda)",
+               best_ms(torch, lambda: torch.sparse.sampled_addmm(a_csr, xs, ys_t, beta=0.0)),
+               flops)
+        per = []
+        offset = 0
+        for s, blk in zip(sizes, blocks):
+            per.append((blk.to_sparse_csr().to(dev), xs[offset:offset + s],
+                        ys[offset:offset + s].t().contiguous()))
+            offset += s
+        report("G4", "torch.sparse.sampled_addmm, Python loop per graph (cuda)",
+               best_ms(torch, lambda: [torch.sparse.sampled_addmm(b, x1, y1, beta=0.0)
+                                       for b, x1, y1 in per]), flops)
+    except Exception as e:
+        print(f"G4 torch anchor failed: {e!r}")
 
 
 def main():

@@ -43,6 +43,16 @@ const std::string& status() noexcept;
 // available().
 void require_device();
 
+// What tells one device model and software stack from another: the key of the per-device cache
+// of the dispatcher's GPU figures. name is empty when no device is usable.
+struct DeviceIdentity {
+  std::string name;  // "NVIDIA H200"
+  int major = 0;     // compute capability
+  int minor = 0;
+  int driver = 0;  // cudaDriverGetVersion, e.g. 13000
+};
+const DeviceIdentity& identity() noexcept;
+
 // ---------------------------------------------------------------------------------------------
 // Device memory
 
@@ -392,6 +402,17 @@ class Executor {
   void gemm(const In<DeviceDenseBatchView<const T>>& a, const In<DeviceDenseBatchView<const T>>& b,
             const DeviceDenseBatchView<T>& c, In<T> alpha, In<T> beta, const Options& options = {});
 
+  // SDDMM, all operands on the device: for every entry i and stored entry p = (r, c) of A_i,
+  //   out[p] = alpha * dot(X_i(r, :), Y_i(c, :)) + beta * A_i.values[p]
+  // where `out` holds a.total_nnz() values laid out as A's (entry i's at a.values(i) -
+  // a.all_values()). X_i is rows(A_i) x k_i, Y_i is cols(A_i) x k_i, any layout. When the X and
+  // Y entries are the row-major stacked matrices [X_0; X_1; ...] and [Y_0; Y_1; ...] (one k,
+  // back to back) and A has its block-diagonal matrix, the batch is one cusparseSDDMM; else one
+  // per entry. ShapeError before anything runs.
+  template <Value T, Index I>
+  void sddmm(const DeviceCsrBatch<T, I>& a, const In<DeviceDenseBatchView<const T>>& x,
+             const In<DeviceDenseBatchView<const T>>& y, T* out, In<T> alpha, In<T> beta);
+
   // Waits for everything issued on this executor.
   void synchronize();
   // The executor's cudaStream_t, for callers that order their own work after it.
@@ -426,6 +447,13 @@ void bmm_into(Executor& executor, const CsrBatch<T, I>& a, const In<DenseBatchVi
 template <Value T, Index I>
 DenseBatch<T> bmm(Executor& executor, const DeviceCsrBatch<T, I>& a, const DenseBatch<T>& b,
                   const Options& options = {}, In<T> alpha = T(1));
+// SDDMM with host X, Y and output (`out`: a.total_nnz() values laid out as A's): X and Y are
+// staged and sent as B is, the values come back once the product is done. `out` is written only
+// when the whole call succeeded.
+template <Value T, Index I>
+void sddmm_into(Executor& executor, const DeviceCsrBatch<T, I>& a, T* out,
+                const In<DenseBatchView<const T>>& x, const In<DenseBatchView<const T>>& y,
+                In<T> alpha, In<T> beta);
 // Dense host operands through cuBLAS.
 template <Value T>
 void gemm_into(Executor& executor, const DenseBatchView<T>& c, const In<DenseBatchView<const T>>& a,

@@ -26,6 +26,7 @@ struct EntryStats {
   double row_cv = 0;         // coefficient of variation of the row lengths of op(A) (skew)
   std::int64_t max_row = 0;  // longest row of op(A)
   int value_bytes = 4;       // sizeof(T): 8 selects the model's fp64 factors
+  int index_bytes = 4;       // sizeof(I): what a device copy of a sparse entry's indices takes
 };
 
 // The dispatcher's decision for one entry, with the reason explain() prints.
@@ -43,6 +44,13 @@ struct Choice {
 // model.cpp), or, when the environment variable SPBMM_MACHINE_FILE names a file, the model read
 // from it with from_text (IoError when it cannot be read, InvalidArgument when malformed). The
 // usual way to produce that file is `spbmm calibrate`, or calibrate().to_text().
+//
+// The built-in figures have no GPU part. A plan made with the defaults (no SPBMM_MACHINE_FILE)
+// that has an entry large enough for a device to matter looks for a device once per process and
+// takes its figures from the per-device cache ($XDG_CACHE_HOME/spbmm, else ~/.cache/spbmm), or,
+// when there is none, measures them (well under a second) and caches them. Setting
+// SPBMM_GPU_AUTOCALIBRATE=0 turns the measuring off (a cached file is still used). gpu_source
+// says where the GPU figures came from; explain() prints it.
 struct MachineModel {
   double sparse_gflops = 0;          // CPU sparse kernel, per thread, at N >= 32
   double sparse_gflops_small_n = 0;  // CPU sparse kernel, per thread, at N <= 4
@@ -58,9 +66,21 @@ struct MachineModel {
   double gpu_dense_gflops = 0;       // GPU dense kernel (0: gpu_gflops)
   double gpu_transfer_gbps = 0;      // host <-> device bandwidth
   double gpu_launch_seconds = 0;     // per-call overhead on the GPU
-  int threads = 1;                   // threads the calibration ran with
+  // What a call with host operands adds (see estimate_gpu): 0 takes the fallback named.
+  double gpu_d2h_gbps = 0;    // device -> host bandwidth (0: gpu_transfer_gbps)
+  double gpu_stage_gbps = 0;  // one thread copying into and out of pinned staging (0: memory_gbps)
+  double gpu_copy_seconds = 0;  // fixed cost of one host <-> device copy
+  double gpu_sync_seconds = 0;  // waiting for the device once at the end of a call
+  int threads = 1;              // threads the calibration ran with
+  // Where the GPU figures came from: "built-in (no GPU figures)", "file PATH", "cache PATH",
+  // "measured now (...)", "given by the caller". Not part of the text form.
+  std::string gpu_source = "built-in (no GPU figures)";
 
   static const MachineModel& defaults();
+  // defaults() with the GPU figures a plan finds for this process's device (the cache, or a
+  // short measurement written to it, as above); defaults() itself without a device, with
+  // SPBMM_MACHINE_FILE, or when none can be had. Opens the GPU backend.
+  static MachineModel for_device();
   // Measures the figures above on this machine by timing the CPU (and Eigen) kernels on small
   // synthetic problems, one per thread, `threads` threads (0: the OpenMP default); a few seconds.
   // With a usable GPU the device figures are measured too, else they are 0.
@@ -71,6 +91,13 @@ struct MachineModel {
   std::string to_text() const;
   static MachineModel from_text(const std::string& text);
 };
+
+// Where the library's warnings go, one line each without a newline: today only about the
+// per-device cache of GPU figures (a corrupt or foreign file that is ignored, a file that cannot
+// be written, a measurement that failed). By default each is printed to stderr as
+// "spbmm: warning: LINE"; a null handler drops them. Returns the previous handler.
+using WarningHandler = void (*)(const char* line);
+WarningHandler set_warning_handler(WarningHandler handler) noexcept;
 
 // How the dispatcher may choose.
 struct Policy {
@@ -86,7 +113,29 @@ struct Policy {
   // process-wide dense_limit(). Auto does not choose Dense for a sparse entry beyond it; a
   // forced Dense on such an entry is a LimitError when the plan is made.
   std::uint64_t dense_limit = 0;
+  // Where the dense operands of a GPU product live, which decides what its estimate charges for
+  // moving them: host operands are packed into pinned staging, copied up (B; C too when it is
+  // read, beta != 0), copied down (C) and unpacked, with a synchronisation at the end; operands
+  // already on the device are charged nothing. A Plan takes B and C in host memory and keeps a
+  // sparse A on the device from plan time on (its upload is spread over expected_calls); a dense
+  // A is staged with every call.
+  bool gpu_b_on_host = true;
+  bool gpu_c_on_host = true;
+  bool gpu_c_read = false;  // bmm_into sets it when beta != 0
 };
+
+// The GPU estimate of one entry, in parts (seconds); total() is what choose_kernel compares.
+struct GpuEstimate {
+  double compute = 0;   // the product on the device (infinite without device figures)
+  double launch = 0;    // issuing the call
+  double transfer = 0;  // bytes between host and device, and through pinned staging
+  double fixed = 0;     // the latency of each copy and the final synchronisation
+  int copies = 0;       // host <-> device copies the executor issues for the entry
+  double total() const noexcept { return compute + launch + transfer + fixed; }
+};
+// Never throws; pure.
+GpuEstimate estimate_gpu(const EntryStats& stats, const Policy& policy,
+                         const MachineModel& machine);
 
 // The pure decision: the kernel with the lowest estimated time for the entry (policy first).
 // Candidates: Sparse, Dense (for a sparse entry only when its dense copy fits

@@ -20,9 +20,12 @@ template <class X>
 using Given = std::type_identity_t<X>;
 
 // Options of sddmm and spmm_reduce.
-//   kernel   Auto or Sparse: the optimized CPU kernel (SIMD with run-time ISA selection, threads
-//            balanced by work over the whole batch); Reference: the naive oracle. Other kernels
-//            raise InvalidArgument.
+//   kernel   Sparse: the optimized CPU kernel (SIMD with run-time ISA selection, threads
+//            balanced by work over the whole batch); Reference: the naive oracle; Gpu (sddmm
+//            only): cusparseSDDMM on the device, host operands sent and the values brought back
+//            (DeviceError without a device, NotCompiled without CUDA); Auto: Sparse, or Gpu for
+//            sddmm when a device is present and the machine model (with the device's figures,
+//            found as a plan finds them) says it is faster. Other kernels raise InvalidArgument.
 //   threads  0: the runtime's default; 1 inside a caller's parallel region.
 struct TrainingOptions {
   int threads = 0;

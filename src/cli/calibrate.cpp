@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "dispatch/gpu_cache.hpp"
 #include "io/atomic_file.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/plan.hpp"
@@ -21,6 +22,11 @@ constexpr const char* kCalibrateHelp =
     "present), which is what the dispatcher compares when it picks a kernel per entry. Takes a\n"
     "few seconds; run it on a quiet machine. Prints the figures as 'key = value' lines, or\n"
     "writes them to FILE with -o.\n"
+    "\n"
+    "With a GPU, its figures are also written to the per-device cache\n"
+    "($XDG_CACHE_HOME/spbmm, else ~/.cache/spbmm) that plans read when SPBMM_MACHINE_FILE is\n"
+    "not set; without a cache file a plan measures them itself the first time a device could\n"
+    "matter (SPBMM_GPU_AUTOCALIBRATE=0 turns that off).\n"
     "\n"
     "To use a calibration, point SPBMM_MACHINE_FILE at the file: plans built without an\n"
     "explicit MachineModel then use it instead of the built-in defaults. `spbmm multiply\n"
@@ -71,7 +77,16 @@ int cmd_calibrate(int argc, char** argv) {
   }
   try {
     if (!out.empty()) detail::check_output_file(out);  // fail now, not after the measurement
-    const std::string text = MachineModel::calibrate(threads).to_text();
+    const MachineModel model = MachineModel::calibrate(threads);
+    const std::string text = model.to_text();
+    // The device's figures also go to the per-device cache that plans read by default.
+    try {
+      const std::string cached = dispatch::refresh_gpu_cache(model);
+      if (!cached.empty())
+        std::fprintf(stderr, "spbmm calibrate: GPU figures cached in %s\n", cached.c_str());
+    } catch (const Error& e) {
+      std::fprintf(stderr, "spbmm calibrate: warning: GPU figures not cached: %s\n", e.what());
+    }
     if (out.empty()) {
       std::fputs(text.c_str(), stdout);
       return 0;

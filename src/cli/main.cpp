@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "dispatch/gpu_cache.hpp"
 #include "kernels/cpu/isa.hpp"
 #include "spbmm/config.hpp"
 #include "spbmm/gpu.hpp"
@@ -30,7 +31,13 @@ void print_help(std::FILE* out) {
       "\n"
       "  spbmm <command> --help   options of one command\n"
       "  spbmm --version          the version and the features built in\n"
-      "  spbmm --gpu              whether a GPU is usable, and why not (exit status 1 if not)\n",
+      "  spbmm --gpu              whether a GPU is usable, and why not (exit status 1 if not),\n"
+      "                           and where the dispatcher's figures for it are cached\n"
+      "\n"
+      "environment:\n"
+      "  SPBMM_MACHINE_FILE=FILE      the dispatcher's figures (spbmm calibrate -o FILE)\n"
+      "  SPBMM_GPU_AUTOCALIBRATE=0    never measure a GPU's figures unasked (else measured once\n"
+      "                               and cached in $XDG_CACHE_HOME/spbmm or ~/.cache/spbmm)\n",
       out);
 }
 
@@ -82,7 +89,21 @@ int main(int argc, char** argv) {
   }
   if (cmd == "--gpu") {
     std::printf("%s\n", spbmm::gpu::status().c_str());
-    return spbmm::gpu::available() ? 0 : 1;
+    if (!spbmm::gpu::available()) return 1;
+    const std::string dir = spbmm::dispatch::gpu_cache_dir();
+    if (std::getenv("SPBMM_MACHINE_FILE") != nullptr) {
+      std::printf("GPU figures: from SPBMM_MACHINE_FILE\n");
+    } else if (!dir.empty()) {
+      const std::string path = spbmm::dispatch::gpu_cache_file(dir, spbmm::gpu::identity());
+      spbmm::MachineModel m;
+      std::string why;
+      const bool ok = spbmm::dispatch::read_gpu_cache(
+          path, spbmm::dispatch::device_key(spbmm::gpu::identity()), m, why);
+      std::printf(
+          "GPU figures: %s %s%s\n", ok ? "cached in" : "not cached yet:", path.c_str(),
+          ok ? "" : (why.empty() ? " (measured on first use)" : (" (" + why + ")").c_str()));
+    }
+    return 0;
   }
   if (cmd == "demo") return spbmm::cli::cmd_demo(argc - 1, argv + 1);
   if (cmd == "info") return spbmm::cli::cmd_info(argc - 1, argv + 1);

@@ -9,6 +9,7 @@
 #include <omp.h>
 #endif
 
+#include "dispatch/gpu_cache.hpp"
 #include "kernels/cpu/dense_dense.hpp"
 #include "kernels/kernels.hpp"
 #include "spbmm/convert.hpp"
@@ -180,49 +181,6 @@ double dense_rate(int threads, std::int64_t size, Which which) {
   return p.flops() / per_thread_seconds(threads, p, 0.05) / 1e9;
 }
 
-void calibrate_gpu(MachineModel& m) {
-  using T = float;
-  using I = std::int32_t;
-  gpu::Executor ex;
-  m.gpu_transfer_gbps = ex.measure_bandwidth(std::size_t{64} << 20).h2d_bytes_per_s / 1e9;
-  std::mt19937_64 rng(7);
-  const std::int64_t size = 4096, n = 64;
-  const CsrMatrix<T, I> a = random_csr<T>(size, size, 0.01, rng);
-  const gpu::DeviceCsrBatch<T, I> da(a.view());
-  DenseBatch<T> hb = DenseBatch<T>::uniform(1, size, n);
-  hb.values() = random_values<T>(static_cast<std::size_t>(size * n), rng);
-  const gpu::DeviceDenseBatch<T> db(hb);
-  gpu::DeviceDenseBatch<T> dc = gpu::DeviceDenseBatch<T>::uniform(1, size, n);
-  const auto time = [&](auto&& call) {
-    call();
-    ex.synchronize();
-    double best = 1e300;
-    for (int r = 0; r < 5; ++r) {
-      const auto start = Clock::now();
-      for (int k = 0; k < 10; ++k) call();
-      ex.synchronize();
-      best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count() / 10);
-    }
-    return best;
-  };
-  const double spmm = time([&] { ex.spmm<T, I>(da, db.view(), dc.view(), 1.0f, 0.0f); });
-  m.gpu_gflops = 2.0 * static_cast<double>(a.nnz() * n) / spmm / 1e9;
-  const std::int64_t d = 1024;
-  DenseBatch<T> ha = DenseBatch<T>::uniform(1, d, d);
-  ha.values() = random_values<T>(static_cast<std::size_t>(d * d), rng);
-  const gpu::DeviceDenseBatch<T> dda(ha);
-  const gpu::DeviceDenseBatch<T> ddb(ha);
-  gpu::DeviceDenseBatch<T> ddc = gpu::DeviceDenseBatch<T>::uniform(1, d, d);
-  const double gemm = time([&] { ex.gemm<T>(dda.view(), ddb.view(), ddc.view(), 1.0f, 0.0f); });
-  m.gpu_dense_gflops = 2.0 * static_cast<double>(d * d * d) / gemm / 1e9;
-  // A 1x1 product is all overhead.
-  const CsrMatrix<T, I> tiny(1, 1, {0, 1}, {0}, {1.0f});
-  const gpu::DeviceCsrBatch<T, I> dt(tiny.view());
-  const gpu::DeviceDenseBatch<T> tb = gpu::DeviceDenseBatch<T>::uniform(1, 1, 1);
-  gpu::DeviceDenseBatch<T> tc = gpu::DeviceDenseBatch<T>::uniform(1, 1, 1);
-  m.gpu_launch_seconds = time([&] { ex.spmm<T, I>(dt, tb.view(), tc.view(), 1.0f, 0.0f); });
-}
-
 }  // namespace
 
 MachineModel MachineModel::calibrate(int threads) {
@@ -247,8 +205,96 @@ MachineModel MachineModel::calibrate(int threads) {
   m.convert_gbps = ConvertProblem::bytes() / per_thread_seconds(t, convert, 0.05) / 1e9;
   WriteProblem write;
   m.memory_gbps = WriteProblem::bytes() / per_thread_seconds(t, write, 0.05) / 1e9;
-  if (gpu::available()) calibrate_gpu(m);
+  if (gpu::available()) {
+    dispatch::measure_gpu_figures(m);
+    m.gpu_source = "measured now";
+  }
   return m;
 }
 
+namespace dispatch {
+
+// Short by design (it runs unasked the first time a plan could use the device): the operands
+// are built without a random draw per element, and each rate is the best of a few rounds of ten
+// calls. Most of its time is the CUDA context and library handles that the first use of the
+// device creates anyway.
+void measure_gpu_figures(MachineModel& m) {
+  using T = float;
+  using I = std::int32_t;
+  gpu::Executor ex;
+  const gpu::Bandwidth bw = ex.measure_bandwidth(std::size_t{16} << 20);
+  m.gpu_transfer_gbps = bw.h2d_bytes_per_s / 1e9;
+  m.gpu_d2h_gbps = bw.d2h_bytes_per_s / 1e9;
+  m.gpu_copy_seconds = bw.latency_s;
+  {
+    // What packing host operands into staging runs at: one thread copying a block that does not
+    // stay in cache.
+    const std::size_t count = std::size_t{4} << 20;
+    std::vector<T> from(count, 1.0f);
+    std::vector<T> to(count, 0.0f);
+    double best = 1e300;
+    for (int r = 0; r < 4; ++r) {
+      const auto start = Clock::now();
+      std::copy(from.begin(), from.end(), to.begin());
+      best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count());
+      from[static_cast<std::size_t>(r)] = to[count - 1 - static_cast<std::size_t>(r)];
+    }
+    m.gpu_stage_gbps = static_cast<double>(count * sizeof(T)) / std::max(best, 1e-9) / 1e9;
+  }
+  const auto time = [&](auto&& call) {
+    call();
+    ex.synchronize();
+    double best = 1e300;
+    for (int r = 0; r < 3; ++r) {
+      const auto start = Clock::now();
+      for (int k = 0; k < 10; ++k) call();
+      ex.synchronize();
+      best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count() / 10);
+    }
+    return best;
+  };
+  // 4096 x 4096 with 41 nonzeros per row (1%), columns spread by an odd stride (so distinct).
+  const std::int64_t size = 4096, per_row = 41, n = 64;
+  std::vector<I> rp(static_cast<std::size_t>(size + 1));
+  std::vector<I> ci;
+  ci.reserve(static_cast<std::size_t>(size * per_row));
+  for (std::int64_t r = 0; r < size; ++r) {
+    rp[static_cast<std::size_t>(r)] = static_cast<I>(r * per_row);
+    const std::size_t first = ci.size();
+    for (std::int64_t k = 0; k < per_row; ++k)
+      ci.push_back(static_cast<I>((r * 7 + k * 97) % size));
+    std::sort(ci.begin() + static_cast<std::ptrdiff_t>(first), ci.end());
+  }
+  rp.back() = static_cast<I>(size * per_row);
+  std::vector<T> values(ci.size(), 0.5f);
+  const CsrMatrix<T, I> a(size, size, std::move(rp), std::move(ci), std::move(values));
+  const gpu::DeviceCsrBatch<T, I> da(a.view());
+  DenseBatch<T> hb = DenseBatch<T>::uniform(1, size, n);
+  std::fill(hb.values().begin(), hb.values().end(), 0.25f);
+  const gpu::DeviceDenseBatch<T> db(hb);
+  gpu::DeviceDenseBatch<T> dc = gpu::DeviceDenseBatch<T>::uniform(1, size, n);
+  const double spmm = time([&] { ex.spmm<T, I>(da, db.view(), dc.view(), 1.0f, 0.0f); });
+  m.gpu_gflops = 2.0 * static_cast<double>(a.nnz() * n) / spmm / 1e9;
+  const std::int64_t d = 1024;
+  DenseBatch<T> ha = DenseBatch<T>::uniform(1, d, d);
+  std::fill(ha.values().begin(), ha.values().end(), 0.5f);
+  const gpu::DeviceDenseBatch<T> dda(ha);
+  gpu::DeviceDenseBatch<T> ddc = gpu::DeviceDenseBatch<T>::uniform(1, d, d);
+  const double gemm = time([&] { ex.gemm<T>(dda.view(), dda.view(), ddc.view(), 1.0f, 0.0f); });
+  m.gpu_dense_gflops = 2.0 * static_cast<double>(d * d * d) / gemm / 1e9;
+  // A 1x1 product is all overhead: on device operands the launch, with host operands also the
+  // staging, two copies and the wait at the end.
+  const CsrMatrix<T, I> tiny(1, 1, {0, 1}, {0}, {1.0f});
+  const gpu::DeviceCsrBatch<T, I> dt(tiny.view());
+  const gpu::DeviceDenseBatch<T> tb = gpu::DeviceDenseBatch<T>::uniform(1, 1, 1);
+  gpu::DeviceDenseBatch<T> tc = gpu::DeviceDenseBatch<T>::uniform(1, 1, 1);
+  m.gpu_launch_seconds = time([&] { ex.spmm<T, I>(dt, tb.view(), tc.view(), 1.0f, 0.0f); });
+  DenseBatch<T> hb1 = DenseBatch<T>::uniform(1, 1, 1);
+  DenseBatch<T> hc1 = DenseBatch<T>::uniform(1, 1, 1);
+  const double host_call = time(
+      [&] { gpu::bmm_into<T, I>(ex, dt, hc1.view(), DenseBatchView<const T>(hb1.view()), 1, 0); });
+  m.gpu_sync_seconds = std::max(0.0, host_call - m.gpu_launch_seconds - 2 * m.gpu_copy_seconds);
+}
+
+}  // namespace dispatch
 }  // namespace spbmm

@@ -64,6 +64,8 @@ struct Engine {
   mutable std::vector<Choice> choices;
   mutable std::vector<Prepared<T, I>> prepared;  // refreshed in place when A's values change
   std::string gpu_note;                          // why the GPU was not considered, for explain()
+  std::string split_note;                        // the batch split between CPU and GPU, if any
+  std::vector<unsigned char> split_moved;        // entries the split took from their own choice
 
   // Per-entry overrides of Policy::per_entry (empty when there are none): the kernel forced on
   // the entry and whether it came from per_entry.
@@ -114,6 +116,9 @@ struct Engine {
              const PlanOptions& po);
   // B and C must already be checked against A (check_b_and_c).
   void run(const DenseBatchView<T>& c, const DenseBatchView<const T>& b, T alpha, T beta) const;
+  // The products run() leaves to the CPU (every entry not chosen for the device).
+  void run_cpu_share(const DenseBatchView<T>& c, const DenseBatchView<const T>& b, T alpha, T beta,
+                     int threads) const;
   // C = alpha * sum_p op(A_p) op(B_p) + beta * C; B and C checked (check_sum).
   void run_sum(const DenseView<T>& c, const DenseBatchView<const T>& b, T alpha, T beta) const;
   std::string explain() const;
@@ -131,6 +136,9 @@ struct Engine {
                                     int threads) const;
   // choices, with every reason filled in. Safe to call from several threads at once.
   const std::vector<Choice>& reasons() const;
+  // Auto's entries split between the CPU and the device so that both shares, run at the same
+  // time, finish soonest (split_batch); forced, tiny and empty entries stay where they are.
+  void split_with_gpu(int threads);
 };
 
 // bmm_into (or, with sum, bmm_sum_into into *sum) after its checks: a transient plan, executed

@@ -6,9 +6,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -255,9 +257,8 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
 
   const auto values_lock = hold_current_values(threads);
 
-  // The GPU's share first: it writes C only when its whole product succeeded, so a device error
-  // leaves every C entry as it was.
-  if (executor) {
+  // The GPU's share: it writes C only when its whole product succeeded.
+  const auto gpu_share = [&] {
     std::lock_guard<std::mutex> lock(*gpu_mutex);
     if (device_a) {
       std::vector<DenseView<T>> c_sub;
@@ -290,8 +291,62 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
                         DenseBatchView<const T>::single(*d),
                         DenseBatchView<const T>::single(b[pick(b.size(), p)]), alpha, beta, go);
     }
+  };
+  bool any_cpu = !executor;
+  for (std::size_t p = 0; p < products && !any_cpu; ++p) {
+    any_cpu = choices[pick(a.size(), p)].kernel != Kernel::Gpu;
   }
+  if (executor && !any_cpu) {
+    gpu_share();
+    return;
+  }
+  if (executor) {
+    // A mixed batch: the device share runs on its own thread while this one runs the CPU share,
+    // into disjoint entries of C. Should the device fail, the CPU share's entries are put back
+    // as they were, so that a failed call leaves all of C untouched.
+    std::vector<T> saved;
+    std::vector<std::size_t> cpu_products;
+    for (std::size_t p = 0; p < products; ++p) {
+      if (choices[pick(a.size(), p)].kernel == Kernel::Gpu) continue;
+      cpu_products.push_back(p);
+      const DenseView<T>& cv = c[p];
+      for (std::int64_t r = 0; r < cv.rows; ++r)
+        for (std::int64_t j = 0; j < cv.cols; ++j) saved.push_back(cv(r, j));
+    }
+    std::exception_ptr device_error;
+    std::thread device([&] {
+      try {
+        gpu_share();
+      } catch (...) {
+        device_error = std::current_exception();
+      }
+    });
+    try {
+      run_cpu_share(c, b, alpha, beta, threads);
+    } catch (...) {
+      device.join();
+      throw;
+    }
+    device.join();
+    if (device_error) {
+      std::size_t at = 0;
+      for (const std::size_t p : cpu_products) {
+        const DenseView<T>& cv = c[p];
+        for (std::int64_t r = 0; r < cv.rows; ++r)
+          for (std::int64_t j = 0; j < cv.cols; ++j) cv(r, j) = saved[at++];
+      }
+      std::rethrow_exception(device_error);
+    }
+    return;
+  }
+  run_cpu_share(c, b, alpha, beta, threads);
+}
 
+template <Value T, Index I>
+void Engine<T, I>::run_cpu_share(const DenseBatchView<T>& c, const DenseBatchView<const T>& b,
+                                 T alpha, T beta, int threads) const {
+  const std::size_t products = c.size();
+  const Op op_b = options.op_b;
   const std::vector<unsigned char> b_nonfinite = scan_b(b, products, threads);
   const bool any_fallback =
       std::find(b_nonfinite.begin(), b_nonfinite.end(), 2) != b_nonfinite.end();
@@ -471,6 +526,7 @@ void run_batch(const DenseBatchView<T>& c, const BatchView<T, I>& a,
   po.policy.dense_limit = options.dense_limit;
   // Used once: conversions are paid by this call alone, and nothing needs to follow A's values.
   po.policy.expected_calls = 1;
+  po.policy.gpu_c_read = beta != T(0);
   po.constant_values = true;
   Engine<T, I> engine;
   engine.build(a, n, po);
@@ -486,6 +542,8 @@ void run_batch(const DenseBatchView<T>& c, const BatchView<T, I>& a,
       const;                                                                                      \
   template void Engine<T, I>::run_sum(const DenseView<T>&, const DenseBatchView<const T>&, T, T)  \
       const;                                                                                      \
+  template void Engine<T, I>::run_cpu_share(const DenseBatchView<T>&,                             \
+                                            const DenseBatchView<const T>&, T, T, int) const;     \
   template void run_batch<T, I>(const DenseBatchView<T>&, const BatchView<T, I>&,                 \
                                 const DenseBatchView<const T>&, T, T, const Options&,             \
                                 const DenseView<T>*);

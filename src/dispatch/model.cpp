@@ -59,6 +59,10 @@ constexpr Field kFields[] = {
     {"gpu_dense_gflops", &MachineModel::gpu_dense_gflops},
     {"gpu_transfer_gbps", &MachineModel::gpu_transfer_gbps},
     {"gpu_launch_seconds", &MachineModel::gpu_launch_seconds},
+    {"gpu_d2h_gbps", &MachineModel::gpu_d2h_gbps},
+    {"gpu_stage_gbps", &MachineModel::gpu_stage_gbps},
+    {"gpu_copy_seconds", &MachineModel::gpu_copy_seconds},
+    {"gpu_sync_seconds", &MachineModel::gpu_sync_seconds},
 };
 
 std::string trim(const std::string& s) {
@@ -73,8 +77,8 @@ std::string trim(const std::string& s) {
 // i.e. MachineModel::calibrate(2).to_text(). The machine is shared, and other jobs only ever
 // slow a calibration down, so these are the fastest complete run of several (with the fp64
 // factors, which are ratios, from the two runs whose fp32 figures were least disturbed). No GPU
-// there: the device figures are 0, so Auto picks the GPU only with a calibration made on a
-// machine that has one (SPBMM_MACHINE_FILE).
+// there: the device figures are 0; on a machine with a device they come from the per-device
+// cache or a short measurement (gpu_cache.cpp), or from SPBMM_MACHINE_FILE.
 constexpr const char* kReferenceCalibration = R"(
 sparse_gflops = 14.96
 sparse_gflops_small_n = 6.688
@@ -96,16 +100,19 @@ threads = 2
 MachineModel load_defaults() {
   const char* file = std::getenv("SPBMM_MACHINE_FILE");
   if (file == nullptr || *file == '\0') return MachineModel::from_text(kReferenceCalibration);
+  MachineModel m;
   std::ifstream in(file);
   if (!in) throw IoError(cat("SPBMM_MACHINE_FILE: cannot open '", file, "'"));
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw IoError(cat("SPBMM_MACHINE_FILE: cannot read '", file, "'"));
   try {
-    return MachineModel::from_text(text.str());
+    m = MachineModel::from_text(text.str());
   } catch (const InvalidArgument& e) {
     throw InvalidArgument(cat("SPBMM_MACHINE_FILE '", file, "': ", e.what()));
   }
+  m.gpu_source = cat("file ", file, m.gpu_gflops > 0 ? "" : " (no GPU figures)");
+  return m;
 }
 
 }  // namespace
@@ -210,6 +217,10 @@ struct Estimates {
   bool over_dense_limit = false;  // Dense is left out: its copy of A would pass the limit
 };
 
+// Bytes the executor packs into pinned staging per chunk before it issues their copy
+// (kStageChunk in cuda_plugin.cpp): a host operand of U bytes goes up in ceil(U / chunk) copies.
+constexpr double kStageChunkBytes = 4.0 * 1024 * 1024;
+
 Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel& m) {
   const bool f64 = s.value_bytes >= 8;
   const double vb = s.value_bytes > 0 ? s.value_bytes : 4;
@@ -261,15 +272,7 @@ Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel
                            : at_rate(sparse_flops, m.eigen_sparse_gflops * sparse_factor)) +
                  write,
              0};
-  // A stays on the device (uploaded at plan time); every call moves B up and C down.
-  const double gpu_rate =
-      stored_dense && m.gpu_dense_gflops > 0 ? m.gpu_dense_gflops : m.gpu_gflops;
-  const double transfer =
-      m.gpu_transfer_gbps > 0 ? (cols * n + rows * n) * vb / (m.gpu_transfer_gbps * 1e9) : HUGE_VAL;
-  e.gpu = {Kernel::Gpu,
-           transfer + m.gpu_launch_seconds +
-               at_rate(stored_dense ? dense_flops : sparse_flops, gpu_rate * dense_factor),
-           0};
+  e.gpu = {Kernel::Gpu, estimate_gpu(s, policy, m).total(), 0};
 
   e.all[e.count++] = e.sparse;
   if (!e.over_dense_limit) e.all[e.count++] = e.dense;
@@ -371,6 +374,49 @@ Choice choose_resolved(const EntryStats& s, Kernel forced, bool forced_per_entry
 }
 
 }  // namespace dispatch
+
+GpuEstimate estimate_gpu(const EntryStats& s, const Policy& policy, const MachineModel& m) {
+  GpuEstimate g;
+  const bool f64 = s.value_bytes >= 8;
+  const double vb = s.value_bytes > 0 ? s.value_bytes : 4;
+  const double ib = s.index_bytes > 0 ? s.index_bytes : 4;
+  const auto rows = static_cast<double>(s.rows);
+  const auto cols = static_cast<double>(s.cols);
+  const auto n = static_cast<double>(s.n);
+  const auto nnz = static_cast<double>(s.nnz);
+  const bool stored_dense = s.format == Format::Dense;
+  const double rate = (stored_dense && m.gpu_dense_gflops > 0 ? m.gpu_dense_gflops : m.gpu_gflops) *
+                      (f64 ? m.f64_dense_factor : 1.0);
+  g.compute = at_rate(stored_dense ? 2 * rows * cols * n : 2 * nnz * n, rate);
+  g.launch = m.gpu_launch_seconds;
+
+  // What the executor moves (bmm_into / gemm_into in cuda_plugin.cpp): host B, and host C when
+  // it is read, packed into pinned memory and copied up chunk by chunk while the rest is packed;
+  // host C copied down once and unpacked after the synchronisation. A dense A is staged like B
+  // with every call; a sparse A is uploaded once when the plan is made.
+  const double b_bytes = policy.gpu_b_on_host ? cols * n * vb : 0.0;
+  const double c_bytes = policy.gpu_c_on_host ? rows * n * vb : 0.0;
+  const double staged_up =
+      b_bytes + (policy.gpu_c_read ? c_bytes : 0.0) + (stored_dense ? rows * cols * vb : 0.0);
+  const double down = c_bytes;
+  const double a_upload = stored_dense ? 0.0 : ((rows + 1) * ib + nnz * (ib + vb));
+  const double h2d = m.gpu_transfer_gbps * 1e9;
+  const double d2h = (m.gpu_d2h_gbps > 0 ? m.gpu_d2h_gbps : m.gpu_transfer_gbps) * 1e9;
+  const double stage = (m.gpu_stage_gbps > 0 ? m.gpu_stage_gbps : m.memory_gbps) * 1e9;
+  const auto over = [](double bytes, double per_s) {
+    return bytes <= 0 ? 0.0 : (per_s > 0 ? bytes / per_s : HUGE_VAL);
+  };
+  // Packing overlaps the copies up, so the slower of the two counts; unpacking waits for the
+  // copy down.
+  g.transfer = std::max(over(staged_up, h2d), stage > 0 ? staged_up / stage : 0.0) +
+               over(down, d2h) + (stage > 0 ? down / stage : 0.0) +
+               over(a_upload, h2d) / std::max(1, policy.expected_calls);
+  g.copies = static_cast<int>(std::ceil(staged_up / kStageChunkBytes)) + (down > 0 ? 1 : 0);
+  // Device-resident operands: the call is issued and returns; nothing waits for the device.
+  const bool waits = staged_up > 0 || down > 0;
+  g.fixed = g.copies * m.gpu_copy_seconds + (waits ? m.gpu_sync_seconds : 0.0);
+  return g;
+}
 
 Choice choose_kernel(const EntryStats& s, const Policy& policy, const MachineModel& machine) {
   Kernel forced = policy.force;

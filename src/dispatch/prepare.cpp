@@ -12,7 +12,9 @@
 #include "core/checks.hpp"
 #include "dispatch/checks.hpp"
 #include "dispatch/engine.hpp"
+#include "dispatch/gpu_cache.hpp"
 #include "dispatch/parallel.hpp"
+#include "dispatch/split.hpp"
 #include "dispatch/stats.hpp"
 #include "kernels/cpu/dense_dense.hpp"
 #include "spbmm/convert.hpp"
@@ -102,7 +104,71 @@ bool needs_conversion(const MatrixView<T, I>& m, Op op_a, Kernel kernel) {
   return true;
 }
 
+// Whether some entry Auto chooses for may take long enough on the CPU for a device to win:
+// below this even a device-resident call's launch and wait would not pay.
+constexpr double kDeviceWorthSeconds = 20e-6;
+bool worth_a_device(const std::vector<EntryStats>& stats, const std::vector<Choice>& choices,
+                    const std::vector<Kernel>& forced, Kernel force) {
+  for (std::size_t i = 0; i < stats.size(); ++i) {
+    const Kernel k = forced.empty() ? force : forced[i];
+    if (k == Kernel::Auto && choices[i].estimated_seconds >= kDeviceWorthSeconds) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+template <Value T, Index I>
+void Engine<T, I>::split_with_gpu(int threads) {
+  const std::size_t size = stats.size();
+  Policy cpu_only = policy;
+  cpu_only.allow_gpu = false;
+  std::vector<SplitEntry> entries(size);
+  std::vector<Kernel> cpu_kernel(size, Kernel::Sparse);
+  bool any_movable = false;
+  for (std::size_t i = 0; i < size; ++i) {
+    const EntryStats& st = stats[i];
+    const Kernel k = forced.empty() ? policy.force : forced[i];
+    const GpuEstimate g = estimate_gpu(st, policy, machine);
+    SplitEntry& e = entries[i];
+    const double volume =
+        static_cast<double>(st.rows) * static_cast<double>(st.cols) * static_cast<double>(st.n);
+    const bool tiny = st.rows == 0 || st.n == 0 || st.cols == 0 || st.nnz == 0 ||
+                      volume < static_cast<double>(kTinyVolume);
+    if (k != Kernel::Auto || tiny) {
+      e.movable = false;
+      e.on_gpu = choices[i].kernel == Kernel::Gpu;
+      e.cpu_seconds = choices[i].estimated_seconds;
+      e.gpu_seconds = g.compute + g.transfer;
+      continue;
+    }
+    const Choice c = choose_resolved(st, Kernel::Auto, false, cpu_only, machine, false);
+    cpu_kernel[i] = c.kernel;
+    e.cpu_seconds = c.estimated_seconds;
+    e.gpu_seconds = g.compute + g.transfer;
+    any_movable = true;
+  }
+  if (!any_movable) return;
+  // One call for the whole device share: one launch, one copy each way, one wait.
+  const double call =
+      machine.gpu_launch_seconds + machine.gpu_sync_seconds + 2 * machine.gpu_copy_seconds;
+  const Split s = split_batch(entries, call, threads);
+  split_moved.assign(size, 0);
+  bool moved = false;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (!entries[i].movable) continue;
+    const Kernel k = s.on_gpu[i] != 0 ? Kernel::Gpu : cpu_kernel[i];
+    if (k != choices[i].kernel) {
+      split_moved[i] = 1;
+      moved = true;
+    }
+    choices[i].kernel = k;
+    choices[i].estimated_seconds =
+        k == Kernel::Gpu ? estimate_gpu(stats[i], policy, machine).total() : entries[i].cpu_seconds;
+  }
+  if (s.mixed() || moved) split_note = s.str();
+  if (!moved) split_moved.clear();
+}
 
 template <Value T, Index I>
 void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int64_t>& n,
@@ -112,10 +178,19 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
   options.op_b = po.op_b;
   options.threads = po.threads;
   machine = po.machine != nullptr ? *po.machine : MachineModel::defaults();
+  if (po.machine != nullptr && machine.gpu_source == MachineModel().gpu_source &&
+      machine.gpu_gflops > 0) {
+    machine.gpu_source = "given by the caller (PlanOptions::machine)";
+  }
+  // The defaults without GPU figures: the device's own figures are looked for below, once some
+  // entry is large enough for a device to matter.
+  const bool look_for_device =
+      po.machine == nullptr && machine.gpu_gflops <= 0 && po.policy.allow_gpu;
   // The device is asked for only when Auto could choose it: the first query opens the CUDA
   // backend, which a CPU-only process should never map. A forced GPU kernel asks below.
   if (machine.gpu_gflops <= 0) {
-    gpu_note = "the machine model has no GPU figures (calibrate on this machine)";
+    gpu_note = look_for_device ? "no entry is large enough to look for a device"
+                               : "the machine model has no GPU figures (calibrate on this machine)";
   } else if (!po.policy.allow_gpu) {
     gpu_note = "not allowed by the policy";
   } else if (!gpu::available()) {
@@ -153,6 +228,21 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
                                    machine, false);
     }
   });
+  if (look_for_device && worth_a_device(stats, choices, forced, policy.force)) {
+    const DeviceFigures& d = device_figures();
+    if (d.found) {
+      copy_gpu_figures(d.figures, machine);
+      gpu_note.clear();
+      for (std::size_t i = 0; i < size; ++i) {
+        const bool by_entry = !forced.empty() && forced_per_entry[i] != 0;
+        choices[i] = choose_resolved(stats[i], by_entry ? forced[i] : policy.force, by_entry,
+                                     policy, machine, false);
+      }
+    } else {
+      gpu_note = d.note;
+    }
+  }
+  if (machine.gpu_gflops > 0 && policy.allow_gpu && gpu_note.empty()) split_with_gpu(threads);
 
   for (std::size_t i = 0; i < size; ++i) {
     if (choices[i].kernel != Kernel::Gpu) continue;
@@ -283,6 +373,10 @@ const std::vector<Choice>& Engine<T, I>::reasons() const {
       choices[i].reason = choose_resolved(stats[i], by_entry ? forced[i] : policy.force, by_entry,
                                           policy, machine, true)
                               .reason;
+      if (!split_moved.empty() && split_moved[i] != 0) {
+        choices[i].reason = cat("the batch split runs it on the ", to_string(choices[i].kernel),
+                                " (alone: ", choices[i].reason, ")");
+      }
     }
   });
   return choices;
@@ -338,7 +432,9 @@ std::string Engine<T, I>::explain() const {
       "plan: ", stats.size(), stats.size() == 1 ? " entry" : " entries",
       ", op(A) = ", to_string(options.op_a), ", op(B) = ", to_string(options.op_b),
       ", threads = ", options.threads > 0 ? cat(options.threads) : std::string("default"), "\n");
+  out += cat("gpu figures: ", machine.gpu_source, "\n");
   if (!gpu_note.empty()) out += cat("gpu not considered: ", gpu_note, "\n");
+  if (!split_note.empty()) out += cat(split_note, "\n");
   if (!dense_small.empty()) {
     const auto made =
         std::count_if(dense_small.begin(), dense_small.end(),
@@ -374,6 +470,7 @@ std::string Engine<T, I>::explain() const {
   template void Engine<T, I>::build(const BatchView<T, I>&, const std::vector<std::int64_t>&, \
                                     const PlanOptions&);                                      \
   template const std::vector<Choice>& Engine<T, I>::reasons() const;                          \
+  template void Engine<T, I>::split_with_gpu(int);                                            \
   template std::string Engine<T, I>::explain() const;
 SPBMM_INSTANTIATE(float, std::int32_t)
 SPBMM_INSTANTIATE(float, std::int64_t)

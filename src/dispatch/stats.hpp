@@ -62,6 +62,7 @@ EntryStats analyse(const MatrixView<T, I>& m, Op op_a, std::int64_t n, std::size
   s.index = index;
   s.n = n;
   s.value_bytes = static_cast<int>(sizeof(T));
+  s.index_bytes = static_cast<int>(sizeof(I));
   const Shape stored = stored_shape<T, I>(m);
   const Shape op = op_shape(stored.rows, stored.cols, op_a);
   s.rows = op.rows;

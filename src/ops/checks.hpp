@@ -18,6 +18,7 @@
 #include "dispatch/overlap.hpp"
 #include "spbmm/bmm.hpp"
 #include "spbmm/error.hpp"
+#include "spbmm/plan.hpp"
 #include "spbmm/training.hpp"
 
 namespace spbmm::ops {
@@ -26,18 +27,37 @@ using detail::cat;
 
 inline std::string shape_str(std::int64_t rows, std::int64_t cols) { return cat(rows, "x", cols); }
 
-// `op` names the function in messages ("sddmm").
-inline void check_options(const TrainingOptions& o, const char* op) {
+// The size of a batched SDDMM, as its CPU and GPU estimates see it (sums over the entries).
+struct SddmmWork {
+  double nnz = 0;             // stored entries of A
+  double rows = 0;            // rows of A
+  double products = 0;        // sum of nnz_i * k_i
+  double dense_elements = 0;  // elements of X and Y
+  int value_bytes = 4;
+  int index_bytes = 4;
+};
+struct SddmmEstimate {
+  double cpu = 0;  // seconds on the CPU kernel with `threads` threads
+  double gpu = 0;  // seconds on the device with host operands (infinite without its figures)
+};
+// Pure; sddmm.cpp.
+SddmmEstimate estimate_sddmm(const SddmmWork& work, const MachineModel& machine, int threads);
+
+// `op` names the function in messages ("sddmm"); gpu: the product has a device kernel.
+inline void check_options(const TrainingOptions& o, const char* op, bool gpu = false) {
   switch (o.kernel) {
     case Kernel::Auto:
     case Kernel::Sparse:
     case Kernel::Reference:
       break;
+    case Kernel::Gpu:
+      if (gpu) break;
+      [[fallthrough]];
     case Kernel::Dense:
     case Kernel::Eigen:
-    case Kernel::Gpu:
       throw InvalidArgument(cat(op, ": options.kernel is ", to_string(o.kernel),
-                                "; this product runs the kernels Auto, Sparse or Reference"));
+                                "; this product runs the kernels Auto, Sparse", gpu ? ", Gpu" : "",
+                                " or Reference"));
     default:
       throw InvalidArgument(
           cat(op, ": options.kernel has unknown value ", static_cast<int>(o.kernel)));

@@ -15,7 +15,10 @@
 #include <vector>
 
 #include "kernels/cpu/isa.hpp"
+#include "ops/checks.hpp"
+#include "spbmm/config.hpp"
 #include "spbmm/error.hpp"
+#include "spbmm/gpu.hpp"
 #include "spbmm/matrix_market.hpp"
 #include "spbmm/training.hpp"
 #include "test_util.hpp"
@@ -409,6 +412,63 @@ TYPED_TEST(SddmmErrorTest, EveryErrorLeavesTheOutputUntouched) {
       InvalidArgument, "overlaps A entry 1");
   EXPECT_TRUE(untouched());
   EXPECT_EQ(a_copy.values(), a.values());
+}
+
+// The device kernel is reached through options.kernel (and through Auto when the model says
+// so); without a device asking for it is the clear device error, and nothing is written.
+TEST(SddmmGpu, ForcedWithoutADeviceSaysWhy) {
+  if (gpu::available()) GTEST_SKIP() << "a device is present: " << gpu::status();
+  std::mt19937_64 rng(12);
+  const auto a = test::random_csr<float, std::int32_t>(20, 10, 0.3, rng);
+  const auto x = test::random_dense<float>(20, 4, rng);
+  const auto y = test::random_dense<float>(10, 4, rng);
+  std::vector<float> out(static_cast<std::size_t>(a.nnz()), 7.0f);
+  const BatchView<float, std::int32_t> av({a.view()});
+  const auto call = [&] {
+    sddmm_into<float, std::int32_t>(
+        {std::span<float>(out)}, av, DenseBatchView<const float>::single(x.view()),
+        DenseBatchView<const float>::single(y.view()), 1.0f, 0.0f, {.kernel = Kernel::Gpu});
+  };
+  if (SPBMM_HAVE_CUDA) {
+    SPBMM_EXPECT_THROW_MSG(call(), DeviceError, "sddmm: Kernel::Gpu was requested");
+  } else {
+    SPBMM_EXPECT_THROW_MSG(call(), NotCompiled, "sddmm: Kernel::Gpu was requested");
+  }
+  for (const float v : out) EXPECT_EQ(v, 7.0f);
+  // spmm_reduce has no device kernel.
+  DenseBatch<float> c = DenseBatch<float>::uniform(1, 20, 4);
+  SPBMM_EXPECT_THROW_MSG((spmm_reduce_into<float, std::int32_t>(
+                             c.view(), av, DenseBatchView<const float>::single(y.view()),
+                             Reduce::Sum, {.kernel = Kernel::Gpu})),
+                         InvalidArgument, "Auto, Sparse or Reference");
+}
+
+TEST(SddmmGpu, EstimateChargesTransfersAndNeedsFigures) {
+  MachineModel m;
+  m.sparse_gflops = 5;
+  m.memory_gbps = 8;
+  ops::SddmmWork w;  // the W10 batch: 512 graphs, ~525k nodes, ~4.2M stored entries, k = 128
+  w.nnz = 4.2e6;
+  w.rows = 525000;
+  w.products = 4.2e6 * 128;
+  w.dense_elements = 2 * 525000.0 * 128;
+  EXPECT_FALSE(std::isfinite(ops::estimate_sddmm(w, m, 2).gpu));
+  const double cpu = ops::estimate_sddmm(w, m, 2).cpu;
+  EXPECT_NEAR(cpu, 2 * 4.2e6 * 128 / (5e9 * 2), 1e-9);
+  m.gpu_gflops = 800;
+  m.gpu_transfer_gbps = 20;
+  m.gpu_stage_gbps = 10;
+  m.gpu_launch_seconds = 10e-6;
+  m.gpu_sync_seconds = 10e-6;
+  m.gpu_copy_seconds = 5e-6;
+  const ops::SddmmEstimate big = ops::estimate_sddmm(w, m, 2);
+  EXPECT_LT(big.gpu, big.cpu);
+  // X and Y (538 MB of floats) are moved: at least their bytes over the staging rate.
+  EXPECT_GT(big.gpu, w.dense_elements * 4 / 10e9);
+  // A small batch stays on the CPU: the fixed costs alone exceed its product.
+  ops::SddmmWork small{200, 50, 200 * 8, 2 * 50 * 8, 4, 4};
+  const ops::SddmmEstimate s = ops::estimate_sddmm(small, m, 2);
+  EXPECT_GT(s.gpu, s.cpu);
 }
 
 }  // namespace

@@ -59,6 +59,7 @@ void check(cublasStatus_t s, const char* call) {
 struct Detection {
   bool ok = false;
   std::string status;
+  DeviceIdentity identity;
 };
 
 Detection detect() {
@@ -93,13 +94,15 @@ Detection detect() {
                 (driver % 1000) / 10, runtime / 1000, (runtime % 1000) / 10);
   d.ok = true;
   d.status = line;
+  d.identity = {p.name, p.major, p.minor, driver};
   return d;
 }
 
-bool detect_device(std::string* status) noexcept {
+bool detect_device(std::string* status, DeviceIdentity* identity) noexcept {
   try {
-    const Detection d = detect();
+    Detection d = detect();
     *status = d.status;
+    *identity = std::move(d.identity);
     return d.ok;
   } catch (const std::exception& e) {
     *status = std::string("no CUDA device: ") + e.what();
@@ -275,7 +278,8 @@ struct CudaExecutor {
   cusparseHandle_t sparse = nullptr;
   cublasHandle_t blas = nullptr;
   DeviceBuffer workspace;
-  DeviceBuffer staging;  // device side of host operands
+  DeviceBuffer staging;    // device side of host operands
+  DeviceBuffer sddmm_out;  // SDDMM's values for host outputs
   Pinned pinned_in;
   Pinned pinned_out;
   Report report;
@@ -1008,8 +1012,164 @@ void gemm_into(CudaExecutor& im, const DenseBatchView<T>& c, const DenseBatchVie
   stage.receive(2, c.entries());
 }
 
+// ---------------------------------------------------------------------------------------------
+// SDDMM
+
+namespace {
+
+// Y_i (cols x k) as op(B) = Y_i^T for cusparseSDDMM, read without a transpose: the same memory
+// described as the k x cols matrix in the other layout.
+template <class T>
+DnMat y_transposed(const DeviceDenseView<const T>& y) {
+  const Layout other = y.layout == Layout::RowMajor ? Layout::ColMajor : Layout::RowMajor;
+  return DnMat(y.cols, y.rows, y.ld, y.data, kValueType<T>, other);
+}
+
+// Entry i's X_i, Y_i start where the stacked matrices [X_0; X_1; ...] and [Y_0; Y_1; ...]
+// (row-major, k columns, tight) have them: one SDDMM over the block-diagonal pattern then
+// computes every entry.
 template <class T, class I>
-constexpr SparseOps<T, I> kSparse{&spmm<T, I>, &bmm_into<T, I>};
+bool stacked_operands(const DeviceCsrBatch<T, I>& a, const DeviceDenseBatchView<const T>& x,
+                      const DeviceDenseBatchView<const T>& y) {
+  if (a.size() < 2 || !a.has_block_diagonal()) return false;
+  const std::int64_t k = x[0].cols;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto& xi = x[i];
+    const auto& yi = y[i];
+    if (xi.layout != Layout::RowMajor || yi.layout != Layout::RowMajor || xi.cols != k ||
+        yi.cols != k || (xi.rows > 1 && xi.ld != k) || (yi.rows > 1 && yi.ld != k) ||
+        xi.data != x[0].data + a.row_offset(i) * k || yi.data != y[0].data + a.col_offset(i) * k) {
+      return false;
+    }
+  }
+  return k > 0;
+}
+
+template <class T, class I>
+void check_sddmm(const DeviceCsrBatch<T, I>& a, const std::vector<std::int64_t>& x_rows,
+                 const std::vector<std::int64_t>& x_cols, const std::vector<std::int64_t>& y_rows,
+                 const std::vector<std::int64_t>& y_cols) {
+  if (x_rows.size() != a.size() || y_rows.size() != a.size()) {
+    throw ShapeError("gpu sddmm: A has " + std::to_string(a.size()) + " entries, X " +
+                     std::to_string(x_rows.size()) + " and Y " + std::to_string(y_rows.size()));
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (x_rows[i] != a.rows(i) || y_rows[i] != a.cols(i) || x_cols[i] != y_cols[i]) {
+      throw ShapeError("gpu sddmm: entry " + std::to_string(i) + ": A is " +
+                       std::to_string(a.rows(i)) + "x" + std::to_string(a.cols(i)) + ", X is " +
+                       std::to_string(x_rows[i]) + "x" + std::to_string(x_cols[i]) + ", Y is " +
+                       std::to_string(y_rows[i]) + "x" + std::to_string(y_cols[i]) +
+                       " (X needs A's rows, Y A's columns, both the same k)");
+    }
+  }
+}
+
+template <class T>
+void scal(CudaExecutor& im, T* data, std::int64_t n, T factor) {
+  const int count = to_int(n, "stored entries of an SDDMM entry");
+  if constexpr (std::is_same_v<T, float>) {
+    SPBMM_CALL(cublasSscal, im.blas, count, &factor, data, 1);
+  } else {
+    SPBMM_CALL(cublasDscal, im.blas, count, &factor, data, 1);
+  }
+}
+
+}  // namespace
+
+template <class T, class I>
+void sddmm(CudaExecutor& im, const DeviceCsrBatch<T, I>& a, const DeviceDenseBatchView<const T>& x,
+           const DeviceDenseBatchView<const T>& y, T* out, T alpha, T beta) {
+  std::vector<std::int64_t> xr, xc, yr, yc;
+  for (const auto& v : x.entries()) {
+    xr.push_back(v.rows);
+    xc.push_back(v.cols);
+  }
+  for (const auto& v : y.entries()) {
+    yr.push_back(v.rows);
+    yc.push_back(v.cols);
+  }
+  check_sddmm(a, xr, xc, yr, yc);
+  im.report = Report{};
+  im.report.choice.path = Path::PerEntry;
+  if (a.total_nnz() == 0) return;
+  im.activate();
+  const auto bytes = static_cast<std::size_t>(a.total_nnz()) * sizeof(T);
+  // out starts as A's values (beta != 0) or zeros, and cusparseSDDMM scales it by beta.
+  if (beta != T(0)) {
+    SPBMM_CALL(cudaMemcpyAsync, out, a.all_values(), bytes, cudaMemcpyDeviceToDevice, im.stream);
+  } else {
+    SPBMM_CALL(cudaMemsetAsync, out, 0, bytes, im.stream);
+  }
+  const auto run = [&](std::int64_t rows, std::int64_t cols, std::int64_t nnz, const I* rp,
+                       const I* ci, T* values, const DeviceDenseView<const T>& xi,
+                       const DeviceDenseView<const T>& yi) {
+    SpMat c(rows, cols, nnz, rp, ci, values);
+    const DnMat dx(xi.rows, xi.cols, xi.ld, xi.data, kValueType<T>, xi.layout);
+    const DnMat dy = y_transposed(yi);
+    const auto op = CUSPARSE_OPERATION_NON_TRANSPOSE;
+    std::size_t need = 0;
+    SPBMM_CALL(cusparseSDDMM_bufferSize, im.sparse, op, op, &alpha, dx.get(), dy.get(), &beta,
+               c.get(), kValueType<T>, CUSPARSE_SDDMM_ALG_DEFAULT, &need);
+    SPBMM_CALL(cusparseSDDMM, im.sparse, op, op, &alpha, dx.get(), dy.get(), &beta, c.get(),
+               kValueType<T>, CUSPARSE_SDDMM_ALG_DEFAULT, im.workspace_for(need));
+    ++im.report.calls;
+  };
+  if (stacked_operands(a, x, y)) {
+    im.report.choice.path = Path::BlockDiagonal;
+    im.report.choice.reason = "one cusparseSDDMM over the block-diagonal pattern of the batch";
+    const std::int64_t k = x[0].cols;
+    run(a.total_rows(), a.total_cols(), a.total_nnz(), a.stacked_row_ptr(), a.block_col_idx(), out,
+        DeviceDenseView<const T>(x[0].data, a.total_rows(), k),
+        DeviceDenseView<const T>(y[0].data, a.total_cols(), k));
+    return;
+  }
+  im.report.choice.reason = "one cusparseSDDMM per entry";
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a.nnz(i) == 0) continue;
+    T* values = out + (a.values(i) - a.all_values());
+    if (x[i].cols == 0) {
+      scal(im, values, a.nnz(i), beta);  // no products: beta * A
+      continue;
+    }
+    run(a.rows(i), a.cols(i), a.nnz(i), a.row_ptr(i), a.col_idx(i), values, x[i], y[i]);
+  }
+}
+
+template <class T, class I>
+void sddmm_into(CudaExecutor& im, const DeviceCsrBatch<T, I>& a, T* out,
+                const DenseBatchView<const T>& x, const DenseBatchView<const T>& y, T alpha,
+                T beta) {
+  for (std::size_t i = 0; i < x.size(); ++i) detail::check_view(x[i], "X", i);
+  for (std::size_t i = 0; i < y.size(); ++i) detail::check_view(y[i], "Y", i);
+  std::vector<std::int64_t> xr, xc, yr, yc;
+  for (const auto& v : x.entries()) {
+    xr.push_back(v.rows);
+    xc.push_back(v.cols);
+  }
+  for (const auto& v : y.entries()) {
+    yr.push_back(v.rows);
+    yc.push_back(v.cols);
+  }
+  check_sddmm(a, xr, xc, yr, yc);
+  if (a.total_nnz() == 0) return;
+  im.activate();
+  Stage<T> stage(im, {&x.entries(), &y.entries()}, {true, true});
+  const auto bytes = static_cast<std::size_t>(a.total_nnz()) * sizeof(T);
+  if (bytes > im.sddmm_out.size()) im.sddmm_out = DeviceBuffer(align_up(bytes));
+  auto cview = [](const std::vector<DeviceDenseView<T>>& v) {
+    return DeviceDenseBatchView<const T>(std::vector<DeviceDenseView<const T>>(v.begin(), v.end()));
+  };
+  sddmm<T, I>(im, a, cview(stage.views(0)), cview(stage.views(1)), im.sddmm_out.as<T>(), alpha,
+              beta);
+  im.pinned_out.reserve(bytes);
+  SPBMM_CALL(cudaMemcpyAsync, im.pinned_out.data(), im.sddmm_out.data(), bytes,
+             cudaMemcpyDeviceToHost, im.stream);
+  SPBMM_CALL(cudaStreamSynchronize, im.stream);
+  std::memcpy(out, im.pinned_out.data(), bytes);
+}
+
+template <class T, class I>
+constexpr SparseOps<T, I> kSparse{&spmm<T, I>, &bmm_into<T, I>, &sddmm<T, I>, &sddmm_into<T, I>};
 template <class T>
 constexpr DenseOps<T> kDense{&gemm<T>, &gemm_into<T>};
 

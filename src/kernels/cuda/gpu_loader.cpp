@@ -24,6 +24,7 @@ struct Loaded {
   const plugin::Backend* backend = nullptr;  // null: no usable device (status says why)
   bool ok = false;
   std::string status;
+  DeviceIdentity identity;
 };
 
 std::string dl_error() {
@@ -90,7 +91,8 @@ Loaded load() {
     return l;
   }
   // The plugin stays open for the life of the process: device memory and handles refer to it.
-  l.ok = b->detect(&l.status);
+  l.ok = b->detect(&l.status, &l.identity);
+  if (!l.ok) l.identity = {};
   if (l.ok) l.backend = b;
   return l;
 }
@@ -128,6 +130,7 @@ const std::string& status() noexcept { return loaded().status; }
 void require_device() {
   if (!available()) throw DeviceError(status());
 }
+const DeviceIdentity& identity() noexcept { return loaded().identity; }
 
 // ---------------------------------------------------------------------------------------------
 // DeviceBuffer
@@ -203,6 +206,19 @@ void Executor::spmm(const DeviceCsrBatch<T, I>& a, const In<DeviceDenseBatchView
   plugin::sparse_ops<T, I>(backend()).spmm(cuda(*this), a, b, c, alpha, beta, options);
 }
 
+template <Value T, Index I>
+void Executor::sddmm(const DeviceCsrBatch<T, I>& a, const In<DeviceDenseBatchView<const T>>& x,
+                     const In<DeviceDenseBatchView<const T>>& y, T* out, In<T> alpha, In<T> beta) {
+  plugin::sparse_ops<T, I>(backend()).sddmm(cuda(*this), a, x, y, out, alpha, beta);
+}
+
+template <Value T, Index I>
+void sddmm_into(Executor& executor, const DeviceCsrBatch<T, I>& a, T* out,
+                const In<DenseBatchView<const T>>& x, const In<DenseBatchView<const T>>& y,
+                In<T> alpha, In<T> beta) {
+  plugin::sparse_ops<T, I>(backend()).sddmm_into(cuda(executor), a, out, x, y, alpha, beta);
+}
+
 template <Value T>
 void Executor::gemm(const In<DeviceDenseBatchView<const T>>& a,
                     const In<DeviceDenseBatchView<const T>>& b, const DeviceDenseBatchView<T>& c,
@@ -262,7 +278,13 @@ void gemm_into(Executor& executor, const DenseBatchView<T>& c, const In<DenseBat
   template void bmm_into<T, I>(Executor&, const CsrBatch<T, I>&, const DenseBatchView<T>&,       \
                                const DenseBatchView<const T>&, T, T, const Options&);            \
   template DenseBatch<T> bmm<T, I>(Executor&, const DeviceCsrBatch<T, I>&, const DenseBatch<T>&, \
-                                   const Options&, T);
+                                   const Options&, T);                                           \
+  template void Executor::sddmm<T, I>(const DeviceCsrBatch<T, I>&,                               \
+                                      const DeviceDenseBatchView<const T>&,                      \
+                                      const DeviceDenseBatchView<const T>&, T*, T, T);           \
+  template void sddmm_into<T, I>(Executor&, const DeviceCsrBatch<T, I>&, T*,                     \
+                                 const DenseBatchView<const T>&, const DenseBatchView<const T>&, \
+                                 T, T);
 SPBMM_GPU_INSTANTIATE(float, std::int32_t)
 SPBMM_GPU_INSTANTIATE(float, std::int64_t)
 SPBMM_GPU_INSTANTIATE(double, std::int32_t)

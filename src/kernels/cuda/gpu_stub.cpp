@@ -16,6 +16,10 @@ const std::string kWhy = "spbmm was built without CUDA; reconfigure with -Dcuda=
 bool available() noexcept { return false; }
 const std::string& status() noexcept { return kWhy; }
 void require_device() { not_compiled(); }
+const DeviceIdentity& identity() noexcept {
+  static const DeviceIdentity none;
+  return none;
+}
 
 DeviceBuffer::DeviceBuffer(std::size_t /*bytes*/) { not_compiled(); }
 DeviceBuffer::~DeviceBuffer() = default;
@@ -50,6 +54,16 @@ Bandwidth Executor::measure_bandwidth(std::size_t) { not_compiled(); }
 template <Value T, Index I>
 void Executor::spmm(const DeviceCsrBatch<T, I>&, const In<DeviceDenseBatchView<const T>>&,
                     const In<DeviceDenseBatchView<T>>&, In<T>, In<T>, const Options&) {
+  not_compiled();
+}
+template <Value T, Index I>
+void Executor::sddmm(const DeviceCsrBatch<T, I>&, const In<DeviceDenseBatchView<const T>>&,
+                     const In<DeviceDenseBatchView<const T>>&, T*, In<T>, In<T>) {
+  not_compiled();
+}
+template <Value T, Index I>
+void sddmm_into(Executor&, const DeviceCsrBatch<T, I>&, T*, const In<DenseBatchView<const T>>&,
+                const In<DenseBatchView<const T>>&, In<T>, In<T>) {
   not_compiled();
 }
 template <Value T>
@@ -88,7 +102,13 @@ void gemm_into(Executor&, const DenseBatchView<T>&, const In<DenseBatchView<cons
   template void bmm_into<T, I>(Executor&, const CsrBatch<T, I>&, const DenseBatchView<T>&,       \
                                const DenseBatchView<const T>&, T, T, const Options&);            \
   template DenseBatch<T> bmm<T, I>(Executor&, const DeviceCsrBatch<T, I>&, const DenseBatch<T>&, \
-                                   const Options&, T);
+                                   const Options&, T);                                           \
+  template void Executor::sddmm<T, I>(const DeviceCsrBatch<T, I>&,                               \
+                                      const DeviceDenseBatchView<const T>&,                      \
+                                      const DeviceDenseBatchView<const T>&, T*, T, T);           \
+  template void sddmm_into<T, I>(Executor&, const DeviceCsrBatch<T, I>&, T*,                     \
+                                 const DenseBatchView<const T>&, const DenseBatchView<const T>&, \
+                                 T, T);
 SPBMM_GPU_INSTANTIATE(float, std::int32_t)
 SPBMM_GPU_INSTANTIATE(float, std::int64_t)
 SPBMM_GPU_INSTANTIATE(double, std::int32_t)

@@ -15,7 +15,7 @@
 namespace spbmm::gpu::plugin {
 
 // Raised whenever this table changes shape.
-inline constexpr unsigned kPluginAbi = 1;
+inline constexpr unsigned kPluginAbi = 2;
 
 // The file name libspbmm looks for next to itself (and then on the loader's search path).
 inline constexpr const char* kPluginName = "libspbmm_cuda.so";
@@ -34,6 +34,12 @@ struct SparseOps {
                T beta, const Options& options);
   void (*bmm_into)(CudaExecutor& ex, const DeviceCsrBatch<T, I>& a, const DenseBatchView<T>& c,
                    const DenseBatchView<const T>& b, T alpha, T beta, const Options& options);
+  void (*sddmm)(CudaExecutor& ex, const DeviceCsrBatch<T, I>& a,
+                const DeviceDenseBatchView<const T>& x, const DeviceDenseBatchView<const T>& y,
+                T* out, T alpha, T beta);
+  void (*sddmm_into)(CudaExecutor& ex, const DeviceCsrBatch<T, I>& a, T* out,
+                     const DenseBatchView<const T>& x, const DenseBatchView<const T>& y, T alpha,
+                     T beta);
 };
 
 template <Value T>
@@ -51,7 +57,7 @@ struct Backend {
   unsigned abi;
   const char* version;  // SPBMM_VERSION of the build that made the plugin
 
-  bool (*detect)(std::string* status) noexcept;
+  bool (*detect)(std::string* status, DeviceIdentity* identity) noexcept;
 
   void* (*alloc)(std::size_t bytes);
   void (*release)(void* device) noexcept;
