@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/checks.hpp"
+#include "core/huge_pages.hpp"
 #include "io/mm_internal.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/matrix_market.hpp"
@@ -529,9 +530,9 @@ Triplets<T, I> parse_coordinate(const std::string& path, const char* data, std::
   const bool sym = h.info.symmetry != MmSymmetry::General;
   Triplets<T, I> t;
   const auto cap = static_cast<std::size_t>(limit) * ((mirror && sym) ? 2 : 1);
-  t.r.reserve(cap);
-  t.c.reserve(cap);
-  t.v.reserve(cap);
+  detail::reserve_large(t.r, cap);
+  detail::reserve_large(t.c, cap);
+  detail::reserve_large(t.v, cap);
   t.r.resize(static_cast<std::size_t>(limit));
   t.c.resize(static_cast<std::size_t>(limit));
   t.v.resize(static_cast<std::size_t>(limit));
