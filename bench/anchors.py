@@ -2,7 +2,7 @@
 """Times the torch, scipy and fast_matrix_market anchors of bench/WORKLOADS.md on this machine.
 
 W1-W5 and W8 are regenerated here in numpy with the same parameters as the C++ generators in
-bench/common/workloads.cpp (same shapes, densities, degree, R-MAT quadrant probabilities, value
+src/cli/bench/workloads.cpp (same shapes, densities, degree, R-MAT quadrant probabilities, value
 ranges and duplicate handling), but with numpy's random streams: the matrices are statistically
 identical to the ones `spbmm bench` and bench_mkl measure, not bit-identical. Compare ratios with
 figures taken on the same machine in the same run (bench/plot.py runs all of them).
@@ -124,7 +124,7 @@ DTYPE = np.float64 if ARGS.double else np.float32
 TDTYPE = None if torch is None else (torch.float64 if ARGS.double else torch.float32)
 
 
-# ---- generators: the parameters of bench/common/workloads.cpp -------------------------------
+# ---- generators: the parameters of src/cli/bench/workloads.cpp ----------------------------
 
 class Csr:
     """Canonical CSR arrays (sorted columns, duplicates summed)."""

@@ -2,7 +2,7 @@
 """W8 (GNN mini-batch: 512 graphs of 50..2000 nodes, degree 8, N = 128, fp32) from Python.
 
 Times spbmm.bmm and spbmm.Plan.execute on a batch generated here in NumPy with the recipe of
-bench/common/workloads.cpp (random_graph: n * 8 / 2 random undirected edges without self loops,
+src/cli/bench/workloads.cpp (random_graph: n * 8 / 2 random undirected edges without self loops,
 both directions stored, weights uniform in [0, 1), duplicates summed; n uniform in [50, 2000];
 B uniform in [-1, 1)), statistically identical to the C++ batch but not the same graphs (a
 different random generator). In the same run it takes the C++ figure of

@@ -19,7 +19,7 @@ constexpr const char* kBenchHelp =
     "usage: spbmm bench [W1 ... W10 W12 | all] [--threads T] [--reps R] [--json] [--double]\n"
     "\n"
     "Generates the named benchmark workloads (default: all; defined in bench/WORKLOADS.md and\n"
-    "bench/common/workloads.hpp) and times spbmm on each against its baselines in the same\n"
+    "src/cli/bench/workloads.hpp) and times spbmm on each against its baselines in the same\n"
     "run: spbmm through a Plan built once (its build time is reported apart) and executed\n"
     "repeatedly; Eigen and OpenBLAS as the workload names them. After one warm-up, R rounds\n"
     "run spbmm and every baseline in turn; each one's best round counts. Each baseline's result\n"

@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/checks.hpp"
+#include "core/coo_to_csr.hpp"
 #include "spbmm/error.hpp"
 
 namespace spbmm {
@@ -134,49 +136,16 @@ void coo_to_csr_into(const CooView<T, I>& a, std::vector<I>& rp, std::vector<I>&
   const std::size_t rbase = rp.size();
   const std::size_t base = ci.size();
   const auto nnz = static_cast<std::size_t>(a.nnz);
-  const auto rows = static_cast<std::size_t>(a.rows);
-  rp.resize(rbase + rows + 1, I(0));
+  rp.resize(rbase + static_cast<std::size_t>(a.rows) + 1, I(0));
   ci.resize(base + nnz);
   v.resize(base + nnz);
   I* p = rp.data() + rbase;
-  I* c = ci.data() + base;
-  T* x = v.data() + base;
-
-  // Counting sort by row; p[r] serves as row r's insertion cursor and ends up at p[r + 1]'s value.
-  for (std::size_t k = 0; k < nnz; ++k) ++p[sz(a.row_idx[k]) + 1];
-  for (std::size_t r = 0; r < rows; ++r) p[r + 1] += p[r];
-  for (std::size_t k = 0; k < nnz; ++k) {
-    const std::size_t dst = sz(p[sz(a.row_idx[k])]++);
-    c[dst] = a.col_idx[k];
-    x[dst] = a.values[k];
-  }
-  for (std::size_t r = rows; r > 0; --r) p[r] = p[r - 1];
-  p[0] = 0;
-
-  // Sort each row by column and fold duplicates left to right (input order), compacting as we go.
-  std::vector<std::pair<I, T>> buf;
-  std::size_t w = 0;
-  for (std::size_t r = 0; r < rows; ++r) {
-    const std::size_t s = sz(p[r]);
-    const std::size_t e = sz(p[r + 1]);
-    bool sorted = true;
-    for (std::size_t k = s + 1; k < e && sorted; ++k) sorted = c[k - 1] < c[k];
-    if (!sorted) stable_sort_row(c + s, x + s, static_cast<std::ptrdiff_t>(e - s), buf);
-    const std::size_t row_start = w;
-    for (std::size_t k = s; k < e; ++k) {
-      if (w > row_start && c[w - 1] == c[k]) {
-        x[w - 1] += x[k];
-      } else {
-        c[w] = c[k];
-        x[w] = x[k];
-        ++w;
-      }
-    }
-    p[r] = static_cast<I>(row_start);
-  }
-  p[rows] = static_cast<I>(w);
-  ci.resize(base + w);
-  v.resize(base + w);
+  detail::bucket_by_row(a.rows, a.row_idx, a.col_idx, a.values, nnz, /*mirror=*/false,
+                        /*skew=*/false, p, ci.data() + base, v.data() + base);
+  const std::size_t kept =
+      detail::sort_rows_and_sum_duplicates(a.rows, p, ci.data() + base, v.data() + base, 1);
+  ci.resize(base + kept);
+  v.resize(base + kept);
 }
 
 // Appends the row-major COO triplets of a validated CSR matrix.
@@ -548,6 +517,108 @@ CsrBatch<T, I> transpose(const CsrBatch<T, I>& a) {
                         std::move(v));
 }
 
+namespace detail {
+
+template <Value T, Index I>
+void bucket_by_row(std::int64_t rows, const I* r, const I* c, const T* v, std::size_t n,
+                   bool mirror, bool skew, I* p, I* ci, T* x) {
+  const auto urows = static_cast<std::size_t>(rows);
+  if (mirror) {
+    for (std::size_t k = 0; k < n; ++k) {
+      ++p[sz(r[k]) + 1];
+      if (r[k] != c[k]) ++p[sz(c[k]) + 1];
+    }
+  } else {
+    for (std::size_t k = 0; k < n; ++k) ++p[sz(r[k]) + 1];
+  }
+  for (std::size_t i = 0; i < urows; ++i) p[i + 1] += p[i];
+  // p[i] serves as row i's cursor and ends at p[i + 1]'s value; shifted back afterwards.
+  for (std::size_t k = 0; k < n; ++k) {
+    const I rk = r[k], ck = c[k];
+    const std::size_t d = sz(p[sz(rk)]++);
+    ci[d] = ck;
+    x[d] = v[k];
+    if (mirror && rk != ck) {
+      const std::size_t e = sz(p[sz(ck)]++);
+      ci[e] = rk;
+      x[e] = skew ? -v[k] : v[k];
+    }
+  }
+  for (std::size_t i = urows; i > 0; --i) p[i] = p[i - 1];
+  p[0] = 0;
+}
+
+template <Value T, Index I>
+std::size_t sort_rows_and_sum_duplicates(std::int64_t rows, I* p, I* ci, T* x, int threads) {
+  (void)threads;  // unused without OpenMP
+  const auto urows = static_cast<std::size_t>(rows);
+  const std::size_t total = sz(p[urows]);
+  // kept[i]: row i's length once sorted and summed, written in place at the row's start.
+  std::vector<I> kept(urows, I(0));
+  bool any_dup = false, no_memory = false;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads) if (threads > 1 && total > 100000) \
+    reduction(||                                                             \
+              : any_dup, no_memory)
+#endif
+  {
+    std::vector<std::pair<I, T>> buf;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 256)
+#endif
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const std::size_t b = sz(p[i]);
+      const std::size_t e = sz(p[i + 1]);
+      bool sorted = true, strict = true;
+      for (std::size_t k = b + 1; k < e && sorted; ++k) {
+        sorted = ci[k - 1] <= ci[k];
+        strict = strict && ci[k - 1] < ci[k];
+      }
+      if (sorted && strict) {
+        kept[static_cast<std::size_t>(i)] = static_cast<I>(e - b);
+        continue;
+      }
+      if (!sorted) {
+        try {  // nothing may leave a parallel region by exception
+          stable_sort_row(ci + b, x + b, static_cast<std::ptrdiff_t>(e - b), buf);
+        } catch (const std::bad_alloc&) {
+          no_memory = true;
+          continue;
+        }
+      }
+      std::size_t w = b;
+      for (std::size_t k = b; k < e; ++k) {
+        if (w > b && ci[w - 1] == ci[k]) {
+          x[w - 1] += x[k];
+          any_dup = true;
+        } else {
+          ci[w] = ci[k];
+          x[w] = x[k];
+          ++w;
+        }
+      }
+      kept[static_cast<std::size_t>(i)] = static_cast<I>(w - b);
+    }
+  }
+  if (no_memory) throw std::bad_alloc();
+  if (!any_dup) return total;
+  std::size_t w = 0;
+  for (std::size_t i = 0; i < urows; ++i) {
+    const std::size_t b = sz(p[i]);
+    const std::size_t len = sz(kept[i]);
+    if (w != b) {
+      std::copy(ci + b, ci + b + len, ci + w);
+      std::copy(x + b, x + b + len, x + w);
+    }
+    p[i] = static_cast<I>(w);
+    w += len;
+  }
+  p[urows] = static_cast<I>(w);
+  return w;
+}
+
+}  // namespace detail
+
 #define SPBMM_INSTANTIATE(T, I)                                                  \
   template CsrMatrix<T, I> to_csr(const CooView<T, I>&);                         \
   template CooMatrix<T, I> to_coo(const CsrView<T, I>&);                         \
@@ -567,5 +638,15 @@ SPBMM_INSTANTIATE(float, std::int64_t)
 SPBMM_INSTANTIATE(double, std::int32_t)
 SPBMM_INSTANTIATE(double, std::int64_t)
 #undef SPBMM_INSTANTIATE
+
+#define SPBMM_INSTANTIATE_STAGES(T, I)                                                  \
+  template void detail::bucket_by_row<T, I>(std::int64_t, const I*, const I*, const T*, \
+                                            std::size_t, bool, bool, I*, I*, T*);       \
+  template std::size_t detail::sort_rows_and_sum_duplicates<T, I>(std::int64_t, I*, I*, T*, int);
+SPBMM_INSTANTIATE_STAGES(float, std::int32_t)
+SPBMM_INSTANTIATE_STAGES(float, std::int64_t)
+SPBMM_INSTANTIATE_STAGES(double, std::int32_t)
+SPBMM_INSTANTIATE_STAGES(double, std::int64_t)
+#undef SPBMM_INSTANTIATE_STAGES
 
 }  // namespace spbmm

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "core/checks.hpp"
+#include "core/coo_to_csr.hpp"
+#include "core/huge_pages.hpp"
 #include "io/mm_internal.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/matrix_market.hpp"
@@ -529,9 +531,9 @@ Triplets<T, I> parse_coordinate(const std::string& path, const char* data, std::
   const bool sym = h.info.symmetry != MmSymmetry::General;
   Triplets<T, I> t;
   const auto cap = static_cast<std::size_t>(limit) * ((mirror && sym) ? 2 : 1);
-  t.r.reserve(cap);
-  t.c.reserve(cap);
-  t.v.reserve(cap);
+  detail::reserve_large(t.r, cap);
+  detail::reserve_large(t.c, cap);
+  detail::reserve_large(t.v, cap);
   t.r.resize(static_cast<std::size_t>(limit));
   t.c.resize(static_cast<std::size_t>(limit));
   t.v.resize(static_cast<std::size_t>(limit));
@@ -617,138 +619,33 @@ std::vector<I> csr_row_pointers(const std::string& path, std::int64_t rows) {
   }
 }
 
-// Canonical CSR from triplets by a counting sort: rows bucketed in file order (mirrors right after
-// their entry), then each row sorted by column and duplicates summed in that order.
+// Canonical CSR from triplets, by core's COO -> CSR stages: rows bucketed in file order (mirrors
+// right after their entry), then each row sorted by column and duplicates summed in that order.
 template <class T, class I>
 CsrMatrix<T, I> build_csr(const std::string& path, std::int64_t rows, std::int64_t cols,
                           Triplets<T, I>&& t, bool mirror, bool skew, int threads) {
-  (void)threads;  // unused without OpenMP
-  const std::int64_t n = t.stored;
-  const std::int64_t total = n + (mirror ? t.offdiag : 0);
-  const auto urows = static_cast<std::size_t>(rows);
+  const auto n = static_cast<std::size_t>(t.stored);
+  const auto total = n + static_cast<std::size_t>(mirror ? t.offdiag : 0);
   std::vector<I> row_ptr = csr_row_pointers<I>(path, rows);
-  {
-    const I* r = t.r.data();
-    const I* c = t.c.data();
-    I* cnt = row_ptr.data() + 1;
-    if (mirror) {
-      for (std::int64_t k = 0; k < n; ++k) {
-        ++cnt[r[k]];
-        if (r[k] != c[k]) ++cnt[c[k]];
-      }
-    } else {
-      for (std::int64_t k = 0; k < n; ++k) ++cnt[r[k]];
-    }
-  }
-  for (std::size_t i = 0; i < urows; ++i) row_ptr[i + 1] += row_ptr[i];
-  std::vector<I> col_idx(static_cast<std::size_t>(total));
-  std::vector<T> values(static_cast<std::size_t>(total));
-  {
-    std::vector<I> pos(row_ptr.begin(), row_ptr.end() - 1);
-    const I* r = t.r.data();
-    const I* c = t.c.data();
-    const T* v = t.v.data();
-    I* ci = col_idx.data();
-    T* vv = values.data();
-    for (std::int64_t k = 0; k < n; ++k) {
-      const I rk = r[k], ck = c[k];
-      const I p = pos[static_cast<std::size_t>(rk)]++;
-      ci[p] = ck;
-      vv[p] = v[k];
-      if (mirror && rk != ck) {
-        const I q = pos[static_cast<std::size_t>(ck)]++;
-        ci[q] = rk;
-        vv[q] = skew ? -v[k] : v[k];
-      }
-    }
-  }
+  std::vector<I> col_idx;
+  std::vector<T> values;
+  detail::reserve_large(col_idx, total);
+  detail::reserve_large(values, total);
+  col_idx.resize(total);
+  values.resize(total);
+  detail::bucket_by_row(rows, t.r.data(), t.c.data(), t.v.data(), n, mirror, skew, row_ptr.data(),
+                        col_idx.data(), values.data());
   t = Triplets<T, I>{};  // release the triplets before sorting
-
-  // Sort each row by column (stable, so duplicates keep file order) and sum duplicates;
-  // kept[i] is row i's length afterwards.
-  std::vector<I> kept(urows, 0);
-  bool any_dup = false, no_memory = false;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads) if (total > 100000) reduction(|| : any_dup, no_memory)
-#endif
-  {
-    std::vector<std::pair<I, T>> buf;
-#ifdef _OPENMP
-#pragma omp for schedule(dynamic, 256)
-#endif
-    for (std::int64_t i = 0; i < rows; ++i) {
-      const auto b = static_cast<std::size_t>(row_ptr[static_cast<std::size_t>(i)]);
-      const auto e = static_cast<std::size_t>(row_ptr[static_cast<std::size_t>(i) + 1]);
-      I* ci = col_idx.data();
-      T* vv = values.data();
-      bool sorted = true, strict = true;
-      for (std::size_t k = b + 1; k < e; ++k) {
-        if (ci[k] < ci[k - 1]) {
-          sorted = false;
-          break;
-        }
-        if (ci[k] == ci[k - 1]) strict = false;
-      }
-      if (sorted && strict) {
-        kept[static_cast<std::size_t>(i)] = static_cast<I>(e - b);
-        continue;
-      }
-      if (!sorted) {
-        buf.clear();
-        try {  // nothing may leave a parallel region by exception
-          buf.reserve(e - b);
-        } catch (const std::bad_alloc&) {
-          no_memory = true;
-          continue;
-        }
-        for (std::size_t k = b; k < e; ++k) buf.emplace_back(ci[k], vv[k]);
-        std::stable_sort(buf.begin(), buf.end(),
-                         [](const auto& x, const auto& y) { return x.first < y.first; });
-        for (std::size_t k = b; k < e; ++k) {
-          ci[k] = buf[k - b].first;
-          vv[k] = buf[k - b].second;
-        }
-      }
-      std::size_t w = b;
-      for (std::size_t k = b; k < e; ++k) {
-        if (k > b && ci[k] == ci[w - 1]) {
-          vv[w - 1] += vv[k];
-          any_dup = true;
-        } else {
-          ci[w] = ci[k];
-          vv[w] = vv[k];
-          ++w;
-        }
-      }
-      kept[static_cast<std::size_t>(i)] = static_cast<I>(w - b);
-    }
-  }
-  if (no_memory) throw std::bad_alloc();
-  if (any_dup) {
-    std::size_t w = 0;
-    for (std::size_t i = 0; i < urows; ++i) {
-      const auto b = static_cast<std::size_t>(row_ptr[i]);
-      const auto len = static_cast<std::size_t>(kept[i]);
-      if (w != b) {
-        std::copy(col_idx.begin() + static_cast<std::ptrdiff_t>(b),
-                  col_idx.begin() + static_cast<std::ptrdiff_t>(b + len),
-                  col_idx.begin() + static_cast<std::ptrdiff_t>(w));
-        std::copy(values.begin() + static_cast<std::ptrdiff_t>(b),
-                  values.begin() + static_cast<std::ptrdiff_t>(b + len),
-                  values.begin() + static_cast<std::ptrdiff_t>(w));
-      }
-      row_ptr[i] = static_cast<I>(w);
-      w += len;
-    }
-    row_ptr[urows] = static_cast<I>(w);
-    col_idx.resize(w);
-    values.resize(w);
+  const std::size_t kept = detail::sort_rows_and_sum_duplicates(
+      rows, row_ptr.data(), col_idx.data(), values.data(), threads);
+  if (kept < total) {
+    col_idx.resize(kept);
+    values.resize(kept);
     col_idx.shrink_to_fit();
     values.shrink_to_fit();
   }
-  if (rows == 0) row_ptr.assign(1, 0);
   return CsrMatrix<T, I>(rows, cols, std::move(row_ptr), std::move(col_idx), std::move(values));
-}  // namespace
+}
 
 // Nonzero values (NaN included) of a dense column-major matrix as COO triplets, column-major.
 template <class T, class I>

@@ -1,11 +1,16 @@
 // `spbmm info` and `spbmm convert`: output, exit codes and one-line errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/commands.hpp"
@@ -43,6 +48,14 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+// info's density line: nnz over rows x cols, as %.6g.
+std::string r_density(std::int64_t nnz, std::int64_t rows, std::int64_t cols) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g",
+                static_cast<double>(nnz) / (static_cast<double>(rows) * static_cast<double>(cols)));
+  return buf;
+}
+
 std::string tmp_file(const std::string& name) {
   return (fs::temp_directory_path() / ("spbmm_cli_" + name)).string();
 }
@@ -59,6 +72,67 @@ TEST(MmCli, InfoDescribesFiles) {
   EXPECT_NE(r.out.find("density:    0.666667"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("row length: min 2, mean 2.000, max 2"), std::string::npos) << r.out;
   EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+// What `info` prints for nnz and row lengths, computed again from the canonical CSR read.
+std::string expected_counts(const std::string& path) {
+  const auto m = read_matrix_market_csr<double, std::int64_t>(path);
+  std::int64_t lo = INT64_MAX, hi = 0;
+  for (std::int64_t i = 0; i < m.rows(); ++i) {
+    const std::int64_t len =
+        m.row_ptr()[static_cast<std::size_t>(i) + 1] - m.row_ptr()[static_cast<std::size_t>(i)];
+    lo = std::min(lo, len);
+    hi = std::max(hi, len);
+  }
+  char mean[32];
+  std::snprintf(mean, sizeof mean, "%.3f",
+                static_cast<double>(m.nnz()) / static_cast<double>(m.rows()));
+  return "nnz:        " + std::to_string(m.nnz()) + " (symmetry expanded, duplicates summed)\n" +
+         "  density:    " + std::string(r_density(m.nnz(), m.rows(), m.cols())) +
+         "\n  row length: min " + std::to_string(lo) + ", mean " + mean + ", max " +
+         std::to_string(hi) + "\n";
+}
+
+// Sorted files take a one-pass path, others a bucket sort by row: both must count alike, with
+// empty rows, duplicates (counted once) and mirrored symmetric entries.
+TEST(MmCli, InfoCountsSortedUnsortedAndSymmetricFilesAlike) {
+  std::mt19937_64 rng(7);
+  for (const char* kind : {"sorted", "unsorted", "symmetric"}) {
+    const std::int64_t n = 300;
+    std::uniform_int_distribution<std::int64_t> idx(0, n - 1);
+    std::set<std::pair<std::int64_t, std::int64_t>> pos;
+    std::vector<std::pair<std::int64_t, std::int64_t>> entries;
+    for (int k = 0; k < 2000; ++k) {
+      std::int64_t i = idx(rng) / 2, j = idx(rng);  // rows above n / 2 stay empty
+      if (std::string(kind) == "symmetric") {
+        j /= 2;  // and their mirrors
+        if (j > i) std::swap(i, j);
+      }
+      if (std::string(kind) == "sorted" && !pos.insert({i, j}).second) continue;
+      entries.emplace_back(i, j);
+    }
+    if (std::string(kind) == "sorted") entries.assign(pos.begin(), pos.end());
+    if (std::string(kind) == "unsorted") {
+      for (int k = 0; k < 200; ++k) entries.push_back(entries[static_cast<std::size_t>(k)]);
+      std::shuffle(entries.begin(), entries.end(), rng);
+    }
+    const std::string path = tmp_file(std::string("info_") + kind + ".mtx");
+    {
+      std::ofstream out(path);
+      out << "%%MatrixMarket matrix coordinate real "
+          << (std::string(kind) == "symmetric" ? "symmetric" : "general") << "\n"
+          << n << " " << n << " " << entries.size() << "\n";
+      for (const auto& [i, j] : entries) out << i + 1 << " " << j + 1 << " 1.5\n";
+    }
+    const auto r = run(cli::cmd_info, {"info", path});
+    EXPECT_EQ(r.code, 0) << kind << ": " << r.err;
+    const std::string want = expected_counts(path);
+    EXPECT_NE(r.out.find(want), std::string::npos) << kind << ": wanted\n"
+                                                   << want << "in\n"
+                                                   << r.out;
+    EXPECT_NE(r.out.find("row length: min 0,"), std::string::npos) << kind << ": " << r.out;
+    fs::remove(path);
+  }
 }
 
 TEST(MmCli, InfoReportsBadFilesOnOneLine) {

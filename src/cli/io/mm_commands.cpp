@@ -89,19 +89,74 @@ struct FileStats {
   }
 };
 
-// nnz and row-length range of a read matrix.
+// The same in one pass when the triplets are strictly sorted by (row, column), as the files
+// written from CSR are: row lengths are then the runs of equal rows. False when they are not.
 template <class I>
-void row_stats(const CsrMatrix<double, I>& m, FileStats& st) {
-  st.nnz = m.nnz();
-  if (m.rows() > 0) {
-    st.min_row = INT64_MAX;
-    const auto& rp = m.row_ptr();
-    for (std::int64_t i = 0; i < m.rows(); ++i) {
-      const std::int64_t len =
-          rp[static_cast<std::size_t>(i) + 1] - rp[static_cast<std::size_t>(i)];
-      st.min_row = std::min(st.min_row, len);
-      st.max_row = std::max(st.max_row, len);
+bool sorted_stats(const I* r, const I* c, std::size_t n, std::int64_t rows, FileStats& st) {
+  for (std::size_t k = 1; k < n; ++k) {
+    if (r[k] < r[k - 1] || (r[k] == r[k - 1] && c[k] <= c[k - 1])) return false;
+  }
+  std::int64_t rows_seen = 0, min_len = INT64_MAX, max_len = 0;
+  for (std::size_t k = 0; k < n;) {
+    std::size_t e = k + 1;
+    while (e < n && r[e] == r[k]) ++e;
+    const auto len = static_cast<std::int64_t>(e - k);
+    min_len = std::min(min_len, len);
+    max_len = std::max(max_len, len);
+    ++rows_seen;
+    k = e;
+  }
+  st.nnz = static_cast<std::int64_t>(n);
+  if (rows > 0) {
+    st.min_row = rows_seen < rows ? 0 : min_len;
+    st.max_row = max_len;
+  }
+  return true;
+}
+
+// nnz and row-length range from the pattern of the triplets alone: the column indices are
+// bucketed by row (a counting sort), then each row's distinct columns are counted. No CSR and no
+// values are built: `info` prints counts, and every byte a fresh process touches costs it a page
+// fault.
+template <class I>
+void pattern_stats(const CooMatrix<double, I>& m, FileStats& st) {
+  const auto rows = static_cast<std::size_t>(m.rows());
+  const std::size_t n = m.row_idx().size();
+  const I* r = m.row_idx().data();
+  const I* c = m.col_idx().data();
+  if (sorted_stats(r, c, n, m.rows(), st)) return;
+  std::vector<I> start(rows + 1, I(0));
+  for (std::size_t k = 0; k < n; ++k) ++start[static_cast<std::size_t>(r[k]) + 1];
+  for (std::size_t i = 0; i < rows; ++i) start[i + 1] += start[i];
+  std::vector<I> cols(n);
+  {
+    std::vector<I> next(start.begin(), start.end() - 1);
+    for (std::size_t k = 0; k < n; ++k) cols[static_cast<std::size_t>(next[r[k]]++)] = c[k];
+  }
+  std::int64_t nnz = 0, min_len = INT64_MAX, max_len = 0;
+  const auto nrows = static_cast<std::int64_t>(rows);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1024) reduction(+ : nnz) reduction(min : min_len) \
+    reduction(max : max_len) if (n > 100000)
+#endif
+  for (std::int64_t i = 0; i < nrows; ++i) {
+    I* b = cols.data() + start[static_cast<std::size_t>(i)];
+    I* e = cols.data() + start[static_cast<std::size_t>(i) + 1];
+    bool strictly_sorted = true;
+    for (I* p = b; p + 1 < e && strictly_sorted; ++p) strictly_sorted = p[0] < p[1];
+    if (!strictly_sorted) {
+      std::sort(b, e);
+      e = std::unique(b, e);
     }
+    const auto len = static_cast<std::int64_t>(e - b);
+    nnz += len;
+    min_len = std::min(min_len, len);
+    max_len = std::max(max_len, len);
+  }
+  st.nnz = nnz;
+  if (rows > 0) {
+    st.min_row = min_len;
+    st.max_row = max_len;
   }
 }
 
@@ -146,9 +201,9 @@ FileStats file_stats(const std::string& path, MatrixMarketHeader header) {
   if (rows_outnumber_entries) {
     coo_stats(path, st);
   } else if (narrow) {
-    row_stats(read_matrix_market_csr<double, std::int32_t>(path), st);
+    pattern_stats(read_matrix_market_coo<double, std::int32_t>(path), st);
   } else {
-    row_stats(read_matrix_market_csr<double, std::int64_t>(path), st);
+    pattern_stats(read_matrix_market_coo<double, std::int64_t>(path), st);
   }
   return st;
 }
