@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/checks.hpp"
+#include "dispatch/model_fields.hpp"
 #include "io/atomic_file.hpp"
 #include "spbmm/error.hpp"
 
@@ -46,29 +47,6 @@ using detail::cat;
 namespace {
 
 constexpr const char* kHeader = "# spbmm GPU figures";
-
-// The GPU members, in file order.
-struct GpuField {
-  const char* key;
-  double MachineModel::*member;
-};
-constexpr GpuField kGpuFields[] = {
-    {"gpu_gflops", &MachineModel::gpu_gflops},
-    {"gpu_dense_gflops", &MachineModel::gpu_dense_gflops},
-    {"gpu_transfer_gbps", &MachineModel::gpu_transfer_gbps},
-    {"gpu_launch_seconds", &MachineModel::gpu_launch_seconds},
-    {"gpu_d2h_gbps", &MachineModel::gpu_d2h_gbps},
-    {"gpu_stage_gbps", &MachineModel::gpu_stage_gbps},
-    {"gpu_copy_seconds", &MachineModel::gpu_copy_seconds},
-    {"gpu_sync_seconds", &MachineModel::gpu_sync_seconds},
-};
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
 
 // Creates `dir` and its parents (mode 0700 for new ones, as a cache of one user's figures).
 void make_dirs(const std::string& dir) {
@@ -115,7 +93,7 @@ std::string gpu_cache_file(const std::string& dir, const gpu::DeviceIdentity& id
 }
 
 void copy_gpu_figures(const MachineModel& from, MachineModel& to) {
-  for (const GpuField& f : kGpuFields) to.*(f.member) = from.*(f.member);
+  for (const ModelField& f : gpu_model_fields()) to.*(f.member) = from.*(f.member);
   to.gpu_source = from.gpu_source;
 }
 
@@ -157,15 +135,15 @@ bool read_gpu_cache(const std::string& path, const std::string& key, MachineMode
     int line_no = 0;
     while (std::getline(lines, raw)) {
       ++line_no;
-      const std::string line = trim(raw);
+      const std::string line = trim_blanks(raw);
       if (line.rfind("format =", 0) == 0) {
-        const std::string v = trim(line.substr(8));
+        const std::string v = trim_blanks(line.substr(8));
         char* end = nullptr;
         const long f = std::strtol(v.c_str(), &end, 10);
         format = (!v.empty() && *end == '\0' && f > 0 && f < 1000) ? static_cast<int>(f) : 0;
         figures += '\n';
       } else if (line.rfind("device =", 0) == 0) {
-        device = trim(line.substr(8));
+        device = trim_blanks(line.substr(8));
         figures += '\n';
       } else {
         figures += raw;
@@ -192,7 +170,7 @@ bool read_gpu_cache(const std::string& path, const std::string& key, MachineMode
       why = "gpu_gflops and gpu_transfer_gbps must be positive";
       return false;
     }
-    for (const GpuField& f : kGpuFields) out.*(f.member) = m.*(f.member);
+    for (const ModelField& f : gpu_model_fields()) out.*(f.member) = m.*(f.member);
     out.gpu_source = cat("cache ", path);
     return true;
   } catch (const std::exception& e) {
@@ -209,7 +187,7 @@ void write_gpu_cache(const std::string& path, const std::string& key, const Mach
                          "to measure again)\nformat = ",
                          kGpuCacheFormat, "\ndevice = ", key, "\n");
   char line[128];
-  for (const GpuField& f : kGpuFields) {
+  for (const ModelField& f : gpu_model_fields()) {
     std::snprintf(line, sizeof(line), "%s = %.17g\n", f.key, m.*(f.member));
     text += line;
   }

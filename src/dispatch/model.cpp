@@ -6,12 +6,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/checks.hpp"
 #include "dispatch/engine.hpp"
+#include "dispatch/model_fields.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/plan.hpp"
 
@@ -39,12 +42,8 @@ const char* to_string(Kernel kernel) noexcept {
 
 namespace {
 
-// The text form's keys, in output order, with the member each names.
-struct Field {
-  const char* key;
-  double MachineModel::*member;
-};
-constexpr Field kFields[] = {
+// The text form's keys, in output order, with the member each names (model_fields.hpp).
+constexpr dispatch::ModelField kFields[] = {
     {"sparse_gflops", &MachineModel::sparse_gflops},
     {"sparse_gflops_small_n", &MachineModel::sparse_gflops_small_n},
     {"dense_gflops_small", &MachineModel::dense_gflops_small},
@@ -64,13 +63,6 @@ constexpr Field kFields[] = {
     {"gpu_copy_seconds", &MachineModel::gpu_copy_seconds},
     {"gpu_sync_seconds", &MachineModel::gpu_sync_seconds},
 };
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
 
 // Figures of the reference machine (2-core AMD EPYC with AVX-512, the W1-W9 machine), printed by
 //   OMP_NUM_THREADS=2 build/bench/dispatch/bench_w7 --calibrate --threads 2
@@ -125,7 +117,7 @@ const MachineModel& MachineModel::defaults() {
 std::string MachineModel::to_text() const {
   std::string out = "# spbmm machine model (GFLOP/s per thread, fp32; see spbmm/plan.hpp)\n";
   char line[128];
-  for (const Field& f : kFields) {
+  for (const dispatch::ModelField& f : kFields) {
     std::snprintf(line, sizeof(line), "%s = %.17g\n", f.key, this->*f.member);
     out += line;
   }
@@ -141,15 +133,15 @@ MachineModel MachineModel::from_text(const std::string& text) {
   while (std::getline(in, raw)) {
     ++line_no;
     std::string line = raw.substr(0, raw.find('#'));
-    line = trim(line);
+    line = dispatch::trim_blanks(line);
     if (line.empty()) continue;
     const auto eq = line.find('=');
     if (eq == std::string::npos) {
       throw InvalidArgument(
           cat("machine model line ", line_no, ": expected 'key = value', got '", line, "'"));
     }
-    const std::string key = trim(line.substr(0, eq));
-    const std::string value = trim(line.substr(eq + 1));
+    const std::string key = dispatch::trim_blanks(line.substr(0, eq));
+    const std::string value = dispatch::trim_blanks(line.substr(eq + 1));
     char* end = nullptr;
     const double v = std::strtod(value.c_str(), &end);
     if (value.empty() || end == nullptr || *end != '\0' || !std::isfinite(v) || v < 0) {
@@ -165,7 +157,7 @@ MachineModel MachineModel::from_text(const std::string& text) {
       continue;
     }
     const auto* f = std::find_if(std::begin(kFields), std::end(kFields),
-                                 [&](const Field& x) { return key == x.key; });
+                                 [&](const dispatch::ModelField& x) { return key == x.key; });
     if (f == std::end(kFields)) {
       throw InvalidArgument(cat("machine model line ", line_no, ": unknown key '", key, "'"));
     }
@@ -303,6 +295,23 @@ Kernel stored_kernel(const EntryStats& s) {
 }  // namespace
 
 namespace dispatch {
+
+std::span<const ModelField> model_fields() noexcept { return kFields; }
+
+std::span<const ModelField> gpu_model_fields() noexcept {
+  const std::span<const ModelField> all = kFields;
+  const auto first = std::find_if(all.begin(), all.end(), [](const ModelField& f) {
+    return std::string_view(f.key).starts_with("gpu_");
+  });
+  return all.subspan(static_cast<std::size_t>(first - all.begin()));
+}
+
+std::string trim_blanks(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
 
 Choice choose_resolved(const EntryStats& s, Kernel forced, bool forced_per_entry,
                        const Policy& policy, const MachineModel& machine, bool with_reason) {
