@@ -400,10 +400,8 @@ void Engine<T, I>::make_small_kernels() {
   double saved = 0;
   for (std::size_t i = 0; i < dense_a.size(); ++i) {
     const DenseView<const T>& v = dense_a[i];
-    const double volume =
-        static_cast<double>(v.rows) * static_cast<double>(v.cols) * static_cast<double>(stats[i].n);
-    if (v.layout != Layout::RowMajor || volume > static_cast<double>(cpu::kSmallGemmMaxVolume) ||
-        cpu::dense_register_product<T>(stats[i].n, v.cols)) {
+    if (v.layout != Layout::RowMajor || v.cols > cpu::kSmallGemmMaxNK ||
+        stats[i].n > cpu::kSmallGemmMaxNK || cpu::dense_register_product<T>(stats[i].n, v.cols)) {
       continue;
     }
     shapes.push_back({v.rows, v.cols, stats[i].n, v.ld});

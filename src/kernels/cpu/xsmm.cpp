@@ -22,10 +22,8 @@ SmallGemm make_small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::i
                           std::int64_t ldb, std::int64_t ldc) {
   SmallGemm g;
 #if SPBMM_HAVE_XSMM
-  if (m < 1 || n < 1 || k < 1 || lda < k || ldb < n || ldc < n || lda > INT_MAX || ldb > INT_MAX ||
-      ldc > INT_MAX ||
-      static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >
-          static_cast<double>(kSmallGemmMaxVolume)) {
+  if (m < 1 || n < 1 || k < 1 || n > kSmallGemmMaxNK || k > kSmallGemmMaxNK || lda < k || ldb < n ||
+      ldc < n || m > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX) {
     return g;
   }
   static std::once_flag init;
