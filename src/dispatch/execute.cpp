@@ -304,11 +304,16 @@ void Engine<T, I>::run(const DenseBatchView<T>& c, const DenseBatchView<const T>
     // A mixed batch: the device share runs on its own thread while this one runs the CPU share,
     // into disjoint entries of C. Should the device fail, the CPU share's entries are put back
     // as they were, so that a failed call leaves all of C untouched.
-    std::vector<T> saved;
     std::vector<std::size_t> cpu_products;
+    std::size_t saved_size = 0;
     for (std::size_t p = 0; p < products; ++p) {
       if (choices[pick(a.size(), p)].kernel == Kernel::Gpu) continue;
       cpu_products.push_back(p);
+      saved_size += static_cast<std::size_t>(c[p].rows * c[p].cols);
+    }
+    std::vector<T> saved;
+    saved.reserve(saved_size);
+    for (const std::size_t p : cpu_products) {
       const DenseView<T>& cv = c[p];
       for (std::int64_t r = 0; r < cv.rows; ++r)
         for (std::int64_t j = 0; j < cv.cols; ++j) saved.push_back(cv(r, j));
@@ -444,8 +449,8 @@ void Engine<T, I>::run_sum(const DenseView<T>& c, const DenseBatchView<const T>&
   const auto blocks = static_cast<std::size_t>((c.cols + kBlock - 1) / kBlock);
   // The sum of A_i^T B_i over dense entries that are row blocks of one A, with B's entries the row
   // blocks of one B (a concatenated feature matrix split per graph, as in a layer's weight
-  // gradient), is A^T B over the stacked rows: one long product per column block instead of one
-  // short product per entry.
+  // gradient), is A^T B over the stacked rows: one long product instead of one short product per
+  // entry and column block.
   std::optional<DenseView<const T>> a_rows, b_rows;
   if (options.op_a == Op::T && op_b == Op::N && a.size() == products && b.size() == products &&
       products > 1) {

@@ -378,6 +378,12 @@ struct Avx512Tiles {
 constexpr int kSmallMaxK = 16;
 constexpr int kSmallRows = 8;
 
+// Whether op(B) (k x n) fits the registers of that path.
+template <class T>
+constexpr bool register_shape(int64_t n, int64_t k) {
+  return n <= Avx512<T>::kLanes && k >= 1 && k <= kSmallMaxK;
+}
+
 template <class T>
 using SmallFn = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, T, T, int,
                          bool);
@@ -518,8 +524,7 @@ template <class T>
 bool small_product(const Problem<T>& p, bool stream) {
   // op(B) = T with B's rows contiguous: fp32 only (the in-register transpose is 16 x 16).
   const bool trans_b = std::is_same_v<T, float> && p.b_rs == 1 && p.b_cs != 1;
-  if (p.n > Avx512<T>::kLanes || p.k > kSmallMaxK || p.k < 1 || p.a_cs != 1 ||
-      (p.b_cs != 1 && !trans_b)) {
+  if (!register_shape<T>(p.n, p.k) || p.a_cs != 1 || (p.b_cs != 1 && !trans_b)) {
     return false;
   }
   stream = stream && p.beta == T(0) && p.n == Avx512<T>::kLanes &&
@@ -1029,7 +1034,7 @@ void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
 template <Value T>
 bool dense_register_product(std::int64_t n, std::int64_t k) noexcept {
 #if SPBMM_DENSE_X86
-  return active_isa() == DenseIsa::Avx512 && n <= Avx512<T>::kLanes && k >= 1 && k <= kSmallMaxK;
+  return active_isa() == DenseIsa::Avx512 && register_shape<T>(n, k);
 #else
   (void)n;
   (void)k;

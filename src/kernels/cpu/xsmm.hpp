@@ -32,7 +32,7 @@ bool small_gemm_built() noexcept;
 
 // Widest n and k a kernel is made for (m is any): a generated kernel keeps B's panel in cache and
 // streams A's rows, which suits tall products too (512 row blocks of about 1000 x 128 by 128 x 128:
-// 71-75 ms against the blocked kernel's 97-105, MKL-backed torch 65 ms; 2 threads, Intel Xeon).
+// 71-75 ms against the blocked kernel's 97-115, MKL-backed torch 65 ms; 2 threads, Intel Xeon).
 inline constexpr std::int64_t kSmallGemmMaxNK = 256;
 
 // The kernel for C (m x n, row stride ldc) = A (m x k, lda) B (k x n, ldb), generated on the first
