@@ -18,6 +18,7 @@
 #include "core/coo_to_csr.hpp"
 #include "core/huge_pages.hpp"
 #include "io/mm_internal.hpp"
+#include "io/mm_numbers.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/matrix_market.hpp"
 
@@ -34,7 +35,11 @@ struct Chunk {
   std::int64_t first_line = 0;   // line number of the chunk's first line
   std::int64_t first_entry = 0;  // index of the chunk's first entry in the file
   std::int64_t offdiag = 0;      // parsed entries off the diagonal
-  std::int64_t err_line = -1;    // first problem found in the chunk
+  // Whether the chunk's entries come in strictly increasing (row, column) order, and the first
+  // and last of them (1-based; 0 when the chunk has none).
+  bool sorted = true;
+  std::int64_t first_r = 0, first_c = 0, last_r = 0, last_c = 0;
+  std::int64_t err_line = -1;  // first problem found in the chunk
   std::string err;
 };
 
@@ -132,6 +137,14 @@ enum class Num : std::uint8_t { Ok, Bad, Overflow };
 
 inline Num parse_int(const char*& p, const char* end, std::int64_t& v) noexcept {
   const char* s = p;
+  // Indices: one to seven digits, read eight bytes at a time.
+  std::uint64_t u = 0;
+  if (parse_small_uint(s, end, u) && is_delim(s, end)) {
+    v = static_cast<std::int64_t>(u);
+    p = s;
+    return Num::Ok;
+  }
+  s = p;
   const bool neg = s < end && *s == '-';
   if (s < end && (*s == '+' || *s == '-')) ++s;
   const char* digits = s;
@@ -164,12 +177,22 @@ T str_to(const char* s) noexcept {
   }
 }
 
+// `fast`: nearest_rounding() on this thread, which allows parse_real_fast.
 template <class T>
-inline Num parse_real(const char*& p, const char* end, T& v) {
+inline Num parse_real(const char*& p, const char* end, T& v, bool fast = false) {
   const char* s = p;
   if (s < end && *s == '+') {
     ++s;
     if (s < end && (*s == '-' || *s == '+')) return Num::Bad;
+  }
+  {
+    const char* q = s;
+    T x;
+    if (parse_real_fast(q, end, x, fast) && is_delim(q, end)) {
+      v = x;
+      p = q;
+      return Num::Ok;
+    }
   }
   const auto r = std::from_chars(s, end, v);
   if (r.ec == std::errc::invalid_argument || !is_delim(r.ptr, end)) return Num::Bad;
@@ -199,7 +222,8 @@ const char* entry_shape(MmField field) {
 
 // Parses one value token at p; on failure writes the message to `err`.
 template <class T>
-bool parse_value(const char*& p, const char* end, const Ctx& ctx, T& v, std::string& err) {
+bool parse_value(const char*& p, const char* end, const Ctx& ctx, T& v, std::string& err,
+                 bool fast) {
   if (ctx.field == MmField::Integer || ctx.field == MmField::UnsignedInteger) {
     if (ctx.field == MmField::UnsignedInteger && *p == '-') {
       std::int64_t x = 0;
@@ -230,7 +254,7 @@ bool parse_value(const char*& p, const char* end, const Ctx& ctx, T& v, std::str
           token_at(p, end);
     return false;
   }
-  const Num st = parse_real(p, end, v);
+  const Num st = parse_real(p, end, v, fast);
   if (st == Num::Ok) return true;
   err = st == Num::Overflow ? "value " + token_at(p, end) + " is out of range for " + ctx.type_name
                             : "expected a real value, found " + token_at(p, end);
@@ -254,8 +278,11 @@ void parse_coord_chunk(Chunk& c, const Ctx& ctx, I* ri, I* ci, T* vv, std::int64
   std::int64_t line = c.first_line;
   std::int64_t k = c.first_entry;
   std::int64_t offdiag = 0;
+  std::int64_t pr = 0, pc = 0;  // the previous entry
+  bool sorted = true;
   const bool pattern = ctx.field == MmField::Pattern;
   const bool skew = ctx.symmetry == MmSymmetry::SkewSymmetric;
+  const bool fast = nearest_rounding();
   auto fail = [&](std::string msg) {
     c.err_line = line;
     c.err = std::move(msg);
@@ -295,7 +322,7 @@ void parse_coord_chunk(Chunk& c, const Ctx& ctx, I* ri, I* ci, T* vv, std::int64
         return fail("entry has no value; expected 'row col value'");
       }
       std::string err;
-      if (!parse_value(q, end, ctx, v, err)) return fail(std::move(err));
+      if (!parse_value(q, end, ctx, v, err, fast)) return fail(std::move(err));
       q = skip_blank(q, end);
     } else if (q < end && *q != '\n' && *q != '\r') {
       // Some pattern files carry a value column anyway; it is read and ignored.
@@ -321,12 +348,23 @@ void parse_coord_chunk(Chunk& c, const Ctx& ctx, I* ri, I* ci, T* vv, std::int64
     ri[k] = static_cast<I>(r - 1);
     ci[k] = static_cast<I>(col - 1);
     vv[k] = v;
+    if (pr == 0) {
+      c.first_r = r;
+      c.first_c = col;
+    } else {
+      sorted = sorted && (r > pr || (r == pr && col > pc));
+    }
+    pr = r;
+    pc = col;
     ++k;
     if (q == end) break;
     ++line;
     p = q + 1;
   }
   c.offdiag = offdiag;
+  c.sorted = sorted;
+  c.last_r = pr;
+  c.last_c = pc;
 }
 
 // Where array value k lands: column-major, full (general) or one triangle (lower with the
@@ -378,6 +416,7 @@ void parse_array_chunk(Chunk& c, const Ctx& ctx, T* out, Layout layout, bool mir
   pos.seek(k);
   const bool skew = ctx.symmetry == MmSymmetry::SkewSymmetric;
   const bool col_major = layout == Layout::ColMajor;
+  const bool fast = nearest_rounding();
   auto at = [&](std::int64_t i, std::int64_t j) -> T& {
     return col_major ? out[i + j * ctx.rows] : out[i * ctx.cols + j];
   };
@@ -393,7 +432,7 @@ void parse_array_chunk(Chunk& c, const Ctx& ctx, T* out, Layout layout, bool mir
     }
     T v{};
     std::string err;
-    if (!parse_value(q, end, ctx, v, err)) {
+    if (!parse_value(q, end, ctx, v, err, fast)) {
       c.err_line = line;
       c.err = std::move(err);
       return;
@@ -520,6 +559,9 @@ struct Triplets {
   std::vector<T> v;
   std::int64_t stored = 0;
   std::int64_t offdiag = 0;
+  // The stored entries come in strictly increasing (row, column) order: already CSR's order,
+  // without duplicates.
+  bool row_sorted = false;
 };
 
 template <class T, class I>
@@ -548,6 +590,15 @@ Triplets<T, I> parse_coordinate(const std::string& path, const char* data, std::
   }
   check_body(path, h, b, "entries");
   t.stored = limit;
+  t.row_sorted = true;
+  std::int64_t lr = 0, lc = 0;  // the last entry of the chunks before
+  for (const Chunk& ch : b.chunks) {
+    if (ch.first_r == 0) continue;
+    t.row_sorted =
+        t.row_sorted && ch.sorted && (ch.first_r > lr || (ch.first_r == lr && ch.first_c > lc));
+    lr = ch.last_r;
+    lc = ch.last_c;
+  }
   std::vector<std::int64_t> moff(b.chunks.size() + 1, 0);
   for (std::size_t c = 0; c < b.chunks.size(); ++c) moff[c + 1] = moff[c] + b.chunks[c].offdiag;
   t.offdiag = moff.back();
@@ -627,6 +678,28 @@ CsrMatrix<T, I> build_csr(const std::string& path, std::int64_t rows, std::int64
   const auto n = static_cast<std::size_t>(t.stored);
   const auto total = n + static_cast<std::size_t>(mirror ? t.offdiag : 0);
   std::vector<I> row_ptr = csr_row_pointers<I>(path, rows);
+  if (t.row_sorted && total == n) {
+    // Entries already in CSR order (as a CSR writer leaves them): the column and value arrays
+    // are kept as they are, and the row pointers come from where each row starts.
+    const I* r = t.r.data();
+    I* rp = row_ptr.data();
+    const auto sn = static_cast<std::int64_t>(n);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (sn > (1 << 16))
+#endif
+    for (std::int64_t k = 0; k < sn; ++k) {
+      // Rows (r[k - 1], r[k]] start at k; no two k write the same row.
+      const std::int64_t lo = k == 0 ? 0 : static_cast<std::int64_t>(r[k - 1]) + 1;
+      for (std::int64_t i = lo; i <= static_cast<std::int64_t>(r[k]); ++i)
+        rp[i] = static_cast<I>(k);
+    }
+    const std::int64_t tail = sn == 0 ? 0 : static_cast<std::int64_t>(r[sn - 1]) + 1;
+    for (std::int64_t i = tail; i <= rows; ++i) rp[i] = static_cast<I>(sn);
+    std::vector<I> col_idx = std::move(t.c);
+    std::vector<T> values = std::move(t.v);
+    t = Triplets<T, I>{};
+    return CsrMatrix<T, I>(rows, cols, std::move(row_ptr), std::move(col_idx), std::move(values));
+  }
   std::vector<I> col_idx;
   std::vector<T> values;
   detail::reserve_large(col_idx, total);
