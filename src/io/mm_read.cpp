@@ -1,6 +1,7 @@
 // Matrix Market body parsing: line-aligned chunks parsed in parallel straight into COO, CSR and
 // dense results.
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -13,6 +14,10 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/checks.hpp"
 #include "core/coo_to_csr.hpp"
@@ -96,22 +101,60 @@ std::vector<Chunk> make_chunks(const char* begin, const char* end, int threads) 
   return chunks;
 }
 
-// Pass 1: newlines and entry lines of a chunk.
+// Whether the line starting at p (before `end`) is an entry line.
+inline bool entry_line(const char* p, const char* end) noexcept {
+  return starts_entry(skip_blank(p, end), end);
+}
+
+// Pass 1: newlines and entry lines of a chunk. Every line starts at the chunk's beginning or after
+// a '\n'; one whose first character is a digit or a sign (almost all) is an entry without a look.
+// With SSE2, 16 bytes at a time: the newlines counted, and only the lines whose first character is
+// a blank, '%' or a line ending looked at one by one.
 void count_chunk(Chunk& c) noexcept {
   const char* p = c.begin;
   const char* end = c.end;
-  std::int64_t newlines = 0, entries = 0;
-  while (p < end) {
-    const char* q = skip_blank(p, end);
-    if (starts_entry(q, end)) ++entries;
-    if (q == end) break;
-    const void* nl = std::memchr(q, '\n', static_cast<std::size_t>(end - q));
-    if (!nl) break;
+  std::int64_t newlines = 0, starts = 0, others = 0;
+  if (p < end) {
+    ++starts;
+    if (!entry_line(p, end)) ++others;
+  }
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'), sp = _mm_set1_epi8(' ');
+  const __m128i tab = _mm_set1_epi8('\t'), pct = _mm_set1_epi8('%');
+  // Blocks of 16 whose next 16 bytes (the first characters of the lines they end) are readable;
+  // the newlines are counted per byte lane, and the lanes summed before any can pass 255.
+  while (end - p > 16) {
+    __m128i lanes = _mm_setzero_si128();
+    for (int round = 0; round < 255 && end - p > 16; ++round, p += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+      const __m128i is_nl = _mm_cmpeq_epi8(v, nl);
+      lanes = _mm_sub_epi8(lanes, is_nl);
+      const __m128i special =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, nl), _mm_cmpeq_epi8(w, cr)),
+                       _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, sp), _mm_cmpeq_epi8(w, tab)),
+                                    _mm_cmpeq_epi8(w, pct)));
+      for (auto f = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(is_nl, special))); f != 0;
+           f &= f - 1) {
+        if (!entry_line(p + std::countr_zero(f) + 1, end)) ++others;
+      }
+    }
+    const __m128i sums = _mm_sad_epu8(lanes, _mm_setzero_si128());
+    const auto n = _mm_cvtsi128_si64(sums) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums));
+    newlines += n;
+    starts += n;
+  }
+#endif
+  for (; p < end; ++p) {
+    if (*p != '\n') continue;
     ++newlines;
-    p = static_cast<const char*>(nl) + 1;
+    if (p + 1 < end) {
+      ++starts;
+      if (!entry_line(p + 1, end)) ++others;
+    }
   }
   c.newlines = newlines;
-  c.entries = entries;
+  c.entries = starts - others;
 }
 
 // The line number of the chunk's entry with index `x` (relative to the chunk).
