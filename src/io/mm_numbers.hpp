@@ -59,7 +59,8 @@ inline bool digit_run8(const char* p, const char* end, int& digits, std::uint64_
 
 // Parses the decimal integer (1 to 7 digits, the common case) at p into v and moves p past it;
 // returns false, touching nothing, for anything else (the caller then takes the general path).
-inline bool parse_small_uint(const char*& p, const char* end, std::uint64_t& v) noexcept {
+inline __attribute__((always_inline)) bool parse_small_uint(const char*& p, const char* end,
+                                                            std::uint64_t& v) noexcept {
   int n = 0;
   std::uint64_t x = 0;
   if (!digit_run8(p, end, n, x) || n == 0 || n == 8) return false;
@@ -90,7 +91,8 @@ inline bool nearest_rounding() noexcept {
 // then takes std::from_chars. p is left after the token otherwise; the caller checks what follows
 // it.
 template <class T>
-inline bool parse_real_fast(const char*& p, const char* end, T& v, bool nearest) noexcept {
+inline __attribute__((always_inline)) bool parse_real_fast(const char*& p, const char* end, T& v,
+                                                           bool nearest) noexcept {
 #if SPBMM_MM_SSE
   if constexpr (!std::is_same_v<T, float>) {
     (void)p;

@@ -178,7 +178,8 @@ std::int64_t line_of_entry(const Chunk& c, std::int64_t x) noexcept {
 
 enum class Num : std::uint8_t { Ok, Bad, Overflow };
 
-inline Num parse_int(const char*& p, const char* end, std::int64_t& v) noexcept {
+inline __attribute__((always_inline)) Num parse_int(const char*& p, const char* end,
+                                                    std::int64_t& v) noexcept {
   const char* s = p;
   // Indices: one to seven digits, read eight bytes at a time.
   std::uint64_t u = 0;
