@@ -16,6 +16,7 @@
 #include "baselines_sparse.hpp"
 #include "kernels/cpu/isa.hpp"
 #include "kernels/kernels.hpp"
+#include "spbmm/convert.hpp"
 #include "spbmm/dense.hpp"
 #include "spbmm/sparse.hpp"
 #include "workloads.hpp"
@@ -42,6 +43,7 @@ struct Args {
   std::string against;  // "" compares with Eigen, else with spbmm's kernel on this ISA
   cpu::Isa ours_isa = cpu::sparse_isa();
   cpu::Isa base_isa = cpu::Isa::Generic;
+  std::int64_t fold = 0;  // > 0: column indices taken modulo this (B of that many rows)
 };
 
 bool parse_isa(const std::string& s, cpu::Isa& isa) {
@@ -61,14 +63,17 @@ void usage() {
   std::fprintf(stderr,
                "usage: bench_sparse [--threads T] [--reps R] [--precision fp32|fp64]\n"
                "                    [--isa generic|avx2|avx512] [--against generic|avx2|avx512]\n"
-               "                    [--cpu-time] [W3] [W4] [W8]\n"
+               "                    [--cpu-time] [--fold-columns M] [W3] [W4] [W8]\n"
                "Runs spbmm's CPU CSR x dense kernel and Eigen interleaved (one warm-up, best of\n"
                "R >= 7 runs each) and prints GFLOP/s (2 * nnz * N per second) and the ratio.\n"
                "--against replaces Eigen by spbmm's kernel on another code path (--isa picks the\n"
                "first one), so two paths are compared under the same load. --cpu-time times\n"
                "with the process's CPU time (meaningful with --threads 1 on a loaded machine).\n"
                "W3 is one product; W4 runs as a loop of products and with entries over threads;\n"
-               "W8 runs with entries over threads (the kernel serial inside each).\n");
+               "W8 runs with entries over threads (the kernel serial inside each).\n"
+               "--fold-columns M takes every column index modulo M (B then has M rows): the\n"
+               "same gathers from a B small enough to stay in cache, to see what the gathers\n"
+               "from a large B cost.\n");
 }
 
 bool parse(int argc, char** argv, Args& args) {
@@ -91,6 +96,11 @@ bool parse(int argc, char** argv, Args& args) {
       }
     } else if (s == "--cpu-time") {
       cpu_clock = true;
+    } else if (s == "--fold-columns") {
+      const char* v = value();
+      if (v == nullptr) return false;
+      args.fold = std::atoll(v);
+      if (args.fold < 1) return false;
     } else if (s == "W3" || s == "W4" || s == "W8") {
       args.workloads.push_back(s);
     } else {
@@ -158,6 +168,29 @@ void print(const Row& r) {
   std::fflush(stdout);
 }
 
+// The same rows with every column index taken modulo `fold` (entries that meet are summed): the
+// same number of gathers per row, now from a B of `fold` rows, which stays in cache when small.
+template <class T, class I>
+CsrBatch<T, I> fold_columns(const CsrBatch<T, I>& a, std::int64_t fold) {
+  std::vector<spbmm::CsrMatrix<T, I>> out;
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    const auto e = a.entry(k);
+    const std::int64_t cols = std::min<std::int64_t>(fold, e.cols);
+    std::vector<I> r, c;
+    std::vector<T> v;
+    for (std::int64_t i = 0; i < e.rows; ++i) {
+      for (auto p = e.row_ptr[i]; p < e.row_ptr[i + 1]; ++p) {
+        r.push_back(static_cast<I>(i));
+        c.push_back(static_cast<I>(e.col_idx[p] % cols));
+        v.push_back(e.values[p]);
+      }
+    }
+    const spbmm::CooMatrix<T, I> coo(e.rows, cols, std::move(r), std::move(c), std::move(v));
+    out.push_back(spbmm::to_csr(coo.view()));
+  }
+  return CsrBatch<T, I>::from_list(out);
+}
+
 // over_entries: one entry per thread with the kernel serial inside (as the dispatcher runs many
 // small entries); otherwise a loop over entries, each product using every thread.
 template <class T>
@@ -177,6 +210,7 @@ Row run(const std::string& workload, const std::string& precision, const Args& a
     a = spbmm::bench::w8_batch<T, I>();
     n = kNW8;
   }
+  if (args.fold > 0) a = fold_columns(a, args.fold);
   const DenseBatch<T> b = spbmm::bench::rhs_for(a, n);
   std::vector<std::int64_t> rows(a.size()), cols(a.size(), n);
   for (std::size_t i = 0; i < a.size(); ++i) rows[i] = a.rows(i);
