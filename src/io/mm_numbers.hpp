@@ -20,13 +20,13 @@
 namespace spbmm::mm_detail {
 
 // Bytes of w that are not decimal digits have their high bit set (no carries between bytes).
-inline std::uint64_t non_digit_bytes(std::uint64_t w) noexcept {
+inline __attribute__((always_inline)) std::uint64_t non_digit_bytes(std::uint64_t w) noexcept {
   const std::uint64_t y = w ^ 0x3030303030303030ULL;  // digits become 0..9
   return (y | ((y & 0x7F7F7F7F7F7F7F7FULL) + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
 }
 
 // The value of eight digit bytes, the first one most significant (bytes already minus '0').
-inline std::uint64_t eight_digits(std::uint64_t y) noexcept {
+inline __attribute__((always_inline)) std::uint64_t eight_digits(std::uint64_t y) noexcept {
   y = y * 10 + (y >> 8);
   return (((y & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
           (((y >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
@@ -36,7 +36,8 @@ inline std::uint64_t eight_digits(std::uint64_t y) noexcept {
 // Reads the run of decimal digits at p, up to eight of them, when at least eight bytes are
 // readable there: sets `digits` to its length (0 when p is not a digit, 8 when the run may go
 // on) and `value` to its value. Returns false when fewer than eight bytes are left.
-inline bool digit_run8(const char* p, const char* end, int& digits, std::uint64_t& value) noexcept {
+inline __attribute__((always_inline)) bool digit_run8(const char* p, const char* end, int& digits,
+                                                      std::uint64_t& value) noexcept {
   if constexpr (std::endian::native != std::endian::little) {
     return false;
   } else {

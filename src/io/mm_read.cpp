@@ -327,6 +327,7 @@ void parse_coord_chunk(Chunk& c, const Ctx& ctx, I* ri, I* ci, T* vv, std::int64
   const bool pattern = ctx.field == MmField::Pattern;
   const bool skew = ctx.symmetry == MmSymmetry::SkewSymmetric;
   const bool fast = nearest_rounding();
+  const bool real = ctx.field == MmField::Real || ctx.field == MmField::Double;
   auto fail = [&](std::string msg) {
     c.err_line = line;
     c.err = std::move(msg);
@@ -365,8 +366,15 @@ void parse_coord_chunk(Chunk& c, const Ctx& ctx, I* ri, I* ci, T* vv, std::int64
       if (q == end || *q == '\n' || *q == '\r') {
         return fail("entry has no value; expected 'row col value'");
       }
-      std::string err;
-      if (!parse_value(q, end, ctx, v, err, fast)) return fail(std::move(err));
+      // The common case first: a real value the float fast path takes, without the layers that
+      // name errors.
+      const char* qv = q;
+      if (real && parse_real_fast(qv, end, v, fast) && is_delim(qv, end)) {
+        q = qv;
+      } else {
+        std::string err;
+        if (!parse_value(q, end, ctx, v, err, fast)) return fail(std::move(err));
+      }
       q = skip_blank(q, end);
     } else if (q < end && *q != '\n' && *q != '\r') {
       // Some pattern files carry a value column anyway; it is read and ignored.
@@ -620,9 +628,27 @@ Triplets<T, I> parse_coordinate(const std::string& path, const char* data, std::
   detail::reserve_large(t.r, cap);
   detail::reserve_large(t.c, cap);
   detail::reserve_large(t.v, cap);
-  t.r.resize(static_cast<std::size_t>(limit));
-  t.c.resize(static_cast<std::size_t>(limit));
-  t.v.resize(static_cast<std::size_t>(limit));
+  // Within the capacity just reserved, so nothing allocates or throws here; the zero fill and
+  // the first touch of each array's pages run on their own thread (W6: 6 ms serial before).
+  const auto n = static_cast<std::size_t>(limit);
+#ifdef _OPENMP
+#pragma omp parallel sections num_threads(std::min(threads, 3)) if (threads > 1 && \
+                                                                    limit > (1 << 16))
+#endif
+  {
+#ifdef _OPENMP
+#pragma omp section
+#endif
+    t.r.resize(n);
+#ifdef _OPENMP
+#pragma omp section
+#endif
+    t.c.resize(n);
+#ifdef _OPENMP
+#pragma omp section
+#endif
+    t.v.resize(n);
+  }
   const Ctx ctx = make_ctx(h, type_name<T>());
   const auto nc = static_cast<std::int64_t>(b.chunks.size());
 #ifdef _OPENMP

@@ -1,6 +1,8 @@
 // Tests of the sparse containers: CSR/COO validation, CsrMatrix, CooMatrix, CsrBatch, CooBatch.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -105,6 +107,40 @@ TYPED_TEST(SparseTest, CsrMatrixConstructorErrors) {
     SPBMM_EXPECT_THROW_MSG(M(2, k2to31, {0, 0, 0}, {}, {}), FormatError,
                            "CSR matrix: shape 2x2147483648 does not fit a 32-bit index");
   }
+}
+
+// Large matrices are checked by all threads first; a problem anywhere still gets the message that
+// names its row, and a valid matrix still passes.
+TYPED_TEST(SparseTest, LargeCsrValidationNamesTheFirstProblem) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  using M = CsrMatrix<T, I>;
+  const std::int64_t rows = 40000, per_row = 8, cols = 1000;
+  std::vector<I> rp(static_cast<std::size_t>(rows) + 1), ci;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t k = 0; k < per_row; ++k) ci.push_back(static_cast<I>((r + k * 97) % cols));
+    std::sort(ci.end() - per_row, ci.end());
+    rp[static_cast<std::size_t>(r) + 1] = static_cast<I>(ci.size());
+  }
+  const std::vector<T> v(ci.size(), T(1));
+  EXPECT_NO_THROW(M(rows, cols, rp, ci, v));
+  auto bad = ci;
+  std::swap(bad[39000 * per_row + 2], bad[39000 * per_row + 3]);
+  SPBMM_EXPECT_THROW_MSG(M(rows, cols, rp, bad, v), FormatError,
+                         "CSR matrix: row 39000: column indices not strictly increasing (" +
+                             std::to_string(bad[39000 * per_row + 3]) + " after " +
+                             std::to_string(bad[39000 * per_row + 2]) + ")");
+  bad = ci;
+  bad[31000 * per_row] = static_cast<I>(cols);
+  bad[35000 * per_row] = static_cast<I>(-1);
+  SPBMM_EXPECT_THROW_MSG(M(rows, cols, rp, bad, v), FormatError,
+                         "CSR matrix: row 31000: column index 1000 >= cols 1000");
+  auto rbad = rp;
+  rbad[20001] = rbad[20000] - 1;
+  SPBMM_EXPECT_THROW_MSG(
+      M(rows, cols, rbad, ci, v), FormatError,
+      "CSR matrix: row 20000: row_ptr decreases (row_ptr[20001] = " + std::to_string(rbad[20001]) +
+          " < row_ptr[20000] = " + std::to_string(rbad[20000]) + ")");
 }
 
 TYPED_TEST(SparseTest, CsrViewValidationErrors) {
