@@ -297,8 +297,9 @@ Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel
   // cache reads each kernel's own form of A, and B, from memory at every call: the sparse kernel
   // its CSR once, the dense kernel its dense A once per column panel of C (and a converted form
   // adds its copy to what the batch holds). The kernels' arithmetic does not hide these reads
-  // (the sparse kernel on W7's half-dense entries ran 10% slower with its operands flushed from
-  // the cache, the dense kernel 30%), so the time adds to the compute.
+  // (with their operands flushed from the cache, one thread ran W7's half-dense entries 13%
+  // slower on the sparse kernel and 43% slower on the dense one, which reads A twice), so the
+  // time adds to the compute.
   const double ib = s.index_bytes > 0 ? s.index_bytes : 4;
   const double sparse_bytes = (rows + 1) * ib + nnz * (ib + vb);
   const double dense_bytes = rows * cols * vb;
@@ -462,10 +463,12 @@ Choice choose_resolved(const EntryStats& s, Kernel forced, bool forced_per_entry
   }
   if (!reads.empty()) {
     char mb[96];
-    std::snprintf(mb, sizeof(mb),
-                  "the batch's operands take %.4g MB, more than the model's %.4g MB",
-                  e.batch_bytes / 1e6, machine.cache_mb);
-    why += cat("; from memory at each call (", mb, " of cache): ", reads);
+    std::snprintf(mb, sizeof(mb), "%.4g MB as stored, with any copy of A a kernel adds",
+                  e.batch_bytes / 1e6);
+    char cache[48];
+    std::snprintf(cache, sizeof(cache), "%.4g MB", machine.cache_mb);
+    why += cat("; from memory at each call (the batch's operands, ", mb, ", outgrow the model's ",
+               cache, " of cache): ", reads);
   }
   for (auto it = ranked.begin(); it != ranked_end; ++it) {
     const Estimate& x = *it;
