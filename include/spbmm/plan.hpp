@@ -27,6 +27,10 @@ struct EntryStats {
   std::int64_t max_row = 0;  // longest row of op(A)
   int value_bytes = 4;       // sizeof(T): 8 selects the model's fp64 factors
   int index_bytes = 4;       // sizeof(I): what a device copy of a sparse entry's indices takes
+  // Bytes the operands of the entry's whole batch take as stored (every A, B and C), which
+  // decides whether they stay cached between calls (MachineModel::cache_mb); a plan fills it in.
+  // 0: the entry's own operands only.
+  double batch_bytes = 0;
 };
 
 // The dispatcher's decision for one entry, with the reason explain() prints.
@@ -38,7 +42,10 @@ struct Choice {
 
 // Per-kernel throughput figures of this machine: what choose_kernel compares. Rates are GFLOP/s
 // per thread for fp32, measured with every thread of the batch loop busy (so shared memory
-// bandwidth is priced in); fp64 rates are the fp32 ones times the f64 factors.
+// bandwidth is priced in); fp64 rates are the fp32 ones times the f64 factors. The rates are
+// those of operands that stay cached: a batch whose operands (with the copies a kernel adds)
+// take more than cache_mb reads each kernel's form of A, and B, from memory at stream_gbps at
+// every call, and the CPU estimates add that time (0 in either figure: no such term).
 //
 // defaults() returns figures stored in code (a calibration of the reference machine, see
 // model.cpp), or, when the environment variable SPBMM_MACHINE_FILE names a file, the model read
@@ -60,6 +67,8 @@ struct MachineModel {
   double eigen_dense_gflops = 0;     // Eigen dense x dense, per thread (0: never chosen)
   double convert_gbps = 0;           // sparse <-> dense conversion (dense bytes / s)
   double memory_gbps = 0;            // writing C, per thread (bytes / s)
+  double stream_gbps = 0;            // reading what no cache holds, per thread (bytes / s)
+  double cache_mb = 0;               // cache a batch's operands stay in between calls (MB)
   double f64_sparse_factor = 0.5;    // fp64 rate / fp32 rate of the sparse kernels
   double f64_dense_factor = 0.5;     // fp64 rate / fp32 rate of the dense kernels
   double gpu_gflops = 0;             // GPU sparse kernel (0: no device; the GPU is never chosen)
@@ -122,6 +131,10 @@ struct Policy {
   bool gpu_b_on_host = true;
   bool gpu_c_on_host = true;
   bool gpu_c_read = false;  // bmm_into sets it when beta != 0
+  // Whether every call checks A's values against a converted entry's copy (a Plan does unless
+  // PlanOptions::constant_values; a plan sets this from it): a cost per call of the converted
+  // kernel.
+  bool follows_values = true;
 };
 
 // The GPU estimate of one entry, in parts (seconds); total() is what choose_kernel compares.

@@ -5,12 +5,19 @@
 #include <random>
 #include <vector>
 
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #include "dispatch/gpu_cache.hpp"
 #include "kernels/cpu/dense_dense.hpp"
+#include "kernels/cpu/isa.hpp"
 #include "kernels/kernels.hpp"
 #include "spbmm/convert.hpp"
 #include "spbmm/gpu.hpp"
@@ -168,6 +175,65 @@ struct WriteProblem {
   static double bytes() { return static_cast<double>(std::size_t{1} << 22) * sizeof(float); }
 };
 
+// Reading a block that no cache holds, as a batch whose operands outgrow the cache reads them:
+// each thread sums its own share. The sum uses the widest loads the kernels use (AVX-512 where
+// the CPU has it): with the baseline's 16-byte loads the same buffers read a third slower.
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) float sum_avx512(const float* x, std::size_t count) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  std::size_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    s0 = _mm512_add_ps(s0, _mm512_loadu_ps(x + i));
+    s1 = _mm512_add_ps(s1, _mm512_loadu_ps(x + i + 16));
+  }
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, _mm512_add_ps(s0, s1));
+  float s = 0;
+  for (const float l : lanes) s += l;
+  for (; i < count; ++i) s += x[i];
+  return s;
+}
+#endif
+
+float sum_floats(const float* x, std::size_t count) {
+#if defined(__x86_64__)
+  if (kernels::cpu::cpu_has_avx512()) return sum_avx512(x, count);
+#endif
+  // Eight partial sums keep the loop bound by the loads, not by the latency of the additions.
+  float part[8] = {};
+  const std::size_t whole = count / 8 * 8;
+  for (std::size_t i = 0; i < whole; i += 8) {
+    for (int j = 0; j < 8; ++j) part[j] += x[i + static_cast<std::size_t>(j)];
+  }
+  float s = 0;
+  for (const float p : part) s += p;
+  for (std::size_t i = whole; i < count; ++i) s += x[i];
+  return s;
+}
+
+struct StreamProblem {
+  std::size_t floats;
+  struct State {
+    std::vector<float> x;
+    float sum = 0;
+  };
+  State state(std::uint64_t) { return {std::vector<float>(floats, 1.0f), 0.0f}; }
+  void run(State& s) { s.sum += sum_floats(s.x.data(), s.x.size()); }
+};
+
+// The last-level cache the operating system reports, in MB (0 when it says nothing).
+double reported_cache_mb() {
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (l3 > 0) return static_cast<double>(l3) / 1e6;
+#endif
+#ifdef _SC_LEVEL2_CACHE_SIZE
+  const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (l2 > 0) return static_cast<double>(l2) / 1e6;
+#endif
+  return 0;
+}
+
 template <class T>
 double sparse_rate(int threads, std::int64_t n, Which which) {
   SparseProblem<T> p{2048, 2048, n, 0.01, which};
@@ -205,6 +271,16 @@ MachineModel MachineModel::calibrate(int threads) {
   m.convert_gbps = ConvertProblem::bytes() / per_thread_seconds(t, convert, 0.05) / 1e9;
   WriteProblem write;
   m.memory_gbps = WriteProblem::bytes() / per_thread_seconds(t, write, 0.05) / 1e9;
+  // A batch keeps a quarter of the reported last-level cache between calls: on the reference
+  // machine (260 MiB reported, shared with other guests) reads slowed to the memory's speed once
+  // the buffers passed 48 to 128 MB. The stream is read from 4 times that (at least 64 MB, at
+  // most 1 GB in all).
+  const double reported = reported_cache_mb();
+  m.cache_mb = reported > 0 ? reported / 4 : 32;
+  const double total = std::min(1e9, std::max(64e6, 4 * m.cache_mb * 1e6));
+  StreamProblem stream{static_cast<std::size_t>(total / t / sizeof(float))};
+  m.stream_gbps = static_cast<double>(stream.floats * sizeof(float)) /
+                  per_thread_seconds(t, stream, 0.05) / 1e9;
   if (gpu::available()) {
     dispatch::measure_gpu_figures(m);
     m.gpu_source = "measured now";

@@ -53,6 +53,9 @@ struct Prepared {
 Choice choose_resolved(const EntryStats& s, Kernel forced, bool forced_per_entry,
                        const Policy& policy, const MachineModel& machine, bool with_reason);
 
+// Bytes an entry's operands take as stored: A in its format, B (cols x n) and C (rows x n).
+double operand_bytes(const EntryStats& s);
+
 template <Value T, Index I>
 struct Engine {
   BatchView<T, I> a;

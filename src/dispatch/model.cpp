@@ -40,6 +40,32 @@ const char* to_string(Kernel kernel) noexcept {
   return "?";
 }
 
+namespace dispatch {
+
+double operand_bytes(const EntryStats& s) {
+  const double vb = s.value_bytes > 0 ? s.value_bytes : 4;
+  const double ib = s.index_bytes > 0 ? s.index_bytes : 4;
+  const auto rows = static_cast<double>(s.rows);
+  const auto cols = static_cast<double>(s.cols);
+  const auto nnz = static_cast<double>(s.nnz);
+  double a = 0;
+  switch (s.format) {
+    case Format::Dense:
+      a = rows * cols * vb;
+      break;
+    case Format::Csr:
+      a = (rows + 1) * ib + nnz * (ib + vb);
+      break;
+    case Format::Coo:
+      a = nnz * (2 * ib + vb);
+      break;
+  }
+  const auto n = static_cast<double>(s.n);
+  return a + cols * n * vb + rows * n * vb;
+}
+
+}  // namespace dispatch
+
 namespace {
 
 // The text form's keys, in output order, with the member each names (model_fields.hpp).
@@ -52,6 +78,8 @@ constexpr dispatch::ModelField kFields[] = {
     {"eigen_dense_gflops", &MachineModel::eigen_dense_gflops},
     {"convert_gbps", &MachineModel::convert_gbps},
     {"memory_gbps", &MachineModel::memory_gbps},
+    {"stream_gbps", &MachineModel::stream_gbps},
+    {"cache_mb", &MachineModel::cache_mb},
     {"f64_sparse_factor", &MachineModel::f64_sparse_factor},
     {"f64_dense_factor", &MachineModel::f64_dense_factor},
     {"gpu_gflops", &MachineModel::gpu_gflops},
@@ -68,11 +96,17 @@ constexpr dispatch::ModelField kFields[] = {
 //   OMP_NUM_THREADS=2 build/bench/dispatch/bench_w7 --calibrate --threads 2
 // i.e. MachineModel::calibrate(2).to_text(). The machine is shared, and other jobs only ever
 // slow a calibration down, so these are the fastest complete run of several (with the fp64
-// factors, which are ratios, from the two runs whose fp32 figures were least disturbed). No GPU
+// factors, which are ratios, from the two runs whose fp32 figures were least disturbed).
+// sparse_gflops is newer: the sparse kernel's rewrite made it 2.4x faster on W7's entries, and
+// the figure is the fastest of three `spbmm calibrate --threads 2` runs after it (2-core Intel
+// Xeon with AVX-512, the machine W7 is measured on: 37.9, 46.2, 46.3). stream_gbps and cache_mb
+// are from that machine too: two threads each summing its own buffer read 12.4-12.8 GB/s per
+// thread once the buffers passed 64 MB in all, and 27 GB/s below (its L3 is reported as
+// 260 MiB, but other guests share it: the knee moved between 48 and 128 MB across runs). No GPU
 // there: the device figures are 0; on a machine with a device they come from the per-device
 // cache or a short measurement (gpu_cache.cpp), or from SPBMM_MACHINE_FILE.
 constexpr const char* kReferenceCalibration = R"(
-sparse_gflops = 14.96
+sparse_gflops = 46.33
 sparse_gflops_small_n = 6.688
 dense_gflops_small = 119.0
 dense_gflops_large = 125.7
@@ -80,6 +114,8 @@ eigen_sparse_gflops = 7.160
 eigen_dense_gflops = 48.75
 convert_gbps = 31.01
 memory_gbps = 65.35
+stream_gbps = 12.5
+cache_mb = 64
 f64_sparse_factor = 0.52
 f64_dense_factor = 0.475
 gpu_gflops = 0
@@ -196,7 +232,10 @@ double at_rate(double flops, double gflops) {
 struct Estimate {
   Kernel kernel;
   double seconds;
-  double convert_seconds;  // the amortised conversion share included in `seconds`
+  double convert_seconds;     // the amortised conversion share included in `seconds`
+  double memory_seconds = 0;  // reading operands that outgrow the cache, included in `seconds`
+  double passes = 1;          // how often the kernel reads A (for explain)
+  double check_seconds = 0;   // per-call checks of a converted form, included in `seconds`
 };
 
 struct Estimates {
@@ -207,7 +246,12 @@ struct Estimates {
   Estimate eigen{Kernel::Eigen, 0, 0};
   Estimate gpu{Kernel::Gpu, 0, 0};
   bool over_dense_limit = false;  // Dense is left out: its copy of A would pass the limit
+  double batch_bytes = 0;         // the batch's operands as stored (EntryStats::batch_bytes)
 };
+
+// Columns of C per panel of the blocked dense kernel (two AVX-512 vectors): it reads A once per
+// panel, so an A that does not stay cached is read from memory ceil(n / panel) times.
+constexpr double kDensePanelBytes = 128;
 
 // Bytes the executor packs into pinned staging per chunk before it issues their copy
 // (kStageChunk in cuda_plugin.cpp): a host operand of U bytes goes up in ceil(U / chunk) copies.
@@ -249,21 +293,63 @@ Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel
       dense_factor *
       lerp_clamped(std::log2(volume), 15.0, m.dense_gflops_small, 24.0, m.dense_gflops_large);
 
+  // The rates are measured on operands that stay cached. A batch whose operands outgrow the
+  // cache reads each kernel's own form of A, and B, from memory at every call: the sparse kernel
+  // its CSR once, the dense kernel its dense A once per column panel of C (and a converted form
+  // adds its copy to what the batch holds). The kernels' arithmetic does not hide these reads
+  // (with their operands flushed from the cache, one thread ran W7's half-dense entries 13%
+  // slower on the sparse kernel and 43% slower on the dense one, which reads A twice), so the
+  // time adds to the compute.
+  const double ib = s.index_bytes > 0 ? s.index_bytes : 4;
+  const double sparse_bytes = (rows + 1) * ib + nnz * (ib + vb);
+  const double dense_bytes = rows * cols * vb;
+  const double b_bytes = cols * n * vb;
+  const double batch = std::max(s.batch_bytes, dispatch::operand_bytes(s));
+  e.batch_bytes = batch;
+  const double cache = m.cache_mb * 1e6;
+  const auto outgrows = [&](double working_set) {
+    return m.stream_gbps > 0 && cache > 0 && working_set > cache;
+  };
+  const auto from_memory = [&](double working_set, double bytes) {
+    return outgrows(working_set) ? bytes / (m.stream_gbps * 1e9) : 0.0;
+  };
+  const double sparse_set = batch + (stored_dense ? sparse_bytes : 0.0);
+  const double dense_set = batch + (stored_dense ? 0.0 : dense_bytes);
+  const double panel = kDensePanelBytes / vb;
+  const double passes = std::max(1.0, std::ceil(n / panel));
+  // A converted form costs at every call besides its plan-time conversion: B is scanned for Inf
+  // and NaN (which the stored format would propagate differently), and a plan that follows A's
+  // values compares them with the copy it converted (a CSR copy of a dense A: the dense A and
+  // the CSR values; a dense copy of a sparse A: A's values and the copy of them it keeps).
+  const auto check = [&](double working_set, double follow_bytes) {
+    const double bytes = b_bytes + (policy.follows_values ? follow_bytes : 0.0);
+    const double rate = outgrows(working_set) ? m.stream_gbps : m.memory_gbps;
+    return rate > 0 ? bytes / (rate * 1e9) : 0.0;
+  };
+
   e.sparse = {Kernel::Sparse, at_rate(sparse_flops, sparse_rate) + write, 0};
+  e.sparse.memory_seconds = from_memory(sparse_set, sparse_bytes + b_bytes);
   if (stored_dense) {
     e.sparse.convert_seconds = convert;
-    e.sparse.seconds += convert;
+    e.sparse.check_seconds = check(sparse_set, dense_bytes + nnz * vb);
   }
   e.dense = {Kernel::Dense, at_rate(dense_flops, dense_rate) + write, 0};
+  e.dense.passes = passes;
+  e.dense.memory_seconds = from_memory(dense_set, passes * dense_bytes + b_bytes);
   if (!stored_dense) {
     e.dense.convert_seconds = convert;
-    e.dense.seconds += convert;
+    e.dense.check_seconds = check(dense_set, 2 * nnz * vb);
   }
   e.eigen = {Kernel::Eigen,
              (stored_dense ? at_rate(dense_flops, m.eigen_dense_gflops * dense_factor)
                            : at_rate(sparse_flops, m.eigen_sparse_gflops * sparse_factor)) +
                  write,
              0};
+  e.eigen.memory_seconds =
+      from_memory(batch, (stored_dense ? dense_bytes : sparse_bytes) + b_bytes);
+  for (Estimate* x : {&e.sparse, &e.dense, &e.eigen}) {
+    x->seconds += x->convert_seconds + x->memory_seconds + x->check_seconds;
+  }
   e.gpu = {Kernel::Gpu, estimate_gpu(s, policy, m).total(), 0};
 
   e.all[e.count++] = e.sparse;
@@ -365,6 +451,31 @@ Choice choose_resolved(const EntryStats& s, Kernel forced, bool forced_per_entry
           cat("; ", to_string(x.kernel), " includes converting A (", seconds_str(x.convert_seconds),
               " per call over ", std::max(1, policy.expected_calls), " expected call",
               policy.expected_calls > 1 ? "s" : "", ")");
+    }
+  }
+  std::string reads;
+  for (auto it = ranked.begin(); it != ranked_end; ++it) {
+    const Estimate& x = *it;
+    if (!(x.memory_seconds > 0) || !std::isfinite(x.memory_seconds)) continue;
+    reads += cat(reads.empty() ? "" : ", ", to_string(x.kernel), " A",
+                 x.passes > 1 ? cat(" ", x.passes, " times") : std::string(), " and B (",
+                 seconds_str(x.memory_seconds), ")");
+  }
+  if (!reads.empty()) {
+    char mb[96];
+    std::snprintf(mb, sizeof(mb), "%.4g MB as stored, with any copy of A a kernel adds",
+                  e.batch_bytes / 1e6);
+    char cache[48];
+    std::snprintf(cache, sizeof(cache), "%.4g MB", machine.cache_mb);
+    why += cat("; from memory at each call (the batch's operands, ", mb, ", outgrow the model's ",
+               cache, " of cache): ", reads);
+  }
+  for (auto it = ranked.begin(); it != ranked_end; ++it) {
+    const Estimate& x = *it;
+    if (x.check_seconds > 0 && std::isfinite(x.check_seconds)) {
+      why += cat("; ", to_string(x.kernel), " includes scanning B for Inf and NaN",
+                 policy.follows_values ? " and comparing A's values with its converted copy" : "",
+                 " (", seconds_str(x.check_seconds), " per call)");
     }
   }
   if (e.over_dense_limit) {

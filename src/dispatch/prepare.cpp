@@ -223,6 +223,17 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     const std::size_t end = std::min(size, (block + 1) * kBlock);
     for (std::size_t i = block * kBlock; i < end; ++i) {
       stats[i] = analyse<T, I>(a[i], po.op_a, n[i], i, lengths);
+    }
+  });
+  // Whether the batch's operands stay cached between calls decides what each kernel reads from
+  // memory, so every entry is priced with the whole batch's bytes.
+  double batch_bytes = 0;
+  for (const EntryStats& s : stats) batch_bytes += operand_bytes(s);
+  policy.follows_values = !po.constant_values;
+  parallel_for((size + kBlock - 1) / kBlock, threads, [&](std::size_t block) {
+    const std::size_t end = std::min(size, (block + 1) * kBlock);
+    for (std::size_t i = block * kBlock; i < end; ++i) {
+      stats[i].batch_bytes = batch_bytes;
       const bool by_entry = !forced.empty() && forced_per_entry[i] != 0;
       choices[i] = choose_resolved(stats[i], by_entry ? forced[i] : policy.force, by_entry, policy,
                                    machine, false);

@@ -193,18 +193,123 @@ TEST(ChooseKernel, DoublesUseTheFp64Factors) {
   EXPECT_EQ(f64.kernel, Kernel::Sparse) << f64.reason;
 }
 
+// Figures in the proportions of the W7 machine (sparse kernel a third of the dense rate; memory
+// at a tenth of a GB/s per GFLOP/s), with a 64 MB cache.
+MachineModel streaming_model() {
+  MachineModel m;
+  m.sparse_gflops = 40;
+  m.sparse_gflops_small_n = 5;
+  m.dense_gflops_small = 80;
+  m.dense_gflops_large = 120;
+  m.convert_gbps = 10;
+  m.memory_gbps = 20;
+  m.stream_gbps = 10;
+  m.cache_mb = 64;
+  m.threads = 2;
+  return m;
+}
+
+TEST(ChooseKernel, OperandsOutgrowingTheCacheAreReadFromMemory) {
+  // A half-dense 1024 x 1024 entry with N = 64: alone its operands fit the cache and the dense
+  // kernel's flops win; in a batch whose operands take 200 MB the dense kernel reads its copy of
+  // A from memory once per column panel (twice) against the sparse kernel's one CSR read, and
+  // the per-call check of the converted copy reads A's values twice more.
+  const MachineModel m = streaming_model();
+  EntryStats s = sparse_entry(1024, 1024, 64, 0.5);
+  const Choice alone = choose_kernel(s, {}, m);
+  EXPECT_EQ(alone.kernel, Kernel::Dense) << alone.reason;
+  EXPECT_EQ(alone.reason.find("from memory"), std::string::npos) << alone.reason;
+  s.batch_bytes = 200e6;
+  const Choice in_batch = choose_kernel(s, {}, m);
+  EXPECT_EQ(in_batch.kernel, Kernel::Sparse) << in_batch.reason;
+  EXPECT_NE(in_batch.reason.find("from memory at each call (the batch's operands, 200 MB as "
+                                 "stored, with any copy of A a kernel adds, outgrow the model's "
+                                 "64 MB of cache)"),
+            std::string::npos)
+      << in_batch.reason;
+  EXPECT_NE(in_batch.reason.find("dense A 2 times and B ("), std::string::npos) << in_batch.reason;
+  EXPECT_NE(in_batch.reason.find("sparse A and B ("), std::string::npos) << in_batch.reason;
+  // Without the memory figures the same batch still goes dense: the term is what moves it.
+  MachineModel flat = m;
+  flat.stream_gbps = 0;
+  EXPECT_EQ(choose_kernel(s, {}, flat).kernel, Kernel::Dense);
+  // The sparse kernel reads its CSR (8 bytes per stored value, int32 indices) and B once:
+  // exactly that many bytes at stream_gbps more than with the operands cached.
+  Policy sparse;
+  sparse.force = Kernel::Sparse;
+  const double csr_bytes = 1025.0 * 4 + static_cast<double>(s.nnz) * 8;
+  const double b_bytes = 1024.0 * 64 * 4;
+  EXPECT_NEAR(choose_kernel(s, sparse, m).estimated_seconds -
+                  choose_kernel(s, sparse, flat).estimated_seconds,
+              (csr_bytes + b_bytes) / 10e9, 1e-12);
+}
+
+TEST(ChooseKernel, EntriesThatFitTheCacheKeepTheirEstimates) {
+  // A 256 x 256 entry with N = 64 in a small batch: nothing outgrows the cache, so the memory
+  // figures change no estimate, dense or sparse, stored dense or converted.
+  const MachineModel m = streaming_model();
+  MachineModel flat = m;
+  flat.stream_gbps = 0;
+  flat.cache_mb = 0;
+  for (const Format f : {Format::Csr, Format::Dense}) {
+    EntryStats s = sparse_entry(256, 256, 64, 0.3);
+    s.format = f;
+    s.batch_bytes = 8e6;
+    for (const Kernel k : {Kernel::Auto, Kernel::Dense, Kernel::Sparse}) {
+      Policy p;
+      p.force = k;
+      const Choice with = choose_kernel(s, p, m);
+      const Choice without = choose_kernel(s, p, flat);
+      EXPECT_EQ(with.kernel, without.kernel) << with.reason;
+      EXPECT_EQ(with.estimated_seconds, without.estimated_seconds) << to_string(k);
+      EXPECT_EQ(with.reason.find("from memory"), std::string::npos) << with.reason;
+    }
+  }
+}
+
+TEST(ChooseKernel, FollowingValuesIsPricedOnConvertedEntries) {
+  // A plan that follows A's values compares them with a converted copy at every call; one made
+  // for constant values (and bmm()) only scans B.
+  const MachineModel m = streaming_model();
+  const EntryStats s = sparse_entry(512, 512, 64, 0.4);
+  Policy follows;
+  follows.force = Kernel::Dense;
+  Policy constant = follows;
+  constant.follows_values = false;
+  const Choice a = choose_kernel(s, follows, m);
+  const Choice b = choose_kernel(s, constant, m);
+  EXPECT_NEAR(a.estimated_seconds - b.estimated_seconds,
+              2.0 * static_cast<double>(s.nnz) * 4 / 20e9, 1e-12);
+  Policy auto_policy;
+  const Choice why = choose_kernel(s, auto_policy, m);
+  EXPECT_NE(why.reason.find("dense includes scanning B for Inf and NaN and comparing A's values"),
+            std::string::npos)
+      << why.reason;
+  // The sparse kernel on a CSR entry converts nothing and pays no check.
+  Policy sparse = follows;
+  sparse.force = Kernel::Sparse;
+  Policy sparse_constant = constant;
+  sparse_constant.force = Kernel::Sparse;
+  EXPECT_EQ(choose_kernel(s, sparse, m).estimated_seconds,
+            choose_kernel(s, sparse_constant, m).estimated_seconds);
+}
+
 TEST(MachineModelText, RoundTripIsExact) {
   MachineModel m = model();
   m.gpu_gflops = 1234.5678901234567;
   m.gpu_transfer_gbps = 1.0 / 3.0;
   m.gpu_launch_seconds = 7.25e-6;
   m.f64_sparse_factor = 0.8123456789;
+  m.stream_gbps = 12.5;
+  m.cache_mb = 64;
   m.threads = 7;
   const MachineModel r = MachineModel::from_text(m.to_text());
   EXPECT_EQ(r.to_text(), m.to_text());
   EXPECT_EQ(r.gpu_gflops, m.gpu_gflops);
   EXPECT_EQ(r.gpu_transfer_gbps, m.gpu_transfer_gbps);
   EXPECT_EQ(r.sparse_gflops_small_n, m.sparse_gflops_small_n);
+  EXPECT_EQ(r.stream_gbps, 12.5);
+  EXPECT_EQ(r.cache_mb, 64);
   EXPECT_EQ(r.threads, 7);
 }
 

@@ -794,5 +794,42 @@ TYPED_TEST(PlanTest, FuzzEmptyBWithNullDataForACrossingEntry) {
   plan.execute(into.view(), DenseBatchView<const T>::single(b), T(1), T(1));
 }
 
+// A plan prices every entry with the whole batch's bytes: the same half-dense entries run dense
+// while the batch fits the model's cache and sparse once it does not (the dense kernel reads its
+// copy of A once per column panel), with the same results either way.
+TEST(PlanChoice, BatchOutgrowingTheCacheMovesHalfDenseEntriesToSparse) {
+  using T = float;
+  using I = std::int32_t;
+  std::mt19937_64 rng(41);
+  std::vector<CsrMatrix<T, I>> a;
+  for (int i = 0; i < 4; ++i) a.push_back(test::random_csr<T, I>(256, 256, 0.5, rng));
+  const CsrBatch<T, I> batch = CsrBatch<T, I>::from_list(a);
+  MachineModel m;
+  m.sparse_gflops = 40;
+  m.sparse_gflops_small_n = 5;
+  m.dense_gflops_small = 80;
+  m.dense_gflops_large = 120;
+  m.convert_gbps = 10;
+  m.memory_gbps = 20;
+  m.stream_gbps = 10;
+  m.cache_mb = 100;  // the batch's 1.58 MB fit
+  PlanOptions po;
+  po.machine = &m;
+  const Plan<T, I> cached(BatchView<T, I>(batch), 64, po);
+  m.cache_mb = 0.5;  // they do not
+  const Plan<T, I> streamed(BatchView<T, I>(batch), 64, po);
+  const std::vector<std::int64_t> sizes(4, 256), n(4, 64);
+  const test::Operands<T> o = test::operands<T>(sizes, sizes, n, Op::N, rng);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(cached.choices()[i].kernel, Kernel::Dense) << cached.explain();
+    EXPECT_EQ(streamed.choices()[i].kernel, Kernel::Sparse) << streamed.explain();
+  }
+  EXPECT_EQ(cached.explain().find("from memory"), std::string::npos);
+  EXPECT_NE(streamed.explain().find("from memory at each call (the batch's operands, 1.5"),
+            std::string::npos)
+      << streamed.explain();
+  EXPECT_TRUE(batch_near(cached.execute(o.b.view()), streamed.execute(o.b.view()), 256));
+}
+
 }  // namespace
 }  // namespace spbmm
