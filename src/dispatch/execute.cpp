@@ -534,6 +534,7 @@ void run_batch(const DenseBatchView<T>& c, const BatchView<T, I>& a,
   po.policy.gpu_c_read = beta != T(0);
   po.constant_values = true;
   Engine<T, I> engine;
+  engine.count_dense_always = false;
   engine.build(a, n, po);
   if (sum != nullptr) {
     engine.run_sum(*sum, b, alpha, beta);

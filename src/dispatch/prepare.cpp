@@ -222,10 +222,35 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     std::vector<std::int64_t> lengths;
     const std::size_t end = std::min(size, (block + 1) * kBlock);
     for (std::size_t i = block * kBlock; i < end; ++i) {
-      stats[i] = analyse<T, I>(a[i], po.op_a, n[i], i, lengths);
       const bool by_entry = !forced.empty() && forced_per_entry[i] != 0;
-      choices[i] = choose_resolved(stats[i], by_entry ? forced[i] : policy.force, by_entry, policy,
-                                   machine, false);
+      const Kernel force = by_entry ? forced[i] : policy.force;
+      const auto* d = std::get_if<DenseView<const T>>(&a[i]);
+      if (!count_dense_always && force == Kernel::Auto && d != nullptr && d->rows > 0 &&
+          d->cols > 0) {
+        // The smallest of a few densities at which the dense kernel wins; an entry that has at
+        // least that many nonzeros (found after reading that share of a full entry) is dense at
+        // its exact count too, and keeps the stats of a full entry (see dense_shape_stats).
+        const EntryStats full =
+            dense_shape_stats<T>(*d, po.op_a, n[i], i, static_cast<int>(sizeof(I)));
+        std::int64_t limit = 0;
+        for (const std::int64_t share : {256, 64, 16, 4}) {
+          EntryStats lo = full;
+          lo.nnz = std::max<std::int64_t>(1, full.nnz / share);
+          lo.density = static_cast<double>(lo.nnz) / static_cast<double>(full.nnz);
+          if (choose_resolved(lo, force, by_entry, policy, machine, false).kernel ==
+              Kernel::Dense) {
+            limit = lo.nnz;
+            break;
+          }
+        }
+        if (limit > 0 && dense_nonzeros_reach(*d, limit)) {
+          stats[i] = full;
+          choices[i] = choose_resolved(stats[i], force, by_entry, policy, machine, false);
+          continue;
+        }
+      }
+      stats[i] = analyse<T, I>(a[i], po.op_a, n[i], i, lengths);
+      choices[i] = choose_resolved(stats[i], force, by_entry, policy, machine, false);
     }
   });
   if (look_for_device && worth_a_device(stats, choices, forced, policy.force)) {
