@@ -415,7 +415,8 @@ constexpr double kSmallGemmSaving = 0.25;
 template <Value T, Index I>
 void Engine<T, I>::make_small_kernels() {
   namespace cpu = kernels::cpu;
-  if (!cpu::small_gemm_built() || dense_op != Op::N || options.op_b != Op::N) return;
+  // With op_b = T the kernels serve a B shared by every product, which dense_batch transposes once.
+  if (!cpu::small_gemm_built() || dense_op != Op::N) return;
   // Kernels are made for B and C as a batch of their own lays them out (row-major, no padding);
   // products given other strides run on the blocked kernel. Making one costs about as much as
   // computing a few products of its shape, so the kernels are made only where the plan's

@@ -15,13 +15,15 @@ namespace spbmm::kernels::cpu {
 struct SmallGemm {
   void* fn = nullptr;
   std::int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
+  // A kernel of make_at_b_gemm (C += A^T B), never one that fits() a plain product.
+  bool at_b = false;
 
   // Whether this kernel computes C = alpha * op_a(A) * op_b(B) + beta * C for these operands.
   template <Value T>
   bool fits(Op op_a, Op op_b, T alpha, const DenseView<const T>& a, const DenseView<const T>& b,
             T beta, const DenseView<T>& c) const noexcept {
-    return fn != nullptr && op_a == Op::N && op_b == Op::N && alpha == T(1) && beta == T(0) &&
-           a.layout == Layout::RowMajor && b.layout == Layout::RowMajor &&
+    return fn != nullptr && !at_b && op_a == Op::N && op_b == Op::N && alpha == T(1) &&
+           beta == T(0) && a.layout == Layout::RowMajor && b.layout == Layout::RowMajor &&
            c.layout == Layout::RowMajor && c.rows == m && c.cols == n && a.cols == k &&
            a.ld == lda && b.ld == ldb && c.ld == ldc;
   }
@@ -41,7 +43,15 @@ template <Value T>
 SmallGemm make_small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t lda,
                           std::int64_t ldb, std::int64_t ldc);
 
-// Runs a kernel that fits (see SmallGemm::fits) on the calling thread.
+// The kernel for C (m x n, ldc) += A^T B with A (k x m, lda) and B (k x n, ldb), all row-major:
+// one row chunk of a stacked weight gradient. LIBXSMM makes it with B transposed in its
+// column-major terms (C^T += B^T A). Empty SmallGemm when none (m or n above kSmallGemmMaxNK).
+template <Value T>
+SmallGemm make_at_b_gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t lda,
+                         std::int64_t ldb, std::int64_t ldc);
+
+// Runs a kernel that fits (see SmallGemm::fits), or one of make_at_b_gemm with a = A and b = B,
+// on the calling thread.
 template <Value T>
 void run_small_gemm(const SmallGemm& g, const T* a, const T* b, T* c) noexcept;
 
