@@ -2,6 +2,7 @@
 // (conversions and transposes, built with their maps back to A's values).
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -227,21 +228,30 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
       const auto* d = std::get_if<DenseView<const T>>(&a[i]);
       if (!count_dense_always && force == Kernel::Auto && d != nullptr && d->rows > 0 &&
           d->cols > 0) {
-        // The smallest of a few densities at which the dense kernel wins; an entry that has at
-        // least that many nonzeros (found after reading that share of a full entry) is dense at
-        // its exact count too, and keeps the stats of a full entry (see dense_shape_stats).
+        // A count at which the dense kernel wins, within a few percent of the smallest (a
+        // bisection in log scale); an entry that has at least that many nonzeros (found after
+        // reading that share of a full entry) is dense at its exact count too, and keeps the
+        // stats of a full entry (see dense_shape_stats).
         const EntryStats full =
             dense_shape_stats<T>(*d, po.op_a, n[i], i, static_cast<int>(sizeof(I)));
+        const auto dense_at = [&](std::int64_t count) {
+          EntryStats at = full;
+          at.nnz = count;
+          at.density = static_cast<double>(count) / static_cast<double>(full.nnz);
+          return choose_resolved(at, force, by_entry, policy, machine, false).kernel ==
+                 Kernel::Dense;
+        };
         std::int64_t limit = 0;
-        for (const std::int64_t share : {256, 64, 16, 4}) {
-          EntryStats lo = full;
-          lo.nnz = std::max<std::int64_t>(1, full.nnz / share);
-          lo.density = static_cast<double>(lo.nnz) / static_cast<double>(full.nnz);
-          if (choose_resolved(lo, force, by_entry, policy, machine, false).kernel ==
-              Kernel::Dense) {
-            limit = lo.nnz;
-            break;
+        if (dense_at(full.nnz)) {
+          std::int64_t lo = 1, hi = full.nnz;  // dense at hi; below lo only if lo == 1
+          if (dense_at(lo)) hi = lo;
+          for (int step = 0; step < 10 && hi > lo + 1 && hi > lo + lo / 16; ++step) {
+            const auto mid = static_cast<std::int64_t>(
+                std::sqrt(static_cast<double>(lo) * static_cast<double>(hi)));
+            if (mid <= lo || mid >= hi) break;
+            (dense_at(mid) ? hi : lo) = mid;
           }
+          limit = hi;
         }
         if (limit > 0 && dense_nonzeros_reach(*d, limit)) {
           stats[i] = full;

@@ -689,5 +689,43 @@ TYPED_TEST(DenseKernelTest, SharedTransposedBOnGeneratedKernels) {
   }
 }
 
+// Outputs that together pass the streaming cut-off, each big enough for a generated kernel with
+// non-temporal stores, in 64-byte aligned memory (so that kernel runs) and one entry off the
+// alignment (the plain kernel): against the reference.
+TYPED_TEST(DenseKernelTest, GeneratedKernelsWithStreamingStores) {
+  using T = TypeParam;
+  std::mt19937_64 rng(37);
+  const std::int64_t m = 1024, k = 8, n = 256, count = 17;
+  const std::int64_t area = m * n;
+  std::vector<T> a_store(static_cast<std::size_t>(count * m * k));
+  for (T& v : a_store) v = test::random_value<T>(rng);
+  std::vector<T> b_store(static_cast<std::size_t>(k * n));
+  for (T& v : b_store) v = test::random_value<T>(rng);
+  std::vector<T> c_store(static_cast<std::size_t>(count * area + 64), T(-3));
+  T* base = c_store.data();
+  while (reinterpret_cast<std::uintptr_t>(base) % 64 != 0) ++base;
+  std::vector<DenseView<const T>> va;
+  std::vector<DenseView<T>> vc;
+  std::vector<kernels::cpu::SmallGemm> small;
+  for (std::int64_t i = 0; i < count; ++i) {
+    // The last entry starts one element past a cache line; the one before it is a row shorter,
+    // so they do not overlap.
+    const std::int64_t rows = i == count - 2 ? m - 1 : m;
+    va.push_back(DenseView<const T>(a_store.data() + i * m * k, rows, k));
+    vc.push_back(DenseView<T>(base + i * area + (i == count - 1 ? 1 : 0), rows, n));
+    small.push_back(kernels::cpu::make_small_gemm<T>(rows, n, k, k, n, n));
+    if (kernels::cpu::small_gemm_built()) {
+      EXPECT_NE(small.back().fn_stream, nullptr);
+    }
+  }
+  const std::vector<DenseView<const T>> vb = {DenseView<const T>(b_store.data(), k, n)};
+  kernels::cpu::dense_batch<T>(Op::N, Op::N, T(1), va, vb, T(0), vc, 2, &small);
+  for (std::size_t i = 0; i < vc.size(); ++i) {
+    Buffer<T> want(vc[i].rows, n, Layout::RowMajor, 0, T(0));
+    ref::dense_dense<T>(Op::N, Op::N, T(1), va[i], vb[0], T(0), want.view);
+    EXPECT_TRUE(dense_near(vc[i], want.view, tolerance<T>(k))) << "entry " << i;
+  }
+}
+
 }  // namespace
 }  // namespace spbmm

@@ -57,6 +57,10 @@ SmallGemm make_small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::i
     return g;
   }
   g.fn = dispatch<T>(n, m, k, ldb, lda, ldc, T(0), LIBXSMM_GEMM_FLAG_NONE);
+  if (g.fn != nullptr && m * n * static_cast<std::int64_t>(sizeof(T)) >= kSmallGemmStreamMinBytes &&
+      (ldc * static_cast<std::int64_t>(sizeof(T))) % 64 == 0) {
+    g.fn_stream = dispatch<T>(n, m, k, ldb, lda, ldc, T(0), LIBXSMM_GEMM_FLAG_ALIGN_C_NTS_HINT);
+  }
   if (g.fn != nullptr) {
     g.m = m;
     g.n = n;
@@ -109,18 +113,20 @@ SmallGemm make_at_b_gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::in
 }
 
 template <Value T>
-void run_small_gemm(const SmallGemm& g, const T* a, const T* b, T* c) noexcept {
+void run_small_gemm(const SmallGemm& g, const T* a, const T* b, T* c, bool stream) noexcept {
 #if SPBMM_HAVE_XSMM
+  void* fn = stream ? g.fn_stream : g.fn;
   if constexpr (std::is_same_v<T, float>) {
-    reinterpret_cast<libxsmm_smmfunction>(g.fn)(b, a, c);
+    reinterpret_cast<libxsmm_smmfunction>(fn)(b, a, c);
   } else {
-    reinterpret_cast<libxsmm_dmmfunction>(g.fn)(b, a, c);
+    reinterpret_cast<libxsmm_dmmfunction>(fn)(b, a, c);
   }
 #else
   (void)g;
   (void)a;
   (void)b;
   (void)c;
+  (void)stream;
 #endif
 }
 
@@ -132,8 +138,9 @@ template SmallGemm make_at_b_gemm<float>(std::int64_t, std::int64_t, std::int64_
                                          std::int64_t, std::int64_t);
 template SmallGemm make_at_b_gemm<double>(std::int64_t, std::int64_t, std::int64_t, std::int64_t,
                                           std::int64_t, std::int64_t);
-template void run_small_gemm<float>(const SmallGemm&, const float*, const float*, float*) noexcept;
-template void run_small_gemm<double>(const SmallGemm&, const double*, const double*,
-                                     double*) noexcept;
+template void run_small_gemm<float>(const SmallGemm&, const float*, const float*, float*,
+                                    bool) noexcept;
+template void run_small_gemm<double>(const SmallGemm&, const double*, const double*, double*,
+                                     bool) noexcept;
 
 }  // namespace spbmm::kernels::cpu

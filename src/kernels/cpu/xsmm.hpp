@@ -17,6 +17,15 @@ struct SmallGemm {
   std::int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
   // A kernel of make_at_b_gemm (C += A^T B), never one that fits() a plain product.
   bool at_b = false;
+  // The same product writing C with non-temporal stores, for C whose rows start on 64-byte
+  // boundaries (see streams()); null when not made.
+  void* fn_stream = nullptr;
+
+  // Whether fn_stream may write this C (its rows, ldc apart, all start on cache lines).
+  template <Value T>
+  bool streams(const T* c) const noexcept {
+    return fn_stream != nullptr && reinterpret_cast<std::uintptr_t>(c) % 64 == 0;
+  }
 
   // Whether this kernel computes C = alpha * op_a(A) * op_b(B) + beta * C for these operands.
   template <Value T>
@@ -31,6 +40,11 @@ struct SmallGemm {
 
 // True when built with LIBXSMM.
 bool small_gemm_built() noexcept;
+
+// Outputs of at least this many bytes also get a kernel with non-temporal stores (when their row
+// stride is a whole number of cache lines): such a C leaves the caches anyway, and the stores save
+// reading it in first (W11's X W, 512 outputs of about 1000 x 128 floats: 67 -> 63 ms).
+inline constexpr std::int64_t kSmallGemmStreamMinBytes = std::int64_t{256} << 10;
 
 // Widest n and k a kernel is made for (m is any): a generated kernel keeps B's panel in cache and
 // streams A's rows, which suits tall products too (512 row blocks of about 1000 x 128 by 128 x 128:
@@ -51,8 +65,9 @@ SmallGemm make_at_b_gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::in
                          std::int64_t ldb, std::int64_t ldc);
 
 // Runs a kernel that fits (see SmallGemm::fits), or one of make_at_b_gemm with a = A and b = B,
-// on the calling thread.
+// on the calling thread; with `stream` (only where g.streams(c)), the one with non-temporal
+// stores, which the caller fences before C is read elsewhere.
 template <Value T>
-void run_small_gemm(const SmallGemm& g, const T* a, const T* b, T* c) noexcept;
+void run_small_gemm(const SmallGemm& g, const T* a, const T* b, T* c, bool stream = false) noexcept;
 
 }  // namespace spbmm::kernels::cpu
