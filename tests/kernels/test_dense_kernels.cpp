@@ -734,7 +734,7 @@ TYPED_TEST(DenseKernelTest, GeneratedKernelsWithStreamingStores) {
 TYPED_TEST(DenseKernelTest, TallProductsSplitOverGeneratedKernels) {
   using T = TypeParam;
   std::mt19937_64 rng(43);
-  const std::int64_t m = 5000, k = 96, n = 128;  // 5000 = 9 chunks of 512 rows and 392
+  const std::int64_t m = 2600, k = 64, n = 128;  // 2600 = 5 chunks of 512 rows and 40
   Buffer<T> a(m, k, Layout::RowMajor, 0, T(kPadSentinel));
   a.fill(rng);
   const std::vector<DenseView<const T>> va = {DenseView<const T>(a.view)};
@@ -753,19 +753,19 @@ TYPED_TEST(DenseKernelTest, TallProductsSplitOverGeneratedKernels) {
     ref::dense_dense<T>(Op::N, op_b, T(1), va[0], vb[0], T(0), want.view);
     EXPECT_TRUE(dense_near(c.view, want.view, tolerance<T>(k)));
   }
-  // A^T B: A is m x k (op(A) k x m), B m x 100; C k x 100.
-  Buffer<T> b(m, 100, Layout::RowMajor, 0, T(kPadSentinel));
+  // A^T B: A is m x k (op(A) k x m), B m x 40; C k x 40.
+  Buffer<T> b(m, 40, Layout::RowMajor, 0, T(kPadSentinel));
   b.fill(rng);
-  Buffer<T> c0(k, 100, Layout::RowMajor, 0, T(kPadSentinel));
+  Buffer<T> c0(k, 40, Layout::RowMajor, 0, T(kPadSentinel));
   c0.fill(rng);
   Buffer<T> want = c0;
-  want.view = DenseView<T>(want.storage.data(), k, 100);
+  want.view = DenseView<T>(want.storage.data(), k, 40);
   const std::vector<DenseView<const T>> vb = {DenseView<const T>(b.view)};
   ref::dense_dense<T>(Op::T, Op::N, T(-2), va[0], vb[0], T(0.5), want.view);
   std::vector<std::vector<T>> results;
   for (int threads : {2, 3}) {
     Buffer<T> c = c0;
-    c.view = DenseView<T>(c.storage.data(), k, 100);
+    c.view = DenseView<T>(c.storage.data(), k, 40);
     kernels::cpu::dense_batch<T>(Op::T, Op::N, T(-2), va, vb, T(0.5), {c.view}, threads);
     EXPECT_TRUE(dense_near(c.view, want.view, tolerance<T>(m)));
     results.push_back(c.storage);
