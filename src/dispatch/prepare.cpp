@@ -425,8 +425,14 @@ constexpr double kSmallGemmSaving = 0.25;
 template <Value T, Index I>
 void Engine<T, I>::make_small_kernels() {
   namespace cpu = kernels::cpu;
-  // With op_b = T the kernels serve a B shared by every product, which dense_batch transposes once.
+  // With op_b = T the kernels serve a B shared by every product, which dense_batch transposes once:
+  // only a batch whose entries all have one inner dimension and one width can be given one.
   if (!cpu::small_gemm_built() || dense_op != Op::N) return;
+  if (options.op_b == Op::T) {
+    for (std::size_t i = 1; i < dense_a.size(); ++i) {
+      if (dense_a[i].cols != dense_a[0].cols || stats[i].n != stats[0].n) return;
+    }
+  }
   // Kernels are made for B and C as a batch of their own lays them out (row-major, no padding);
   // products given other strides run on the blocked kernel. Making one costs about as much as
   // computing a few products of its shape, so the kernels are made only where the plan's
