@@ -113,7 +113,7 @@ struct Engine {
 
   // Whether the nonzeros of dense entries are counted when the count cannot change the choice:
   // a plan keeps them for stats() and explain(); a call that runs once (run_batch) skips the
-  // pass over A (W11's X W: a 257 MB read, about 20 ms of a 93 ms product).
+  // pass over A where it cannot change the choice (W11's X W: a 257 MB read, 20-30 ms).
   bool count_dense_always = true;
 
   // A must already be validated. n: columns of op(B_i) per entry.

@@ -1,5 +1,6 @@
 // Small and tall dense products through kernels that LIBXSMM generates for one shape: made once (at
-// plan time), then called with no dispatch, packing or checks of their own.
+// plan time, or per call for the chunks of a long product), then called with no dispatch, packing
+// or checks of their own.
 #pragma once
 
 #include <cstdint>
@@ -9,9 +10,10 @@
 
 namespace spbmm::kernels::cpu {
 
-// A generated kernel for C = A B (alpha 1, beta 0: C is written, never read), all three
-// row-major, for one shape and one set of leading dimensions. `fn` is null when none was made
-// (built without LIBXSMM, a shape out of range, or a CPU it cannot generate code for).
+// A generated kernel for C = A B (alpha 1, beta 0: C is written, never read), or with at_b for
+// C += A^T B, all three row-major, for one shape and one set of leading dimensions. `fn` is null
+// when none was made (built without LIBXSMM, a shape out of range, or a CPU it cannot generate
+// code for).
 struct SmallGemm {
   void* fn = nullptr;
   std::int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
@@ -43,7 +45,7 @@ bool small_gemm_built() noexcept;
 
 // Outputs of at least this many bytes also get a kernel with non-temporal stores (when their row
 // stride is a whole number of cache lines): such a C leaves the caches anyway, and the stores save
-// reading it in first (W11's X W, 512 outputs of about 1000 x 128 floats: 67 -> 63 ms).
+// reading it in first (W11's X W, 512 outputs of about 1000 x 128 floats: 66-68 -> 62-65 ms).
 inline constexpr std::int64_t kSmallGemmStreamMinBytes = std::int64_t{256} << 10;
 
 // Widest n and k a kernel is made for (m is any): a generated kernel keeps B's panel in cache and
