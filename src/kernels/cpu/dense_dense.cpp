@@ -1057,8 +1057,8 @@ void dense_dense_blocked(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
 namespace {
 
 // Rows of one chunk of a stacked A^T B: one generated kernel's inner dimension. On W11's weight
-// gradient (128 x 503232 by 503232 x 128, 2 threads, Intel Xeon) chunks of 256 rows took 85 ms,
-// 512 72 ms, 1024 78 ms.
+// gradient (128 x 503232 by 503232 x 128, 2 threads, Intel Xeon, kernels alone) chunks of 256
+// rows took 76-99 ms, 512 71-72 ms, 1024 74-78 ms.
 constexpr int64_t kAtBChunk = 512;
 // A stacked A^T B keeps at most this many partial sums of m x n, each over whole chunks (at least
 // kAtBPieceChunks of them): few enough to sum cheaply, enough to share among threads.
@@ -1194,7 +1194,7 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
   if (small != nullptr && small->size() != a.size()) small = nullptr;
   // One B^T shared by every product (a layer's W^T in its input gradient) is transposed once, so
   // that the generated kernels, made for B as stored with op N, serve it (W11's dX: 104 ms with
-  // op_b = T on the blocked kernel).
+  // op_b = T on the blocked kernel, 64-65 ms so).
   std::vector<T> packed;
   std::vector<DenseView<const T>> b_packed;
   if (small != nullptr && op_b == Op::T && b.size() == 1 && !in_parallel()) {
@@ -1220,12 +1220,12 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
         return;
       }
       // A tall product worth splitting, in chunks of rows (one product of 503232 x 128 x 128
-      // with B^T: 145 ms on the blocked kernel's threads).
+      // with B^T: 145 ms on the blocked kernel's threads, 66 ms so).
       if (tall_on_generated<T>(g, a_at(i), b_at(i), c[i], inner_threads, stream)) return;
     }
     // One long A^T B (k x m by k x n, m and n small) worth splitting: as a stacked weight
-    // gradient, in chunks of rows on generated kernels (83 ms on the blocked kernel for
-    // 503232 rows of 128, 2 threads).
+    // gradient, in chunks of rows on generated kernels (503232 rows of 128, 2 threads: 83 ms on
+    // the blocked kernel, 73 ms so).
     if (splits && op_a == Op::T && op_b == Op::N && small_gemm_built()) {
       const DenseView<const T>& ai = a_at(i);
       const DenseView<const T>& bi = b_at(i);
