@@ -73,8 +73,6 @@ ARGS = parse_args()
 os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
 os.environ["MKL_NUM_THREADS"] = str(ARGS.threads)
 
-import warnings  # noqa: E402
-
 import numpy as np  # noqa: E402
 
 try:
@@ -85,11 +83,10 @@ except ImportError:
 import spbmm  # noqa: E402
 import spbmm.torch as st  # noqa: E402
 
-warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
-warnings.filterwarnings("ignore", message=".*Sparse invariant checks are implicitly disabled.*")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import w11_common as w11  # noqa: E402
 
 N = 128
-LEARNING_RATE = 1e-3
 
 
 def cpu_model():
@@ -111,33 +108,6 @@ def run_cpp(exe, folder):
     if not m:
         sys.exit(f"python_w11: no step line in the output of {' '.join(cmd)}:\n{out}")
     return float(m.group(1)), " ".join(cmd), out
-
-
-def load_dump(folder):
-    import json
-    with open(os.path.join(folder, "manifest.json")) as f:
-        m = json.load(f)
-    n, nnz, k, g = m["total_nodes"], m["total_nnz"], m["features"], m["graphs"]
-
-    def arr(name, dtype, count, shape=None):
-        a = np.fromfile(os.path.join(folder, name), dtype=np.dtype(dtype).newbyteorder("<"))
-        if a.size != count:
-            sys.exit(f"python_w11: {name} holds {a.size} values, the manifest says {count}")
-        return a.reshape(shape) if shape else a
-
-    return {
-        "ptr": arr("node_offsets.i64", np.int64, g + 1),
-        "row_ptr": arr("row_ptr.i64", np.int64, n + 1),
-        "col_idx": arr("col_idx.i32", np.int32, nnz),
-        "values": arr("values.f32", np.float32, nnz),
-        "x": arr("x.f32", np.float32, n * k, (n, k)),
-        "w": arr("w.f32", np.float32, k * k, (k, k)),
-        "r": arr("r.f32", np.float32, n * k, (n, k)),
-        "cpp": {"dX": arr("dx.f32", np.float32, n * k, (n, k)),
-                "dW": arr("dw.f32", np.float32, k * k, (k, k)),
-                "dA": arr("da.f32", np.float32, nnz)},
-        "loss": m["loss"],
-    }
 
 
 def make_data(graphs, seed=11):
@@ -166,7 +136,9 @@ def make_data(graphs, seed=11):
     x = rng.uniform(-1, 1, (nodes, N)).astype(np.float32)
     r = rng.uniform(-1, 1, (nodes, N)).astype(np.float32)
     w = (rng.uniform(-1, 1, (N, N)) / np.sqrt(N)).astype(np.float32)
-    return {"ptr": np.array(ptr, np.int64), "row_ptr": np.concatenate(row_ptr),
+    row_ptr = np.concatenate(row_ptr)
+    ptr = np.array(ptr, np.int64)
+    return {"ptr": ptr, "nnz_offsets": row_ptr[ptr], "row_ptr": row_ptr,
             "col_idx": np.concatenate(cols), "values": np.concatenate(vals), "x": x, "w": w,
             "r": r, "cpp": None, "loss": None}
 
@@ -201,109 +173,30 @@ class DenseMm(torch.autograd.Function):
 
 def make_variant(name, d):
     """(state, step, grads): step(state) -> (forward s, step s); grads(state) -> dX, dW, dA."""
-    n = d["x"].shape[0]
-    s = {"x": torch.from_numpy(d["x"].copy()).requires_grad_(True),
-         "w": torch.from_numpy(d["w"].copy()).requires_grad_(True),
-         "r": torch.from_numpy(d["r"])}
-    ptr = d["ptr"]
-    if name in ("plan", "noplan", "all"):
-        values = torch.from_numpy(d["values"].copy()).requires_grad_(True)
-        batch = spbmm.ConcatCsr(d["row_ptr"], d["col_idx"], values, ptr)
-        plan = None
-        if name != "noplan":
-            t0 = time.perf_counter()
-            plan = spbmm.Plan(batch, N, both_ops=True, threads=ARGS.threads)
-            s["plan_ms"] = (time.perf_counter() - t0) * 1e3
-        s.update(params=[values], batch=batch, plan=plan)
-
-        def forward(s):
-            z = DenseMm.apply(s["batch"], s["x"], s["w"]) if name == "all" else s["x"] @ s["w"]
-            h = st.bmm(s["batch"], z, plan=s["plan"], threads=ARGS.threads)
-            return (h * s["r"]).sum()
-
-        def update(s):
-            s["params"][0].sub_(LEARNING_RATE * s["params"][0].grad)
-
-        def grad_a(s):
-            return s["params"][0].grad.numpy()
-    elif name == "torch-csr":
-        a = torch.sparse_csr_tensor(torch.from_numpy(d["row_ptr"]),
-                                    torch.from_numpy(d["col_idx"].astype(np.int64)),
-                                    torch.from_numpy(d["values"].copy()), (n, n))
-        s["params"] = [a.requires_grad_(True)]
-
-        def forward(s):
-            return (torch.sparse.mm(s["params"][0], s["x"] @ s["w"]) * s["r"]).sum()
-
-        def update(s):
-            s["params"][0].values().sub_(LEARNING_RATE * s["params"][0].grad.values())
-
-        def grad_a(s):
-            return s["params"][0].grad.values().numpy()
-    else:  # torch-loop-csr
-        rp, cols = d["row_ptr"], d["col_idx"].astype(np.int64)
-        s["params"], sizes = [], []
-        for g in range(len(ptr) - 1):
-            n0, n1 = int(ptr[g]), int(ptr[g + 1])
-            z0, z1 = int(rp[n0]), int(rp[n1])
-            a = torch.sparse_csr_tensor(torch.from_numpy(rp[n0:n1 + 1] - z0),
-                                        torch.from_numpy(cols[z0:z1] - n0),
-                                        torch.from_numpy(d["values"][z0:z1].copy()),
-                                        (n1 - n0, n1 - n0))
-            s["params"].append(a.requires_grad_(True))
-            sizes.append(n1 - n0)
-        s["r_parts"] = torch.split(s["r"], sizes)
-
-        def forward(s):
-            zs = torch.split(s["x"] @ s["w"], sizes)
-            loss = 0
-            for a, z, r in zip(s["params"], zs, s["r_parts"]):
-                loss = loss + (torch.sparse.mm(a, z) * r).sum()
-            return loss
-
-        def update(s):
-            for a in s["params"]:
-                a.values().sub_(LEARNING_RATE * a.grad.values())
-
-        def grad_a(s):
-            return np.concatenate([a.grad.values().numpy() for a in s["params"]])
-
-    def step(s):
-        for t in s["params"] + [s["x"], s["w"]]:
-            t.grad = None
+    if name.startswith("torch-"):
+        return w11.make_torch_variant(name[len("torch-"):], d)
+    s = w11.leaf_inputs(d)
+    values = torch.from_numpy(d["values"].copy()).requires_grad_(True)
+    batch = spbmm.ConcatCsr(d["row_ptr"], d["col_idx"], values, d["ptr"])
+    plan = None
+    if name != "noplan":
         t0 = time.perf_counter()
-        loss = forward(s)
-        t1 = time.perf_counter()
-        loss.backward()
-        with torch.no_grad():
-            update(s)
-        t2 = time.perf_counter()
-        s["loss"] = float(loss.detach())
-        return t1 - t0, t2 - t0
+        plan = spbmm.Plan(batch, N, both_ops=True, threads=ARGS.threads)
+        s["plan_ms"] = (time.perf_counter() - t0) * 1e3
+    s.update(batch=batch, plan=plan)
+
+    def forward(s):
+        z = DenseMm.apply(s["batch"], s["x"], s["w"]) if name == "all" else s["x"] @ s["w"]
+        h = st.bmm(s["batch"], z, plan=s["plan"], threads=ARGS.threads)
+        return (h * s["r"]).sum()
+
+    def update(s):
+        values.sub_(w11.LEARNING_RATE * values.grad)
 
     def grads(s):
-        return {"dX": s["x"].grad.numpy(), "dW": s["w"].grad.numpy(), "dA": grad_a(s)}
+        return {"dX": s["x"].grad.numpy(), "dW": s["w"].grad.numpy(), "dA": values.grad.numpy()}
 
-    return s, step, grads, forward
-
-
-def rel_errors(got, want):
-    got = got.astype(np.float64)
-    want = want.astype(np.float64)
-    diff = got - want
-    return (np.linalg.norm(diff) / max(np.linalg.norm(want), 1e-300),
-            np.max(np.abs(diff)) / max(np.max(np.abs(want)), 1e-300))
-
-
-def best_of(f, reps):
-    with torch.no_grad():
-        f()
-        times = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            f()
-            times.append(time.perf_counter() - t0)
-    return min(times) * 1e3
+    return s, w11.make_step([values], s, forward, update), grads
 
 
 def parts_alone(d):
@@ -313,49 +206,38 @@ def parts_alone(d):
     values = torch.from_numpy(d["values"].copy())
     batch = spbmm.ConcatCsr(d["row_ptr"], d["col_idx"], values, d["ptr"])
     plan = spbmm.Plan(batch, N, both_ops=True, threads=ARGS.threads)
-    a = torch.sparse_csr_tensor(torch.from_numpy(d["row_ptr"]),
-                                torch.from_numpy(d["col_idx"].astype(np.int64)), values, (n, n))
-    at = a.t().to_sparse_csr()
-    zero_a = torch.sparse_csr_tensor(a.crow_indices(), a.col_indices(),
-                                     torch.zeros_like(values), (n, n))
+    tp = w11.torch_products(d, values)
     z = x @ w
-    h = plan.execute(z)
     dz = plan.execute(r, op_a="T")
     out = spbmm.empty((n, N), like="torch")
-    out_nn = torch.empty(n, N)
     da = torch.empty_like(values)
     t = ARGS.threads
     xs, dzs, outs = (batch.split_nodes(m, "") for m in (x, dz, out))
     rows = [
-        ("Z = X W", lambda: torch.mm(x, w, out=out_nn),
-         lambda: spbmm.bmm(xs, w, out=outs, threads=t)),
-        ("H = A Z", lambda: torch.sparse.mm(a, z), lambda: plan.execute(z, out)),
-        ("loss = sum(H * R)", lambda: (h * r).sum(), None),
-        ("dZ = A^T R", lambda: torch.sparse.mm(at, r),
-         lambda: plan.execute(r, out, op_a="T")),
-        ("dW = X^T dZ", lambda: x.t() @ dz,
-         lambda: spbmm.bmm_sum(xs, dzs, op_a="T", threads=t)),
+        ("Z = X W", tp["xw"], lambda: spbmm.bmm(xs, w, out=outs, threads=t)),
+        ("H = A Z", tp["az"], lambda: plan.execute(z, out)),
+        ("loss = sum(H * R)", tp["loss"], None),
+        ("dZ = A^T R", tp["atr"], lambda: plan.execute(r, out, op_a="T")),
+        ("dW = X^T dZ", tp["dw"], lambda: spbmm.bmm_sum(xs, dzs, op_a="T", threads=t)),
         ("dW, one tall product", None, lambda: spbmm.multiply(x, dz, op_a="T", threads=t)),
-        ("dX = dZ W^T", lambda: torch.mm(dz, w.t(), out=out_nn),
-         lambda: spbmm.bmm(dzs, w, op_b="T", out=outs, threads=t)),
+        ("dX = dZ W^T", tp["dx"], lambda: spbmm.bmm(dzs, w, op_b="T", out=outs, threads=t)),
         ("dX, one tall product", None,
          lambda: spbmm.multiply(dz, w, op_b="T", out=out, threads=t)),
-        ("dA = SDDMM(R, Z) on A", lambda: torch.sparse.sampled_addmm(zero_a, r, z.t(), beta=0.0),
-         lambda: spbmm.sddmm(batch, r, z, out=da, threads=t)),
+        ("dA = SDDMM(R, Z) on A", tp["sddmm"], lambda: spbmm.sddmm(batch, r, z, out=da, threads=t)),
     ]
     print(f"\neach product alone, no autograd, best of {ARGS.reps} (ms), into buffers made "
           "beforehand where the call takes one; spbmm's sparse products on the plan, its dense "
           "ones over the graphs' row blocks as bench_w11 runs them; torch's A^T made beforehand:")
     print(f"  {'':28s} {'torch':>9s} {'spbmm':>9s}")
     for label, ft, fs in rows:
-        tt = best_of(ft, ARGS.reps) if ft is not None else float("nan")
-        ts = best_of(fs, ARGS.reps) if fs is not None else float("nan")
+        tt = w11.best_of(ft, ARGS.reps) if ft is not None else float("nan")
+        ts = w11.best_of(fs, ARGS.reps) if fs is not None else float("nan")
         print(f"  {label:28s} {tt:9.2f} {ts:9.2f}")
 
 
 def profile_step(d):
     from torch.profiler import ProfilerActivity, profile
-    s, step, _, _ = make_variant("plan", d)
+    s, step, _ = make_variant("plan", d)
     step(s)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(3):
@@ -371,7 +253,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="python_w11.") as folder:
         if exe and os.path.isfile(exe):
             cpp = run_cpp(exe, folder)
-            d = load_dump(folder)
+            d = w11.load_dump(folder, "python_w11")
             source = f"the data of {exe} --dump (the C++ figure's own graphs)"
         else:
             d = make_data(ARGS.graphs)
@@ -389,7 +271,7 @@ def main():
     order = [v for v in ("torch-csr", "plan", "noplan", "all", "torch-loop-csr")
              if v in ARGS.variants]
     for name in order:
-        s, step, grads, _ = make_variant(name, d)
+        s, step, grads = make_variant(name, d)
         step(s)  # warm-up on A's initial values: its gradients are checked
         g = grads(s)
         checks = []
@@ -401,12 +283,9 @@ def main():
             ref = {k: v.copy() for k, v in g.items()}
         notes = []
         for who, want in checks:
-            errs = {k: rel_errors(g[k], want[k]) for k in ("dX", "dW", "dA")}
-            ok = all(e[0] <= ARGS.rtol and e[1] <= ARGS.rtol for e in errs.values())
+            ok, errs = w11.check_grads(g, want, ARGS.rtol)
             failed = failed or not ok
-            notes.append(f"vs {who}: " + ", ".join(f"{k} {e[0]:.1e} (max {e[1]:.1e})"
-                                                   for k, e in errs.items())
-                         + (" OK" if ok else " MISMATCH"))
+            notes.append(f"vs {who}: {w11.format_errors(errs)}" + (" OK" if ok else " MISMATCH"))
         if d["loss"] is not None:
             notes.append(f"loss vs C++ {abs(s['loss'] - d['loss']) / abs(d['loss']):.1e}")
         fwd, tot = [], []

@@ -2,6 +2,7 @@
 // (conversions and transposes, built with their maps back to A's values).
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -218,25 +219,72 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
   // Entries are analysed in blocks: most take well under a microsecond, and a block keeps the
   // shared loop counter out of the way.
   constexpr std::size_t kBlock = 32;
+  // A dense entry that Auto may keep dense is first described by its shape alone (its exact
+  // count of nonzeros may not be needed, see below); every other entry is analysed in full.
+  std::vector<char> by_shape(size, 0);
   parallel_for((size + kBlock - 1) / kBlock, threads, [&](std::size_t block) {
     std::vector<std::int64_t> lengths;
     const std::size_t end = std::min(size, (block + 1) * kBlock);
     for (std::size_t i = block * kBlock; i < end; ++i) {
+      const bool by_entry = !forced.empty() && forced_per_entry[i] != 0;
+      const Kernel force = by_entry ? forced[i] : policy.force;
+      const auto* d = std::get_if<DenseView<const T>>(&a[i]);
+      if (!count_dense_always && force == Kernel::Auto && d != nullptr && d->rows > 0 &&
+          d->cols > 0) {
+        stats[i] = dense_shape_stats<T>(*d, po.op_a, n[i], i, static_cast<int>(sizeof(I)));
+        by_shape[i] = 1;
+        continue;
+      }
       stats[i] = analyse<T, I>(a[i], po.op_a, n[i], i, lengths);
     }
   });
   // Whether the batch's operands stay cached between calls decides what each kernel reads from
-  // memory, so every entry is priced with the whole batch's bytes.
+  // memory, so every entry is priced with the whole batch's bytes (a dense entry's bytes depend
+  // on its shape only, so the shape-only entries count exactly).
   double batch_bytes = 0;
   for (const EntryStats& s : stats) batch_bytes += operand_bytes(s);
   policy.follows_values = !po.constant_values;
   parallel_for((size + kBlock - 1) / kBlock, threads, [&](std::size_t block) {
+    std::vector<std::int64_t> lengths;
     const std::size_t end = std::min(size, (block + 1) * kBlock);
     for (std::size_t i = block * kBlock; i < end; ++i) {
       stats[i].batch_bytes = batch_bytes;
       const bool by_entry = !forced.empty() && forced_per_entry[i] != 0;
-      choices[i] = choose_resolved(stats[i], by_entry ? forced[i] : policy.force, by_entry, policy,
-                                   machine, false);
+      const Kernel force = by_entry ? forced[i] : policy.force;
+      if (by_shape[i] != 0) {
+        const auto& d = std::get<DenseView<const T>>(a[i]);
+        // A count at which the dense kernel wins, within a few percent of the smallest (a
+        // bisection in log scale); an entry that has at least that many nonzeros (found after
+        // reading that share of a full entry) is dense at its exact count too, and keeps the
+        // stats of a full entry (see dense_shape_stats).
+        const EntryStats full = stats[i];
+        const auto dense_at = [&](std::int64_t count) {
+          EntryStats at = full;
+          at.nnz = count;
+          at.density = static_cast<double>(count) / static_cast<double>(full.nnz);
+          return choose_resolved(at, force, by_entry, policy, machine, false).kernel ==
+                 Kernel::Dense;
+        };
+        std::int64_t limit = 0;
+        if (dense_at(full.nnz)) {
+          std::int64_t lo = 1, hi = full.nnz;  // dense at hi; below lo only if lo == 1
+          if (dense_at(lo)) hi = lo;
+          for (int step = 0; step < 10 && hi > lo + 1 && hi > lo + lo / 16; ++step) {
+            const auto mid = static_cast<std::int64_t>(
+                std::sqrt(static_cast<double>(lo) * static_cast<double>(hi)));
+            if (mid <= lo || mid >= hi) break;
+            (dense_at(mid) ? hi : lo) = mid;
+          }
+          limit = hi;
+        }
+        if (limit > 0 && dense_nonzeros_reach(d, limit)) {
+          choices[i] = choose_resolved(stats[i], force, by_entry, policy, machine, false);
+          continue;
+        }
+        stats[i] = analyse<T, I>(a[i], po.op_a, n[i], i, lengths);
+        stats[i].batch_bytes = batch_bytes;
+      }
+      choices[i] = choose_resolved(stats[i], force, by_entry, policy, machine, false);
     }
   });
   if (look_for_device && worth_a_device(stats, choices, forced, policy.force)) {
@@ -401,7 +449,14 @@ constexpr double kSmallGemmSaving = 0.25;
 template <Value T, Index I>
 void Engine<T, I>::make_small_kernels() {
   namespace cpu = kernels::cpu;
-  if (!cpu::small_gemm_built() || dense_op != Op::N || options.op_b != Op::N) return;
+  // With op_b = T the kernels serve a B shared by every product, which dense_batch transposes once:
+  // only a batch whose entries all have one inner dimension and one width can be given one.
+  if (!cpu::small_gemm_built() || dense_op != Op::N) return;
+  if (options.op_b == Op::T) {
+    for (std::size_t i = 1; i < dense_a.size(); ++i) {
+      if (dense_a[i].cols != dense_a[0].cols || stats[i].n != stats[0].n) return;
+    }
+  }
   // Kernels are made for B and C as a batch of their own lays them out (row-major, no padding);
   // products given other strides run on the blocked kernel. Making one costs about as much as
   // computing a few products of its shape, so the kernels are made only where the plan's

@@ -54,6 +54,43 @@ void count_dense(const DenseView<const T>& v, Op op_a, std::vector<std::int64_t>
   }
 }
 
+// The stats of a dense entry as if every element were nonzero, without reading it: what analyse
+// gives a full entry. Only the sparse kernel's estimate depends on the count (it grows with it),
+// so where the dense kernel wins at some count, any entry with at least that many nonzeros
+// gets the same choice.
+template <Value T>
+EntryStats dense_shape_stats(const DenseView<const T>& d, Op op_a, std::int64_t n,
+                             std::size_t index, int index_bytes) {
+  EntryStats s;
+  s.index = index;
+  s.n = n;
+  s.value_bytes = static_cast<int>(sizeof(T));
+  s.index_bytes = index_bytes;
+  s.format = Format::Dense;
+  const Shape op = op_shape(d.rows, d.cols, op_a);
+  s.rows = op.rows;
+  s.cols = op.cols;
+  s.nnz = s.rows * s.cols;
+  s.density = s.nnz > 0 ? 1.0 : 0.0;
+  s.max_row = s.rows > 0 ? s.cols : 0;
+  return s;
+}
+
+// Whether the dense entry holds at least `limit` nonzero values; reads only as far as it must
+// (to about limit elements when the entry is full).
+template <Value T>
+bool dense_nonzeros_reach(const DenseView<const T>& v, std::int64_t limit) {
+  const bool row_major = v.layout == Layout::RowMajor;
+  const std::int64_t outer = row_major ? v.rows : v.cols;
+  const std::int64_t inner = row_major ? v.cols : v.rows;
+  std::int64_t count = 0;
+  for (std::int64_t o = 0; o < outer && count < limit; ++o) {
+    const T* line = v.data + o * v.ld;
+    for (std::int64_t j = 0; j < inner; ++j) count += line[j] != T(0) ? 1 : 0;
+  }
+  return count >= limit;
+}
+
 // lengths: scratch space, reused across calls to save an allocation per entry.
 template <Value T, Index I>
 EntryStats analyse(const MatrixView<T, I>& m, Op op_a, std::int64_t n, std::size_t index,

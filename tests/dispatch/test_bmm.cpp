@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "dispatch/engine.hpp"
 #include "kernels/kernels.hpp"
 #include "spbmm/bmm.hpp"
 #include "spbmm/error.hpp"
@@ -653,6 +654,69 @@ TEST(BmmFuzz, OpARowsBeyondAnyCountArrayIsLimitError) {
       LimitError,
       "entry 0: op(A) has 4611686018427387904 rows, more than the dispatcher "
       "can keep a count for");
+}
+
+}  // namespace
+}  // namespace spbmm
+
+namespace spbmm {
+namespace {
+
+// A call that runs once stops counting a dense entry's nonzeros as soon as the dense kernel is
+// sure to win; its choices must be those of the exact count, for full, sparse and empty entries.
+TEST(BmmDenseCount, ChoicesMatchTheExactCount) {
+  using T = float;
+  using I = std::int32_t;
+  MachineModel m;
+  m.sparse_gflops = 3;
+  m.sparse_gflops_small_n = 1;
+  m.dense_gflops_small = 20;
+  m.dense_gflops_large = 60;
+  m.convert_gbps = 4;
+  m.memory_gbps = 8;
+  m.threads = 2;
+  std::mt19937_64 rng(41);
+  std::uniform_real_distribution<T> u(-1, 1);
+  std::uniform_real_distribution<double> p(0, 1);
+  // Shares of nonzero values: full, a few sparse levels around where the choice turns, one
+  // nonzero, none; row- and column-major.
+  const std::vector<double> shares = {1.0, 0.5, 0.2, 0.05, 0.01, 0.002, -1.0, 0.0};
+  std::vector<std::vector<T>> store;
+  std::vector<MatrixView<T, I>> views;
+  for (const Layout layout : {Layout::RowMajor, Layout::ColMajor}) {
+    for (const double share : shares) {
+      const std::int64_t rows = 300, cols = 200;
+      std::vector<T> v(static_cast<std::size_t>(rows * cols), T(0));
+      for (T& x : v) x = p(rng) < share ? u(rng) : T(0);
+      if (share < 0) v[v.size() / 2] = T(1);
+      store.push_back(std::move(v));
+      views.push_back(DenseView<const T>(store.back().data(), rows, cols, layout));
+    }
+  }
+  const BatchView<T, I> a(views);
+  for (const Op op_a : {Op::N, Op::T}) {
+    const std::vector<std::int64_t> n(views.size(), 64);
+    PlanOptions po;
+    po.op_a = op_a;
+    po.threads = 2;
+    po.machine = &m;
+    po.policy.expected_calls = 1;
+    dispatch::Engine<T, I> exact;
+    exact.build(a, n, po);
+    dispatch::Engine<T, I> quick;
+    quick.count_dense_always = false;
+    quick.build(a, n, po);
+    bool any_sparse = false, any_dense = false;
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_EQ(quick.choices[i].kernel, exact.choices[i].kernel);
+      any_sparse = any_sparse || exact.choices[i].kernel == Kernel::Sparse;
+      any_dense = any_dense || exact.choices[i].kernel == Kernel::Dense;
+    }
+    // Both outcomes occur, so the comparison covers the turn.
+    EXPECT_TRUE(any_sparse);
+    EXPECT_TRUE(any_dense);
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/xsmm.hpp"
 #include "plan_util.hpp"
 #include "spbmm/bmm.hpp"
 #include "spbmm/concat.hpp"
@@ -464,6 +465,42 @@ TEST(Training, GradientMatchesFiniteDifferences) {
       EXPECT_NEAR(grad.entry(0)(i, j), (up - down) / (2 * h), 1e-7) << i << "," << j;
     }
   }
+}
+
+// The input gradient dX_i = G_i W^T with W shared (op_b = T) on a plan: kernels are generated
+// (when built with LIBXSMM) for a batch whose entries share the inner dimension and width, and
+// not for one whose entries differ (no B could be shared); results against the reference.
+TYPED_TEST(TrainingTest, SharedTransposedWeightOnGeneratedKernels) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::mt19937_64 rng(47);
+  const std::int64_t f_in = 40, f_out = 24;
+  const std::vector<std::int64_t> ptr = {0, 300, 301, 700, 1200};
+  DenseMatrix<T> g(ptr.back(), f_out), w(f_in, f_out), dx(ptr.back(), f_in);
+  for (DenseMatrix<T>* m : {&g, &w}) {
+    for (T& v : m->values()) v = test::random_value<T>(rng);
+  }
+  const DenseBatchView<const T> gs = split_rows(DenseView<const T>(g.view()), ptr);
+  BatchView<T, I> a;
+  for (const auto& e : gs.entries()) a.push_back(e);
+  PlanOptions po;
+  po.op_b = Op::T;
+  po.threads = 2;
+  const Plan<T, I> plan(a, f_in, po);
+  const bool made = plan.explain().find("kernels generated") != std::string::npos;
+  EXPECT_EQ(made, kernels::cpu::small_gemm_built());
+  const auto w_one = DenseBatchView<const T>::single(w.view());
+  plan.execute(split_rows(dx.view(), ptr), w_one);
+  DenseMatrix<T> want(ptr.back(), f_in);
+  reference_loop<T, I>(split_rows(want.view(), ptr), a, w_one, T(1), T(0), Op::N, Op::T);
+  EXPECT_TRUE(test::dense_near(dx.view(), want.view(), test::tolerance<T>(f_out)));
+
+  // Entries of different inner dimensions: no kernels.
+  DenseMatrix<T> g2(10, f_out + 3);
+  BatchView<T, I> ragged = a;
+  ragged.push_back(g2.view());
+  const Plan<T, I> plan2(ragged, f_in, po);
+  EXPECT_EQ(plan2.explain().find("kernels generated"), std::string::npos);
 }
 
 }  // namespace

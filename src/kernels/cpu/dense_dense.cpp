@@ -1054,6 +1054,126 @@ void dense_dense_blocked(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
   gemm_blocked(p, in_parallel() ? 1 : threads);
 }
 
+namespace {
+
+// Rows of one chunk of a stacked A^T B: one generated kernel's inner dimension. On W11's weight
+// gradient (128 x 503232 by 503232 x 128, 2 threads, Intel Xeon, kernels alone) chunks of 256
+// rows took 76-99 ms, 512 71-72 ms, 1024 74-78 ms.
+constexpr int64_t kAtBChunk = 512;
+// A stacked A^T B keeps at most this many partial sums of m x n, each over whole chunks (at least
+// kAtBPieceChunks of them): few enough to sum cheaply, enough to share among threads.
+constexpr int64_t kAtBMaxPieces = 64;
+constexpr int64_t kAtBPieceChunks = 16;
+
+}  // namespace
+
+template <Value T>
+void stacked_at_b(T alpha, const DenseView<const T>& a, const DenseView<const T>& b,
+                  const DenseView<T>& c, int threads) {
+  const int64_t k = a.rows, m = a.cols, n = b.cols;
+  if (m == 0 || n == 0 || k == 0 || alpha == T(0)) return;
+  if (threads <= 0) threads = default_threads();
+  if (in_parallel()) threads = 1;
+  const int64_t chunk = std::min(kAtBChunk, k);
+  const int64_t rest = k % chunk;
+  SmallGemm full, tail;
+  const bool row_major =
+      a.layout == Layout::RowMajor && b.layout == Layout::RowMajor && c.layout == Layout::RowMajor;
+  if (row_major) {
+    full = make_at_b_gemm<T>(m, n, chunk, a.ld, b.ld, n);
+    if (rest > 0) tail = make_at_b_gemm<T>(m, n, rest, a.ld, b.ld, n);
+  }
+  if (full.fn == nullptr || (rest > 0 && tail.fn == nullptr)) {
+    dense_dense_blocked<T>(Op::T, Op::N, alpha, a, b, T(1), c, threads);
+    return;
+  }
+  // Pieces of whole chunks, fixed by k alone: each is summed by one thread in chunk order, and the
+  // pieces are added in their order, so no bit depends on the thread count.
+  const int64_t chunks = (k + chunk - 1) / chunk;
+  const int64_t per_piece = std::max(kAtBPieceChunks, (chunks + kAtBMaxPieces - 1) / kAtBMaxPieces);
+  const int64_t pieces = (chunks + per_piece - 1) / per_piece;
+  const int64_t area = m * n;
+  std::vector<T> part(static_cast<std::size_t>(pieces * area));
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+#endif
+  for (int64_t p = 0; p < pieces; ++p) {
+    T* q = part.data() + p * area;
+    std::fill(q, q + area, T(0));
+    const int64_t end = std::min(chunks, (p + 1) * per_piece);
+    for (int64_t ch = p * per_piece; ch < end; ++ch) {
+      const int64_t r = ch * chunk;
+      run_small_gemm<T>(r + chunk <= k ? full : tail, a.data + r * a.ld, b.data + r * b.ld, q);
+    }
+  }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+  for (int64_t i = 0; i < m; ++i) {
+    T acc[kSmallGemmMaxNK];
+    const T* row = part.data() + i * n;
+    std::copy(row, row + n, acc);
+    for (int64_t p = 1; p < pieces; ++p) {
+      const T* q = row + p * area;
+      for (int64_t j = 0; j < n; ++j) acc[j] += q[j];
+    }
+    T* ci = c.data + i * c.ld;
+    for (int64_t j = 0; j < n; ++j) ci[j] += alpha * acc[j];
+  }
+}
+
+namespace {
+
+// Rows of one chunk when a tall product with a generated kernel is split over threads: 512 rows
+// of 128 floats pass the streaming cut-off (kSmallGemmStreamMinBytes).
+constexpr int64_t kTallChunkRows = 512;
+
+// C = A B for a product `g` fits, split over threads in fixed chunks of rows, each on a kernel
+// generated for the chunk's height. False (nothing written) when no such kernel can be made.
+template <Value T>
+bool tall_on_generated(const SmallGemm& g, const DenseView<const T>& a, const DenseView<const T>& b,
+                       const DenseView<T>& c, int threads, bool stream) {
+  const int64_t m = c.rows;
+  const int64_t rows = std::min(kTallChunkRows, m);
+  const int64_t rest = m % rows;
+  const SmallGemm full = make_small_gemm<T>(rows, g.n, g.k, g.lda, g.ldb, g.ldc);
+  const SmallGemm tail =
+      rest > 0 ? make_small_gemm<T>(rest, g.n, g.k, g.lda, g.ldb, g.ldc) : SmallGemm{};
+  if (full.fn == nullptr || (rest > 0 && tail.fn == nullptr)) return false;
+  const int64_t chunks = (m + rows - 1) / rows;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+  {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (int64_t ch = 0; ch < chunks; ++ch) {
+      const int64_t r = ch * rows;
+      const SmallGemm& k = r + rows <= m ? full : tail;
+      T* cr = c.data + r * c.ld;
+      run_small_gemm<T>(k, a.data + r * a.ld, b.data, cr, stream && k.streams(cr));
+    }
+    fence_streams(stream);
+  }
+  return true;
+}
+
+// C = beta C, with beta == 0 overwriting (NaN in C does not survive), as BLAS does.
+template <Value T>
+void scale_view(T beta, const DenseView<T>& c) {
+  if (beta == T(1)) return;
+  const bool row_major = c.layout == Layout::RowMajor;
+  const int64_t outer = row_major ? c.rows : c.cols;
+  const int64_t inner = row_major ? c.cols : c.rows;
+  for (int64_t o = 0; o < outer; ++o) {
+    T* line = c.data + o * c.ld;
+    for (int64_t j = 0; j < inner; ++j) line[j] = beta == T(0) ? T(0) : beta * line[j];
+  }
+}
+
+}  // namespace
+
 template <Value T>
 void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>>& a,
                  const std::vector<DenseView<const T>>& b, T beta,
@@ -1072,14 +1192,50 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
     return volume(c[i].rows, c[i].cols, op_a == Op::N ? ai.cols : ai.rows);
   };
   if (small != nullptr && small->size() != a.size()) small = nullptr;
+  // One B^T shared by every product (a layer's W^T in its input gradient) is transposed once, so
+  // that the generated kernels, made for B as stored with op N, serve it (W11's dX: 104 ms with
+  // op_b = T on the blocked kernel, 64-65 ms so).
+  std::vector<T> packed;
+  std::vector<DenseView<const T>> b_packed;
+  if (small != nullptr && op_b == Op::T && b.size() == 1 && !in_parallel()) {
+    const DenseView<const T>& bt = b[0];
+    // op(B) = B^T is bt.cols x bt.rows.
+    packed.resize(static_cast<std::size_t>(bt.rows * bt.cols));
+    for (int64_t r = 0; r < bt.cols; ++r) {
+      for (int64_t j = 0; j < bt.rows; ++j)
+        packed[static_cast<std::size_t>(r * bt.rows + j)] = bt(j, r);
+    }
+    b_packed.push_back(DenseView<const T>(packed.data(), bt.cols, bt.rows));
+    dense_batch<T>(op_a, Op::N, alpha, a, b_packed, beta, c, threads, small);
+    return;
+  }
   // One product: its generated kernel where there is one that fits, else the kernels below.
   const auto product = [&](std::size_t i, int inner_threads, bool stream) {
     const std::size_t e = a.size() == 1 ? 0 : i;
-    // A product big enough to split over threads is left to the blocked kernel when it has them.
-    if (small != nullptr && (inner_threads == 1 || vol(i) < kDenseSplitMinVolume) &&
-        (*small)[e].fits(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i])) {
-      run_small_gemm<T>((*small)[e], a_at(i).data, b_at(i).data, c[i].data);
-      return;
+    const bool splits = inner_threads > 1 && vol(i) >= kDenseSplitMinVolume;
+    if (small != nullptr && (*small)[e].fits(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i])) {
+      const SmallGemm& g = (*small)[e];
+      if (!splits) {
+        run_small_gemm<T>(g, a_at(i).data, b_at(i).data, c[i].data, stream && g.streams(c[i].data));
+        return;
+      }
+      // A tall product worth splitting, in chunks of rows (one product of 503232 x 128 x 128
+      // with B^T: 145 ms on the blocked kernel's threads, 66 ms so).
+      if (tall_on_generated<T>(g, a_at(i), b_at(i), c[i], inner_threads, stream)) return;
+    }
+    // One long A^T B (k x m by k x n, m and n small) worth splitting: as a stacked weight
+    // gradient, in chunks of rows on generated kernels (503232 rows of 128, 2 threads: 83 ms on
+    // the blocked kernel, 73 ms so).
+    if (splits && op_a == Op::T && op_b == Op::N && small_gemm_built()) {
+      const DenseView<const T>& ai = a_at(i);
+      const DenseView<const T>& bi = b_at(i);
+      if (ai.layout == Layout::RowMajor && bi.layout == Layout::RowMajor &&
+          c[i].layout == Layout::RowMajor && c[i].rows <= kSmallGemmMaxNK &&
+          c[i].cols <= kSmallGemmMaxNK) {
+        scale_view(beta, c[i]);
+        stacked_at_b<T>(alpha, ai, bi, c[i], inner_threads);
+        return;
+      }
     }
     dense_entry(op_a, op_b, alpha, a_at(i), b_at(i), beta, c[i], inner_threads, stream);
   };
@@ -1157,19 +1313,31 @@ void dense_batch(Op op_a, Op op_b, T alpha, const std::vector<DenseView<const T>
   }
   std::optional<BlasThreadsScope> scope;
   if (any_blas) scope.emplace(1);
+  const auto body = [&](std::int64_t i) {
+    const auto u = static_cast<std::size_t>(i);
+    if (any_split && split(u)) return;
+    prefetch_after(u);
+    prefetch_small_ahead(u);
+    product(u, 1, stream_c);
+  };
+  // Entries that are each big enough to split gain nothing from runs of consecutive entries, and
+  // guided's long first runs leave a ragged tail: one at a time (W11's X W, 512 entries of about
+  // 1000 x 128 x 128 on generated kernels: 67 against 70 ms, 2 threads, Intel Xeon).
+  const bool one_by_one = avg >= static_cast<double>(kDenseSplitMinVolume);
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
 #endif
   {
+    if (one_by_one) {
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1) nowait
+#endif
+      for (std::int64_t i = 0; i < static_cast<std::int64_t>(count); ++i) body(i);
+    } else {
 #ifdef _OPENMP
 #pragma omp for schedule(guided, chunk) nowait
 #endif
-    for (std::int64_t i = 0; i < static_cast<std::int64_t>(count); ++i) {
-      const auto u = static_cast<std::size_t>(i);
-      if (any_split && split(u)) continue;
-      prefetch_after(u);
-      prefetch_small_ahead(u);
-      product(u, 1, stream_c);
+      for (std::int64_t i = 0; i < static_cast<std::int64_t>(count); ++i) body(i);
     }
     fence_streams(stream_c);
   }
@@ -1190,6 +1358,8 @@ void dense_dense(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
   template bool dense_register_product<T>(std::int64_t, std::int64_t) noexcept;                    \
   template void dense_dense_blocked<T>(Op, Op, T, const DenseView<const T>&,                       \
                                        const DenseView<const T>&, T, const DenseView<T>&, int);    \
+  template void stacked_at_b<T>(T, const DenseView<const T>&, const DenseView<const T>&,           \
+                                const DenseView<T>&, int);                                         \
   template void dense_batch<T>(                                                                    \
       Op, Op, T, const std::vector<DenseView<const T>>&, const std::vector<DenseView<const T>>&,   \
       T, const std::vector<DenseView<T>>&, int, const std::vector<SmallGemm>*);

@@ -58,6 +58,14 @@ std::optional<View> stacked_rows(const std::vector<View>& views) {
   return out;
 }
 
+// C += alpha A^T B for row blocks stacked into one A (k x m) and one B (k x n), as stacked_rows
+// gives them: generated kernels over fixed chunks of rows, summed in an order fixed by k alone, so
+// every bit is the same at any thread count (as on the blocked kernel, which runs it where no
+// kernel can be generated). C is m x n.
+template <Value T>
+void stacked_at_b(T alpha, const DenseView<const T>& a, const DenseView<const T>& b,
+                  const DenseView<T>& c, int threads);
+
 // Sets the BLAS library's thread count for the lifetime of the object and restores the old one.
 // The count is process-wide, so construct it only outside parallel regions, around work that
 // calls BLAS: 1 around a loop that runs one product per thread (several threads per call would
