@@ -10,6 +10,7 @@
 
 #include "dispatch/engine.hpp"
 #include "kernels/kernels.hpp"
+#include "models.hpp"
 #include "spbmm/bmm.hpp"
 #include "spbmm/error.hpp"
 #include "test_util.hpp"
@@ -667,14 +668,7 @@ namespace {
 TEST(BmmDenseCount, ChoicesMatchTheExactCount) {
   using T = float;
   using I = std::int32_t;
-  MachineModel m;
-  m.sparse_gflops = 3;
-  m.sparse_gflops_small_n = 1;
-  m.dense_gflops_small = 20;
-  m.dense_gflops_large = 60;
-  m.convert_gbps = 4;
-  m.memory_gbps = 8;
-  m.threads = 2;
+  const MachineModel m = test::small_machine();
   std::mt19937_64 rng(41);
   std::uniform_real_distribution<T> u(-1, 1);
   std::uniform_real_distribution<double> p(0, 1);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "models.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/plan.hpp"
 #include "test_util.hpp"
@@ -14,16 +15,9 @@ namespace {
 
 // Fixed figures, so the expectations below do not move with a recalibration.
 MachineModel model() {
-  MachineModel m;
-  m.sparse_gflops = 3;
-  m.sparse_gflops_small_n = 1;
-  m.dense_gflops_small = 20;
-  m.dense_gflops_large = 60;
+  MachineModel m = test::small_machine();
   m.eigen_sparse_gflops = 2;
   m.eigen_dense_gflops = 40;
-  m.convert_gbps = 4;
-  m.memory_gbps = 8;
-  m.threads = 2;
   return m;
 }
 
@@ -193,21 +187,7 @@ TEST(ChooseKernel, DoublesUseTheFp64Factors) {
   EXPECT_EQ(f64.kernel, Kernel::Sparse) << f64.reason;
 }
 
-// Figures in the proportions of the W7 machine (sparse kernel a third of the dense rate; memory
-// at a tenth of a GB/s per GFLOP/s), with a 64 MB cache.
-MachineModel streaming_model() {
-  MachineModel m;
-  m.sparse_gflops = 40;
-  m.sparse_gflops_small_n = 5;
-  m.dense_gflops_small = 80;
-  m.dense_gflops_large = 120;
-  m.convert_gbps = 10;
-  m.memory_gbps = 20;
-  m.stream_gbps = 10;
-  m.cache_mb = 64;
-  m.threads = 2;
-  return m;
-}
+MachineModel streaming_model() { return test::streaming_machine(64); }
 
 TEST(ChooseKernel, OperandsOutgrowingTheCacheAreReadFromMemory) {
   // A half-dense 1024 x 1024 entry with N = 64: alone its operands fit the cache and the dense

@@ -15,6 +15,7 @@
 
 #include "dispatch/gpu_cache.hpp"
 #include "dispatch/split.hpp"
+#include "models.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/plan.hpp"
 #include "spbmm/spbmm.hpp"
@@ -30,14 +31,7 @@ using dispatch::SplitEntry;
 
 // CPU figures of a small machine and GPU figures of a fast device on a PCIe link.
 MachineModel model() {
-  MachineModel m;
-  m.sparse_gflops = 3;
-  m.sparse_gflops_small_n = 1;
-  m.dense_gflops_small = 20;
-  m.dense_gflops_large = 60;
-  m.convert_gbps = 4;
-  m.memory_gbps = 8;
-  m.threads = 2;
+  MachineModel m = test::small_machine();
   m.gpu_gflops = 500;
   m.gpu_dense_gflops = 20000;
   m.gpu_transfer_gbps = 20;

@@ -15,6 +15,7 @@
 #endif
 
 #include "kernels/kernels.hpp"
+#include "models.hpp"
 #include "plan_util.hpp"
 #include "spbmm/config.hpp"
 #include "spbmm/convert.hpp"
@@ -804,15 +805,7 @@ TEST(PlanChoice, BatchOutgrowingTheCacheMovesHalfDenseEntriesToSparse) {
   std::vector<CsrMatrix<T, I>> a;
   for (int i = 0; i < 4; ++i) a.push_back(test::random_csr<T, I>(256, 256, 0.5, rng));
   const CsrBatch<T, I> batch = CsrBatch<T, I>::from_list(a);
-  MachineModel m;
-  m.sparse_gflops = 40;
-  m.sparse_gflops_small_n = 5;
-  m.dense_gflops_small = 80;
-  m.dense_gflops_large = 120;
-  m.convert_gbps = 10;
-  m.memory_gbps = 20;
-  m.stream_gbps = 10;
-  m.cache_mb = 100;  // the batch's 1.58 MB fit
+  MachineModel m = test::streaming_machine(100);  // the batch's 1.58 MB fit
   PlanOptions po;
   po.machine = &m;
   const Plan<T, I> cached(BatchView<T, I>(batch), 64, po);
