@@ -60,11 +60,13 @@ case "$runpath" in *'$ORIGIN'*) echo "RUNPATH: $runpath" ;; *) echo "spbmm has n
 env -u LD_LIBRARY_PATH "$prefix/bin/spbmm" --version | tee "$tmp/version.txt"
 # The OpenBLAS build the build tree loads (its OpenMP build when found) is the one installed
 # files load too.
-if readelf -d "$build/libspbmm.so.0" | grep -q 'RUNPATH.*openblas-openmp'; then
+# (Outputs are captured before grep -q reads them: under pipefail, grep -q leaving early can kill
+# the writer with SIGPIPE and fail the pipeline although the line was found.)
+if grep -q 'RUNPATH.*openblas-openmp' <<<"$(readelf -d "$build/libspbmm.so.0")"; then
   grep -q 'OpenBLAS (OpenMP' "$tmp/version.txt" || { echo "the installed spbmm loads another OpenBLAS build" >&2; exit 1; }
-  readelf -d "$real" | grep -q 'RUNPATH.*openblas-openmp' || { echo "the installed libspbmm lost its OpenBLAS RUNPATH" >&2; exit 1; }
+  grep -q 'RUNPATH.*openblas-openmp' <<<"$(readelf -d "$real")" || { echo "the installed libspbmm lost its OpenBLAS RUNPATH" >&2; exit 1; }
 fi
-if ! env -u LD_LIBRARY_PATH ldd "$prefix/bin/spbmm" | grep -q "libspbmm.so.0 => $root/"; then
+if ! grep -q "libspbmm.so.0 => $root/" <<<"$(env -u LD_LIBRARY_PATH ldd "$prefix/bin/spbmm")"; then
   echo "the installed spbmm loads another libspbmm:" >&2
   env -u LD_LIBRARY_PATH ldd "$prefix/bin/spbmm" >&2
   exit 1
@@ -89,7 +91,7 @@ for ex in ragged_batch gcn_layer recommender; do
   # shellcheck disable=SC2046
   "$cxx" -std=c++20 -O1 "$src/examples/$ex.cpp" $(pkg-config --cflags spbmm) \
     -o "$tmp/direct/$ex" $(pkg-config --libs spbmm)
-  if ldd "$tmp/direct/$ex" | grep -q "libspbmm.*=> $build"; then
+  if grep -q "libspbmm.*=> $build" <<<"$(ldd "$tmp/direct/$ex")"; then
     echo "$ex links the build tree's library, not the installed one" >&2
     exit 1
   fi
