@@ -13,9 +13,9 @@ tensor. Variants:
   spbmm.torch + plan   H = spbmm.torch.bmm(A, Z, plan=plan), one Plan(both_ops) made outside
                        the timing (as bench_w11 does); X @ W, dW, dX by torch's matmul
   spbmm.torch          the same without a plan (spbmm plans A at every call)
-  spbmm all products   the plan variant with the three dense products through spbmm too, over
-                       the graphs' row blocks as bench_w11 runs them (bmm with W broadcast,
-                       bmm_sum for dW; an autograd Function defined here)
+  spbmm all products   the plan variant with the three dense products through spbmm too:
+                       Z = spbmm.torch.mm(X, W), whose backward runs dX = dZ W^T and
+                       dW = X^T dZ on spbmm's tall-product kernels
   torch csr            torch.sparse.mm on the block-diagonal leaf CSR (anchors_w11's `csr`)
   torch loop-csr       a loop of per-graph leaf CSR products (anchors_w11's `loop-csr`)
 
@@ -143,34 +143,6 @@ def make_data(graphs, seed=11):
             "r": r, "cpp": None, "loss": None}
 
 
-class DenseMm(torch.autograd.Function):
-    """Z = X @ W through spbmm over the graphs' row blocks, as bench_w11 runs it: Z_i = X_i W
-    (bmm, W broadcast), dX_i = dZ_i W^T (bmm, op_b T), dW = sum_i X_i^T dZ_i (bmm_sum, op_a T);
-    every block a view of the one array over all nodes."""
-
-    @staticmethod
-    def forward(ctx, batch, x, w):
-        ctx.batch = batch
-        ctx.save_for_backward(x, w)
-        z = spbmm.empty(tuple(x.shape), like="torch")
-        spbmm.bmm(batch.split_nodes(x, "X"), w, out=batch.split_nodes(z, "Z"),
-                  threads=ARGS.threads)
-        return z
-
-    @staticmethod
-    def backward(ctx, dz):
-        x, w = ctx.saved_tensors
-        xs, dzs = ctx.batch.split_nodes(x, "X"), ctx.batch.split_nodes(dz.contiguous(), "dZ")
-        dx = dw = None
-        if ctx.needs_input_grad[1]:
-            dx = spbmm.empty(tuple(x.shape), like="torch")
-            spbmm.bmm(dzs, w, op_b="T", out=ctx.batch.split_nodes(dx, "dX"),
-                      threads=ARGS.threads)
-        if ctx.needs_input_grad[2]:
-            dw = spbmm.bmm_sum(xs, dzs, op_a="T", threads=ARGS.threads)
-        return None, dx, dw
-
-
 def make_variant(name, d):
     """(state, step, grads): step(state) -> (forward s, step s); grads(state) -> dX, dW, dA."""
     if name.startswith("torch-"):
@@ -186,7 +158,7 @@ def make_variant(name, d):
     s.update(batch=batch, plan=plan)
 
     def forward(s):
-        z = DenseMm.apply(s["batch"], s["x"], s["w"]) if name == "all" else s["x"] @ s["w"]
+        z = st.mm(s["x"], s["w"], threads=ARGS.threads) if name == "all" else s["x"] @ s["w"]
         h = st.bmm(s["batch"], z, plan=s["plan"], threads=ARGS.threads)
         return (h * s["r"]).sum()
 
@@ -213,6 +185,10 @@ def parts_alone(d):
     da = torch.empty_like(values)
     t = ARGS.threads
     xs, dzs, outs = (batch.split_nodes(m, "") for m in (x, dz, out))
+    # spbmm.torch.mm's forward and backward against torch's, both making new results as in a step.
+    xg, wg = x.clone().requires_grad_(True), w.clone().requires_grad_(True)
+    with torch.enable_grad():
+        zs, zt = st.mm(xg, wg, threads=t), xg @ wg
     rows = [
         ("Z = X W", tp["xw"], lambda: spbmm.bmm(xs, w, out=outs, threads=t)),
         ("H = A Z", tp["az"], lambda: plan.execute(z, out)),
@@ -224,10 +200,16 @@ def parts_alone(d):
         ("dX, one tall product", None,
          lambda: spbmm.multiply(dz, w, op_b="T", out=out, threads=t)),
         ("dA = SDDMM(R, Z) on A", tp["sddmm"], lambda: spbmm.sddmm(batch, r, z, out=da, threads=t)),
+        ("Z = X W, new result (mm)", lambda: x @ w, lambda: st.mm(x, w, threads=t)),
+        ("dX and dW, mm's backward",
+         lambda: torch.autograd.grad(zt, (xg, wg), dz, retain_graph=True),
+         lambda: torch.autograd.grad(zs, (xg, wg), dz, retain_graph=True)),
     ]
     print(f"\neach product alone, no autograd, best of {ARGS.reps} (ms), into buffers made "
           "beforehand where the call takes one; spbmm's sparse products on the plan, its dense "
-          "ones over the graphs' row blocks as bench_w11 runs them; torch's A^T made beforehand:")
+          "ones over the graphs' row blocks as bench_w11 runs them; torch's A^T made beforehand; "
+          "the last two rows as a step runs them: spbmm.torch.mm against torch's X @ W and its "
+          "autograd backward, new results each time:")
     print(f"  {'':28s} {'torch':>9s} {'spbmm':>9s}")
     for label, ft, fs in rows:
         tt = w11.best_of(ft, ARGS.reps) if ft is not None else float("nan")

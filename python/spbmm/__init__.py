@@ -8,8 +8,9 @@ takes one matrix, ``sddmm`` samples X_i Y_i^T at A_i's pattern and ``spmm_reduce
 row's products by sum, mean, max or min. ``ConcatCsr`` and ``ConcatCoo`` view a concatenated
 (PyTorch Geometric style) batch of graphs, with the features as one array over all nodes;
 ``empty`` and ``zeros`` make 64-byte aligned arrays for ``out``. ``spbmm.torch`` has the
-differentiable versions for torch autograd. Matrix Market files are read and written with
-``read_matrix_market``, ``read_batch`` and ``write_matrix_market``.
+differentiable versions for torch autograd, and ``spbmm.torch.mm`` a layer's dense ``X @ W``.
+Matrix Market files are read and written with ``read_matrix_market``, ``read_batch`` and
+``write_matrix_market``.
 """
 
 from ._spbmm import (

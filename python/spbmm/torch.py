@@ -13,6 +13,12 @@ with every A_i); one A is likewise used with every X_i. Works under ``torch.no_g
 A may also be a concatenated batch (``spbmm.ConcatCsr``, ``spbmm.ConcatCoo``, made with a torch
 values tensor): X is then one tensor over all nodes and so is the result, and the gradient of
 the values is one tensor of the batch's nnz values (see ``bmm``).
+
+``spbmm.torch.mm(X, W)`` is the differentiable dense product ``X @ W`` of two 2-D CPU tensors
+(float32 or float64), for a layer's weights over a tall feature matrix (X of any number of rows,
+e.g. all nodes of a concatenated batch): ``dX = dZ @ W^T`` and ``dW = X^T @ dZ`` run through
+spbmm too, dW as a batch sum over X's row blocks, whose bits do not depend on the thread count.
+Results come from ``spbmm.empty``'s pool of large blocks.
 """
 
 import functools
@@ -20,10 +26,10 @@ import functools
 import numpy as np
 import torch
 
-from . import _alloc, _concat, _inputs, _spbmm, _training
+from . import _alloc, _api, _concat, _inputs, _spbmm, _training
 
-__all__ = ["bmm", "BmmFunction", "ConcatBmmFunction", "sddmm", "SddmmFunction",
-           "ConcatSddmmFunction"]
+__all__ = ["bmm", "BmmFunction", "ConcatBmmFunction", "mm", "MmFunction", "sddmm",
+           "SddmmFunction", "ConcatSddmmFunction"]
 
 
 def _sddmm_kernel(kernel):
@@ -330,6 +336,97 @@ def bmm(A, X, *, alpha=1.0, op_a="N", op_b="N", threads=None, kernel="auto", pla
     spec = _Spec([s[0] for s in split], float(alpha), op_a, op_b,
                  _inputs.check_threads(threads), kernel)
     return list(BmmFunction.apply(spec, *[s[1] for s in split], *x_list))
+
+
+# Row blocks X^T dZ is summed over for dW: two or more make the C++ batch sum take one long
+# A^T B over the stacked rows (generated kernels, an order of summation fixed by X's height
+# alone); more blocks only add Python overhead.
+_MM_SUM_BLOCKS = 2
+
+
+def _mm_operand(t, name):
+    """t checked as an operand of spbmm.torch.mm: a dense 2-D float32/float64 CPU tensor."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name}: spbmm.torch.mm takes torch tensors, not {type(t).__name__}")
+    if t.layout != torch.strided:
+        raise TypeError(f"{name}: expected a dense (strided) tensor, not {t.layout} "
+                        "(spbmm.torch.bmm takes sparse operands)")
+    if t.dim() != 2:
+        raise _spbmm.ShapeError(f"{name}: expected a 2-D tensor, got shape {tuple(t.shape)}")
+    if t.device.type != "cpu":
+        raise _spbmm.InvalidArgument(f"{name}: a tensor on {t.device}; spbmm.torch.mm takes CPU "
+                                     "tensors")
+    if t.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"{name}: dtype {t.dtype}; spbmm.torch.mm takes float32 or float64")
+
+
+def _mm_into(a, b, op_a, op_b, threads, kernel):
+    """op(a) @ op(b) into a new tensor from spbmm.empty's pool."""
+    m = a.shape[1] if op_a == "T" else a.shape[0]
+    n = b.shape[0] if op_b == "T" else b.shape[1]
+    out = _alloc.empty((int(m), int(n)), a.dtype, like=a)
+    return _api.multiply(a, b, out=out, op_a=op_a, op_b=op_b, threads=threads, kernel=kernel)
+
+
+def _mm_weight_grad(x, dz, threads, kernel):
+    """X^T @ dZ as spbmm's batch sum over row blocks: the same bits at any thread count."""
+    rows = int(x.shape[0])
+    blocks = max(1, min(_MM_SUM_BLOCKS, rows))
+    bounds = [rows * i // blocks for i in range(blocks + 1)]
+    xs = [x[bounds[i]:bounds[i + 1]] for i in range(blocks)]
+    dzs = [dz[bounds[i]:bounds[i + 1]] for i in range(blocks)]
+    out = _alloc.empty((int(x.shape[1]), int(dz.shape[1])), x.dtype, like=x)
+    return _api.bmm_sum(xs, dzs, out=out, op_a="T", threads=threads, kernel=kernel)
+
+
+class MmFunction(torch.autograd.Function):
+    """``apply(x, w, threads, kernel)``: ``x @ w`` as an autograd Function (see spbmm.torch.mm)."""
+
+    @staticmethod
+    def forward(ctx, x, w, threads, kernel):
+        ctx.threads = threads
+        ctx.kernel = kernel
+        ctx.save_for_backward(x, w)
+        return _mm_into(x, w, "N", "N", threads, kernel)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dz):
+        x, w = ctx.saved_tensors
+        dz = dz.to(dtype=x.dtype)
+        dx = dw = None
+        if ctx.needs_input_grad[0]:
+            dx = _mm_into(dz, w, "N", "T", ctx.threads, ctx.kernel)
+        if ctx.needs_input_grad[1]:
+            dw = _mm_weight_grad(x, dz, ctx.threads, ctx.kernel)
+        return dx, dw, None, None
+
+
+def mm(X, W, *, threads=None, kernel="auto"):
+    """Differentiable dense product ``X @ W`` through spbmm: one new tensor.
+
+    X: a dense 2-D CPU tensor (m x k, any m; strided views such as ``X.t()`` are read as they
+    are); W: k x n, of X's dtype (float32 or float64). Gradients: ``dX = dZ @ W^T`` (one spbmm
+    product with W read transposed) and ``dW = X^T @ dZ`` (spbmm.bmm_sum over row blocks of X
+    and dZ: every bit the same at any thread count). threads: None for the OpenMP default;
+    kernel as in spbmm.bmm. Works under ``torch.no_grad()`` and ``torch.inference_mode()``.
+
+    Raises TypeError for an operand that is not a dense tensor or of another dtype than
+    float32/float64 (or of another dtype than the other operand), spbmm.ShapeError (a
+    ValueError) when the shapes do not fit, and spbmm.InvalidArgument (a ValueError) for a
+    tensor off the CPU or a bad option.
+    """
+    _mm_operand(X, "X")
+    _mm_operand(W, "W")
+    if X.dtype != W.dtype:
+        raise TypeError(f"X is {X.dtype} and W {W.dtype}: spbmm.torch.mm needs one dtype "
+                        "(convert one with .to())")
+    if X.shape[1] != W.shape[0]:
+        raise _spbmm.ShapeError(f"X is {X.shape[0]} x {X.shape[1]} and W {W.shape[0]} x "
+                                f"{W.shape[1]}: X's columns must equal W's rows")
+    if not isinstance(kernel, str):
+        raise _spbmm.InvalidArgument(f"kernel must be a string, not {type(kernel).__name__}")
+    return MmFunction.apply(X, W, _inputs.check_threads(threads), kernel)
 
 
 class SddmmFunction(torch.autograd.Function):
