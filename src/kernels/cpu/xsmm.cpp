@@ -45,6 +45,18 @@ void* dispatch(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t lda,
 }
 #endif
 
+// Records the shape a kernel was made for, once it was made.
+void record_shape(SmallGemm& g, std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t lda,
+                  std::int64_t ldb, std::int64_t ldc) {
+  if (g.fn == nullptr) return;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.lda = lda;
+  g.ldb = ldb;
+  g.ldc = ldc;
+}
+
 }  // namespace
 
 template <Value T>
@@ -61,22 +73,8 @@ SmallGemm make_small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::i
       (ldc * static_cast<std::int64_t>(sizeof(T))) % 64 == 0) {
     g.fn_stream = dispatch<T>(n, m, k, ldb, lda, ldc, T(0), LIBXSMM_GEMM_FLAG_ALIGN_C_NTS_HINT);
   }
-  if (g.fn != nullptr) {
-    g.m = m;
-    g.n = n;
-    g.k = k;
-    g.lda = lda;
-    g.ldb = ldb;
-    g.ldc = ldc;
-  }
-#else
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)lda;
-  (void)ldb;
-  (void)ldc;
 #endif
+  record_shape(g, m, n, k, lda, ldb, ldc);
   return g;
 }
 
@@ -92,23 +90,9 @@ SmallGemm make_at_b_gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::in
   // Column-major C^T (n x m) += B^T (n x k, B's rows as columns) times A^T's transpose: A's rows
   // are the columns of a k x m operand stored transposed.
   g.fn = dispatch<T>(n, m, k, ldb, lda, ldc, T(1), LIBXSMM_GEMM_FLAG_TRANS_B);
-  if (g.fn != nullptr) {
-    g.m = m;
-    g.n = n;
-    g.k = k;
-    g.lda = lda;
-    g.ldb = ldb;
-    g.ldc = ldc;
-    g.at_b = true;
-  }
-#else
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)lda;
-  (void)ldb;
-  (void)ldc;
+  g.at_b = g.fn != nullptr;
 #endif
+  record_shape(g, m, n, k, lda, ldb, ldc);
   return g;
 }
 
