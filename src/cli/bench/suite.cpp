@@ -537,6 +537,30 @@ void sddmm_loop(const CsrBatch<T, I>& a, const DenseBatch<T>& x, const DenseBatc
   }
 }
 
+// A training workload timed against the plain loop a user would write: one warm-up of each, then
+// `reps` rounds alternating the two; the best of each. The caller sets the loop's error.
+template <Value T, class Ours, class Loop>
+WorkloadResult against_loop(const char* id, const SuiteOptions& o, double flops,
+                            const Ours& run_spbmm, const Loop& run_loop, double& best_loop) {
+  run_spbmm();
+  run_loop();
+  WorkloadResult r;
+  r.workload = id;
+  r.precision = precision_name<T>();
+  r.threads = o.threads;
+  r.reps = o.reps;
+  r.flops = flops;
+  r.tolerance = tolerance_for<T>();
+  r.spbmm_seconds = std::numeric_limits<double>::infinity();
+  best_loop = r.spbmm_seconds;
+  for (int rep = 0; rep < o.reps; ++rep) {
+    r.spbmm_seconds = std::min(r.spbmm_seconds, time_once(run_spbmm));
+    best_loop = std::min(best_loop, time_once(run_loop));
+  }
+  r.gflops = r.flops / r.spbmm_seconds * 1e-9;
+  return r;
+}
+
 // W10: values_i = (X_i Y_i^T) at the pattern of A_i on the W8 graphs, k = 128.
 template <Value T>
 WorkloadResult w10(const SuiteOptions& o) {
@@ -556,22 +580,10 @@ WorkloadResult w10(const SuiteOptions& o) {
     sddmm_into(std::span<T>(out), a, x.view(), y.view(), T(1), T(0), to);
   };
   const auto run_loop = [&] { sddmm_loop(a, x, y, kK, loop, o.threads); };
-  run_spbmm();
-  run_loop();
-  WorkloadResult r;
-  r.workload = "W10";
-  r.precision = precision_name<T>();
-  r.threads = o.threads;
-  r.reps = o.reps;
-  r.flops = 2.0 * static_cast<double>(n) * static_cast<double>(kK);
-  r.tolerance = tolerance_for<T>();
-  r.spbmm_seconds = std::numeric_limits<double>::infinity();
-  double best_loop = r.spbmm_seconds;
-  for (int rep = 0; rep < o.reps; ++rep) {
-    r.spbmm_seconds = std::min(r.spbmm_seconds, time_once(run_spbmm));
-    best_loop = std::min(best_loop, time_once(run_loop));
-  }
-  r.gflops = r.flops / r.spbmm_seconds * 1e-9;
+  double best_loop = 0;
+  WorkloadResult r =
+      against_loop<T>("W10", o, 2.0 * static_cast<double>(n) * static_cast<double>(kK), run_spbmm,
+                      run_loop, best_loop);
   BaselineTiming t{"plain-loop", best_loop, max_rel_error(out, loop)};
   r.max_rel_error = t.max_rel_error;
   r.baselines.push_back(t);
@@ -647,22 +659,10 @@ WorkloadResult w12(const SuiteOptions& o) {
   const TrainingOptions to{.threads = o.threads};
   const auto run_spbmm = [&] { spmm_reduce_into<T, I>(cv, av, abv, b.view(), Reduce::Max, to); };
   const auto run_loop = [&] { max_reduce_loop(a, b, kN, c_loop, arg_loop, o.threads); };
-  run_spbmm();
-  run_loop();
-  WorkloadResult r;
-  r.workload = "W12";
-  r.precision = precision_name<T>();
-  r.threads = o.threads;
-  r.reps = o.reps;
-  r.flops = static_cast<double>(a.nnz()) * static_cast<double>(kN);
-  r.tolerance = tolerance_for<T>();
-  r.spbmm_seconds = std::numeric_limits<double>::infinity();
-  double best_loop = r.spbmm_seconds;
-  for (int rep = 0; rep < o.reps; ++rep) {
-    r.spbmm_seconds = std::min(r.spbmm_seconds, time_once(run_spbmm));
-    best_loop = std::min(best_loop, time_once(run_loop));
-  }
-  r.gflops = r.flops / r.spbmm_seconds * 1e-9;
+  double best_loop = 0;
+  WorkloadResult r =
+      against_loop<T>("W12", o, static_cast<double>(a.nnz()) * static_cast<double>(kN), run_spbmm,
+                      run_loop, best_loop);
   // The maxima are single products, so both sides agree exactly, arg indices included.
   BaselineTiming t{"plain-loop", best_loop, max_rel_error(c, c_loop)};
   if (arg != arg_loop) t.max_rel_error = std::numeric_limits<double>::infinity();
