@@ -37,7 +37,10 @@ import subprocess
 import sys
 import tempfile
 
+
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from machine import cpu_model  # noqa: E402
 ROOT = os.path.dirname(HERE)
 WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9"]
 PRODUCT_WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W8"]
@@ -85,13 +88,6 @@ def output_of(cmd):
                               check=False).stdout.strip()
     except OSError:
         return ""
-
-
-def cpu_model():
-    for line in output_of(["lscpu"]).splitlines():
-        if line.startswith("Model name:"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def run_json_lines(cmd, kind, records):

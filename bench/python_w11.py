@@ -85,19 +85,9 @@ import spbmm.torch as st  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import w11_common as w11  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 N = 128
-
-
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def run_cpp(exe, folder):

@@ -28,6 +28,7 @@ import time
 import numpy as np
 
 import spbmm
+from machine import cpu_model  # bench/, this script's folder
 
 try:
     import scipy.sparse as sp
@@ -83,17 +84,6 @@ def cpp_w8(cli, threads, reps):
         if m:
             return float(m.group(1)), " ".join(cmd), line.strip()
     raise RuntimeError(f"no W8 row in the output of {' '.join(cmd)}:\n{out}")
-
-
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def main():
