@@ -12,20 +12,9 @@ SIZES = [5, 0, 1, 7, 3]
 
 def batch_arrays(rng, sizes=SIZES, density=0.4, dtype=np.float64, index=np.int64):
     """(dense graphs, indptr, indices, values, ptr) of a random block-diagonal CSR matrix."""
-    dense = []
-    for n in sizes:
-        d = rng.standard_normal((n, n)) * (rng.random((n, n)) < density)
-        dense.append(d.astype(dtype))
-    ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    indptr, indices, values = [0], [], []
-    for g, d in enumerate(dense):
-        for r in range(d.shape[0]):
-            (cols,) = np.nonzero(d[r])
-            indices.extend(cols + ptr[g])
-            values.extend(d[r, cols])
-            indptr.append(len(indices))
-    return (dense, np.array(indptr, dtype=index), np.array(indices, dtype=index),
-            np.array(values, dtype=dtype), ptr)
+    dense, indptr, indices, values, ptr, _ = rectangular(rng, [(n, n) for n in sizes], density)
+    return ([d.astype(dtype) for d in dense], indptr.astype(index), indices.astype(index),
+            values.astype(dtype), ptr.astype(np.int64))
 
 
 def coo_arrays(batch_csr):
