@@ -372,8 +372,9 @@ void parse_coord_chunk(Chunk& c, const Ctx& ctx, I* ri, I* ci, T* vv, std::int64
       if (real && parse_real_fast(qv, end, v, fast) && is_delim(qv, end)) {
         q = qv;
       } else {
+        // The fast path has had this token (a leading '+' is left to from_chars).
         std::string err;
-        if (!parse_value(q, end, ctx, v, err, fast)) return fail(std::move(err));
+        if (!parse_value(q, end, ctx, v, err, fast && !real)) return fail(std::move(err));
       }
       q = skip_blank(q, end);
     } else if (q < end && *q != '\n' && *q != '\r') {
