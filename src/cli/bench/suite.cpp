@@ -109,6 +109,19 @@ struct Contender {
   std::function<void(DenseBatch<T>& c, const std::vector<DenseView<T>>& views)> run;
 };
 
+// A workload's result before anything is timed: what, in which precision, how.
+template <Value T>
+WorkloadResult result_for(const std::string& id, const SuiteOptions& o, double flops) {
+  WorkloadResult r;
+  r.workload = id;
+  r.precision = precision_name<T>();
+  r.threads = o.threads;
+  r.reps = o.reps;
+  r.flops = flops;
+  r.tolerance = tolerance_for<T>();
+  return r;
+}
+
 // The common part of every product workload: the plan is built once (its build timed), then
 // executed repeatedly; each baseline runs into its own output, which is checked against spbmm's.
 // Everything runs once as a warm-up, then `reps` rounds; each contender's best round counts.
@@ -119,13 +132,7 @@ WorkloadResult time_products(const std::string& id, const SuiteOptions& o, doubl
                              const std::vector<std::int64_t>& c_rows,
                              const std::vector<std::int64_t>& c_cols,
                              const std::vector<Contender<T>>& baselines) {
-  WorkloadResult r;
-  r.workload = id;
-  r.precision = precision_name<T>();
-  r.threads = o.threads;
-  r.reps = o.reps;
-  r.flops = flops;
-  r.tolerance = tolerance_for<T>();
+  WorkloadResult r = result_for<T>(id, o, flops);
 
   std::optional<Plan<T, I>> plan;
   r.plan_seconds = std::numeric_limits<double>::infinity();
@@ -544,13 +551,7 @@ WorkloadResult against_loop(const char* id, const SuiteOptions& o, double flops,
                             const Ours& run_spbmm, const Loop& run_loop, double& best_loop) {
   run_spbmm();
   run_loop();
-  WorkloadResult r;
-  r.workload = id;
-  r.precision = precision_name<T>();
-  r.threads = o.threads;
-  r.reps = o.reps;
-  r.flops = flops;
-  r.tolerance = tolerance_for<T>();
+  WorkloadResult r = result_for<T>(id, o, flops);
   r.spbmm_seconds = std::numeric_limits<double>::infinity();
   best_loop = r.spbmm_seconds;
   for (int rep = 0; rep < o.reps; ++rep) {
