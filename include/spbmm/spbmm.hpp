@@ -10,6 +10,7 @@
 #include "spbmm/gpu.hpp"
 #include "spbmm/matrix_market.hpp"
 #include "spbmm/plan.hpp"
+#include "spbmm/reorder.hpp"
 #include "spbmm/sparse.hpp"
 #include "spbmm/training.hpp"
 #include "spbmm/types.hpp"
