@@ -10,7 +10,8 @@ row's products by sum, mean, max or min. ``ConcatCsr`` and ``ConcatCoo`` view a 
 ``empty`` and ``zeros`` make 64-byte aligned arrays for ``out``. ``spbmm.torch`` has the
 differentiable versions for torch autograd, and ``spbmm.torch.mm`` a layer's dense ``X @ W``.
 Matrix Market files are read and written with ``read_matrix_market``, ``read_batch`` and
-``write_matrix_market``.
+``write_matrix_market``; ``rcm_order`` numbers a graph's nodes so that neighbours sit close in
+memory.
 """
 
 from ._spbmm import (
@@ -30,6 +31,7 @@ from ._alloc import empty, zeros
 from ._api import Plan, bmm, bmm_sum, multiply
 from ._concat import ConcatCoo, ConcatCsr
 from ._io import read_batch, read_matrix_market, read_matrix_market_header, write_matrix_market
+from ._reorder import rcm_order
 from ._training import sddmm, spmm_reduce
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "multiply",
     "sddmm",
     "spmm_reduce",
+    "rcm_order",
     "Plan",
     "ConcatCsr",
     "ConcatCoo",

@@ -222,6 +222,7 @@ py::list adopt_batch(DenseBatch<T>&& batch) {
 void init_errors(py::module_& m);
 void init_config(py::module_& m);
 void init_bmm(py::module_& m);
+void init_reorder(py::module_& m);
 void init_io(py::module_& m);
 void init_training(py::module_& m);
 

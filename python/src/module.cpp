@@ -8,4 +8,5 @@ PYBIND11_MODULE(_spbmm, m) {
   spbmm::python::init_bmm(m);
   spbmm::python::init_io(m);
   spbmm::python::init_training(m);
+  spbmm::python::init_reorder(m);
 }
