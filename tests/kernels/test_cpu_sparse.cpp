@@ -78,8 +78,8 @@ std::vector<cpu::Isa> isas() {
 
 // Restores the detected path when a test ends, even when an assertion fails.
 struct IsaScope {
-  explicit IsaScope(cpu::Isa isa) : previous(cpu::sparse_isa()) { cpu::force_sparse_isa(isa); }
-  ~IsaScope() { cpu::force_sparse_isa(previous); }
+  explicit IsaScope(cpu::Isa isa) : previous(cpu::active_isa()) { cpu::force_isa(isa); }
+  ~IsaScope() { cpu::force_isa(previous); }
   cpu::Isa previous;
 };
 
@@ -212,9 +212,10 @@ TEST(CpuSparseIsa, DefaultIsTheWidestSupportedPath) {
                         : cpu::cpu_has_avx2_fma() ? cpu::Isa::Avx2Fma
                                                   : cpu::Isa::Generic;
   EXPECT_EQ(isas().back(), best);
+  EXPECT_EQ(cpu::best_isa(), best);
   const IsaScope scope(cpu::Isa::Generic);
-  EXPECT_EQ(cpu::force_sparse_isa(cpu::Isa::Avx512), best);
-  EXPECT_EQ(cpu::sparse_isa(), best);
+  EXPECT_EQ(cpu::force_isa(cpu::Isa::Avx512), best);
+  EXPECT_EQ(cpu::active_isa(), best);
   if (cpu::cpu_has_avx512()) {
     EXPECT_TRUE(cpu::cpu_has_avx2_fma());
   }

@@ -55,7 +55,7 @@ void rows_product(const CsrView<T, I>& a, Strided<const T> b, Strided<T> c, std:
   const std::int64_t rows = a.rows;
   const double flops = 2.0 * static_cast<double>(a.nnz()) * static_cast<double>(n);
   const bool contiguous = b.cs == 1 && c.cs == 1;
-  const Isa isa = sparse_isa();
+  const Isa isa = active_isa();
   // The bytes of B the gathers may touch: rows [0, cols of A) of n contiguous elements.
   const std::int64_t b_bytes = a.cols * std::max(b.rs, n) * static_cast<std::int64_t>(sizeof(T));
   const detail::RowJob<T, I> job{

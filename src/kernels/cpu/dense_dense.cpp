@@ -727,24 +727,7 @@ void gemm_generic(const Problem<T>& p, int64_t j_begin, int64_t j_end) {
 
 // ---------------------------------------------------------------------------------------------
 
-using detail::DenseIsa;
-
-DenseIsa best_isa() noexcept {
-#if SPBMM_DENSE_X86
-  if (cpu_has_avx512()) return DenseIsa::Avx512;
-  if (cpu_has_avx2_fma()) return DenseIsa::Avx2;
-#endif
-  return DenseIsa::Generic;
-}
-
-// The forced path, or -1 for the default.
-std::atomic<int> g_forced_isa{-1};
 std::atomic<bool> g_blas_enabled{true};
-
-DenseIsa active_isa() noexcept {
-  const int forced = g_forced_isa.load(std::memory_order_relaxed);
-  return forced < 0 ? best_isa() : static_cast<DenseIsa>(forced);
-}
 
 // C of at least this many elements is zeroed ahead of a beta == 0 product (see gemm_panels); a
 // 16x16 C (W2) gained nothing from it.
@@ -752,7 +735,7 @@ constexpr int64_t kPretouchMinSize = 1024;
 
 // The register-blocked product over column panels [j_begin, j_end) of w columns.
 template <class T>
-void gemm_panels(const Problem<T>& p, DenseIsa isa, int64_t j_begin, int64_t j_end, int64_t w) {
+void gemm_panels(const Problem<T>& p, Isa isa, int64_t j_begin, int64_t j_end, int64_t w) {
   if (p.beta == T(0) && p.m * p.n >= kPretouchMinSize) {
     // The tiles write C a few rows of one column panel at a time, so when C is not cached every
     // row misses separately; zeroing it first, row after row, lets the hardware prefetchers bring
@@ -762,7 +745,7 @@ void gemm_panels(const Problem<T>& p, DenseIsa isa, int64_t j_begin, int64_t j_e
     for (int64_t i = 0; i < p.m; ++i) std::fill(p.c + i * p.c_rs + j0, p.c + i * p.c_rs + j1, T(0));
   }
 #if SPBMM_DENSE_X86
-  if (isa == DenseIsa::Avx512) {
+  if (isa == Isa::Avx512) {
     if (p.a_cs == 1) {
       gemm_simd<T, Avx512Tiles<T, true>>(p, j_begin, j_end);
     } else {
@@ -770,7 +753,7 @@ void gemm_panels(const Problem<T>& p, DenseIsa isa, int64_t j_begin, int64_t j_e
     }
     return;
   }
-  if (isa == DenseIsa::Avx2) {
+  if (isa == Isa::Avx2Fma) {
     if (p.a_cs == 1) {
       gemm_simd<T, Avx2Tiles<T, true>>(p, j_begin, j_end);
     } else {
@@ -786,10 +769,10 @@ void gemm_panels(const Problem<T>& p, DenseIsa isa, int64_t j_begin, int64_t j_e
 
 // Columns per panel of a path.
 template <class T>
-int64_t panel_width(DenseIsa isa) noexcept {
+int64_t panel_width(Isa isa) noexcept {
 #if SPBMM_DENSE_X86
-  if (isa == DenseIsa::Avx512) return 2 * Avx512<T>::kLanes;
-  if (isa == DenseIsa::Avx2) return 2 * Avx<T>::kLanes;
+  if (isa == Isa::Avx512) return 2 * Avx512<T>::kLanes;
+  if (isa == Isa::Avx2Fma) return 2 * Avx<T>::kLanes;
 #else
   (void)isa;
 #endif
@@ -800,7 +783,7 @@ int64_t panel_width(DenseIsa isa) noexcept {
 // each thread owns whole columns of C and needs no synchronization between K chunks.
 template <class T>
 void gemm_blocked(const Problem<T>& p, int threads) {
-  const DenseIsa isa = active_isa();
+  const Isa isa = active_isa();
   const int64_t w = panel_width<T>(isa);
   const int64_t panels = (p.n + w - 1) / w;
 #ifdef _OPENMP
@@ -911,37 +894,6 @@ double volume(int64_t m, int64_t n, int64_t k) {
 
 }  // namespace
 
-const char* detail::to_string(DenseIsa isa) noexcept {
-  switch (isa) {
-    case DenseIsa::Generic:
-      return "generic";
-    case DenseIsa::Avx2:
-      return "avx2";
-    case DenseIsa::Avx512:
-      return "avx512";
-  }
-  return "?";
-}
-
-DenseIsa detail::dense_best_isa() noexcept { return best_isa(); }
-
-DenseIsa detail::force_dense_isa(DenseIsa isa) noexcept {
-  const DenseIsa best = best_isa();
-  const DenseIsa chosen = static_cast<int>(isa) <= static_cast<int>(best) ? isa : best;
-  g_forced_isa.store(static_cast<int>(chosen), std::memory_order_relaxed);
-  return chosen;
-}
-
-void detail::reset_dense_isa() noexcept { g_forced_isa.store(-1, std::memory_order_relaxed); }
-
-void detail::force_generic_dense_kernel(bool on) noexcept {
-  if (on) {
-    force_dense_isa(DenseIsa::Generic);
-  } else {
-    reset_dense_isa();
-  }
-}
-
 void detail::set_dense_blas_enabled(bool on) noexcept {
   g_blas_enabled.store(on, std::memory_order_relaxed);
 }
@@ -949,7 +901,7 @@ void detail::set_dense_blas_enabled(bool on) noexcept {
 bool dense_uses_blas(std::int64_t m, std::int64_t n, std::int64_t k) noexcept {
 #if SPBMM_HAVE_BLAS
   const int64_t min_volume =
-      active_isa() == DenseIsa::Avx512 ? kDenseBlasMinVolumeAvx512 : kDenseBlasMinVolume;
+      active_isa() == Isa::Avx512 ? kDenseBlasMinVolumeAvx512 : kDenseBlasMinVolume;
   return g_blas_enabled.load(std::memory_order_relaxed) &&
          volume(m, n, k) >= static_cast<double>(min_volume) && blas_int_ok(m) && blas_int_ok(n) &&
          blas_int_ok(k);
@@ -991,7 +943,7 @@ void dense_entry(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
     return;
   }
 #if SPBMM_DENSE_X86
-  if (active_isa() == DenseIsa::Avx512) {
+  if (active_isa() == Isa::Avx512) {
     if (small_product(p, stream_c)) return;
     if constexpr (std::is_same_v<T, float>) {
       if (p.b_rs == 1 && p.b_cs != 1 && p.a_cs == 1 && p.m <= kDotMaxRows) {
@@ -1034,7 +986,7 @@ void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
 template <Value T>
 bool dense_register_product(std::int64_t n, std::int64_t k) noexcept {
 #if SPBMM_DENSE_X86
-  return active_isa() == DenseIsa::Avx512 && register_shape<T>(n, k);
+  return active_isa() == Isa::Avx512 && register_shape<T>(n, k);
 #else
   (void)n;
   (void)k;

@@ -22,7 +22,7 @@ void sddmm(std::span<const SddmmTask<T, I>> tasks, T alpha, T beta, int threads)
     flops += 2.0 * static_cast<double>(tasks[e].nnz) * static_cast<double>(tasks[e].x.cols);
   }
   if (prefix.back() == 0) return;
-  const Isa isa = sparse_isa();
+  const Isa isa = active_isa();
   const int team = detail::training_team(threads, flops);
   const int parts = team == 1 ? 1 : team * detail::kTrainingPartsPerThread;
   detail::for_parts(team, parts, [&](int part) {

@@ -308,7 +308,7 @@ void scatter_generic(const Triplets<T, I>& t, Strided<const T> b, Strided<T> c, 
 template <class T, class I>
 void scatter_product(const Triplets<T, I>& t, Strided<const T> b, Strided<T> c, std::int64_t rows,
                      std::int64_t n, std::int64_t nnz, T alpha, T beta) {
-  const Isa isa = b.cs == 1 && c.cs == 1 ? sparse_isa() : Isa::Generic;
+  const Isa isa = b.cs == 1 && c.cs == 1 ? active_isa() : Isa::Generic;
   const double flops = 2.0 * static_cast<double>(nnz) * static_cast<double>(n);
   run_team(team_size(flops), [&](int tid, int threads) {
     const auto [j0, j1] = column_block(n, tid, threads);

@@ -75,7 +75,7 @@ void spmm_reduce(std::span<const ReduceTask<T, I>> tasks, Reduce reduce, int thr
     flops += 2.0 * static_cast<double>(t.a.nnz()) * static_cast<double>(n);
   }
   if (prefix.back() == 0) return;
-  const Isa isa = sparse_isa();
+  const Isa isa = active_isa();
   const int team = detail::training_team(threads, flops);
   const int parts = team == 1 ? 1 : team * detail::kTrainingPartsPerThread;
   detail::for_parts(team, parts, [&](int part) {
