@@ -733,9 +733,67 @@ std::atomic<bool> g_blas_enabled{true};
 // 16x16 C (W2) gained nothing from it.
 constexpr int64_t kPretouchMinSize = 1024;
 
+#if SPBMM_DENSE_X86
+// The AVX-512 path's products that skip the panels: the small product with op(B) in registers,
+// and the dot-product form of op(B) = B^T (fp32) for an A of few rows.
+template <class T>
+bool direct_avx512(const Problem<T>& p, bool stream) {
+  if (small_product(p, stream)) return true;
+  if constexpr (std::is_same_v<T, float>) {
+    if (p.b_rs == 1 && p.b_cs != 1 && p.a_cs == 1 && p.m <= kDotMaxRows) {
+      dot_avx512(p.m, p.n, p.k, p.a, p.a_rs, p.b, p.b_cs, p.c, p.c_rs, p.alpha, p.beta);
+      return true;
+    }
+  }
+  return false;
+}
+#endif
+
+// The dense kernel's run-time dispatch table: per Isa, the loops compiled for it.
+template <class T>
+struct DenseKernels {
+  // Column panels [j_begin, j_end) of the register-blocked product, for an A with unit stride
+  // along k (a_cs == 1) or along i.
+  void (*panels_row_a)(const Problem<T>& p, int64_t j_begin, int64_t j_end);
+  void (*panels_col_a)(const Problem<T>& p, int64_t j_begin, int64_t j_end);
+  // Columns per panel.
+  int64_t panel_width;
+  // Products done without the panels where they apply: false (and nothing done) where none
+  // does; nullptr for a path without such products.
+  bool (*direct)(const Problem<T>& p, bool stream);
+  // Whether op(B) (k x n) fits the registers of `direct`; nullptr where there is no such product.
+  bool (*fits_registers)(int64_t n, int64_t k);
+};
+
+// Indexed by Isa. Without x86 every entry is the portable path (active_isa() is Generic there).
+template <class T>
+const DenseKernels<T>& dense_kernels(Isa isa) noexcept {
+  static constexpr DenseKernels<T> kGeneric{&gemm_generic<T>, &gemm_generic<T>, kGenericNr, nullptr,
+                                            nullptr};
+#if SPBMM_DENSE_X86
+  static constexpr DenseKernels<T> kAvx2{&gemm_simd<T, Avx2Tiles<T, true>>,
+                                         &gemm_simd<T, Avx2Tiles<T, false>>, 2 * Avx<T>::kLanes,
+                                         nullptr, nullptr};
+  static constexpr DenseKernels<T> kAvx512{
+      &gemm_simd<T, Avx512Tiles<T, true>>, &gemm_simd<T, Avx512Tiles<T, false>>,
+      2 * Avx512<T>::kLanes, &direct_avx512<T>, &register_shape<T>};
+  static constexpr std::array<const DenseKernels<T>*, kIsaCount> kTables = {&kGeneric, &kAvx2,
+                                                                            &kAvx512};
+#else
+  static constexpr std::array<const DenseKernels<T>*, kIsaCount> kTables = {&kGeneric, &kGeneric,
+                                                                            &kGeneric};
+#endif
+  return *kTables[static_cast<std::size_t>(isa)];
+}
+
+// The smallest m*k*n sent to BLAS on each path, indexed by Isa.
+constexpr std::array<int64_t, kIsaCount> kBlasMinVolume = {kDenseBlasMinVolume, kDenseBlasMinVolume,
+                                                           kDenseBlasMinVolumeAvx512};
+
 // The register-blocked product over column panels [j_begin, j_end) of w columns.
 template <class T>
-void gemm_panels(const Problem<T>& p, Isa isa, int64_t j_begin, int64_t j_end, int64_t w) {
+void gemm_panels(const Problem<T>& p, const DenseKernels<T>& kernels, int64_t j_begin,
+                 int64_t j_end, int64_t w) {
   if (p.beta == T(0) && p.m * p.n >= kPretouchMinSize) {
     // The tiles write C a few rows of one column panel at a time, so when C is not cached every
     // row misses separately; zeroing it first, row after row, lets the hardware prefetchers bring
@@ -744,47 +802,15 @@ void gemm_panels(const Problem<T>& p, Isa isa, int64_t j_begin, int64_t j_end, i
     const int64_t j1 = std::min(p.n, j_end * w);
     for (int64_t i = 0; i < p.m; ++i) std::fill(p.c + i * p.c_rs + j0, p.c + i * p.c_rs + j1, T(0));
   }
-#if SPBMM_DENSE_X86
-  if (isa == Isa::Avx512) {
-    if (p.a_cs == 1) {
-      gemm_simd<T, Avx512Tiles<T, true>>(p, j_begin, j_end);
-    } else {
-      gemm_simd<T, Avx512Tiles<T, false>>(p, j_begin, j_end);
-    }
-    return;
-  }
-  if (isa == Isa::Avx2Fma) {
-    if (p.a_cs == 1) {
-      gemm_simd<T, Avx2Tiles<T, true>>(p, j_begin, j_end);
-    } else {
-      gemm_simd<T, Avx2Tiles<T, false>>(p, j_begin, j_end);
-    }
-    return;
-  }
-#else
-  (void)isa;
-#endif
-  gemm_generic<T>(p, j_begin, j_end);
-}
-
-// Columns per panel of a path.
-template <class T>
-int64_t panel_width(Isa isa) noexcept {
-#if SPBMM_DENSE_X86
-  if (isa == Isa::Avx512) return 2 * Avx512<T>::kLanes;
-  if (isa == Isa::Avx2Fma) return 2 * Avx<T>::kLanes;
-#else
-  (void)isa;
-#endif
-  return kGenericNr;
+  (p.a_cs == 1 ? kernels.panels_row_a : kernels.panels_col_a)(p, j_begin, j_end);
 }
 
 // The register-blocked product; with threads > 1 the column panels are split between threads, so
 // each thread owns whole columns of C and needs no synchronization between K chunks.
 template <class T>
 void gemm_blocked(const Problem<T>& p, int threads) {
-  const Isa isa = active_isa();
-  const int64_t w = panel_width<T>(isa);
+  const DenseKernels<T>& kernels = dense_kernels<T>(active_isa());
+  const int64_t w = kernels.panel_width;
   const int64_t panels = (p.n + w - 1) / w;
 #ifdef _OPENMP
   if (threads > 1 && panels > 1 && !in_parallel()) {
@@ -793,14 +819,14 @@ void gemm_blocked(const Problem<T>& p, int threads) {
     {
       const int64_t id = omp_get_thread_num();
       const int64_t nt = omp_get_num_threads();
-      gemm_panels(p, isa, panels * id / nt, panels * (id + 1) / nt, w);
+      gemm_panels(p, kernels, panels * id / nt, panels * (id + 1) / nt, w);
     }
     return;
   }
 #else
   (void)threads;
 #endif
-  gemm_panels(p, isa, 0, panels, w);
+  gemm_panels(p, kernels, 0, panels, w);
 }
 
 #if SPBMM_HAVE_BLAS
@@ -900,8 +926,7 @@ void detail::set_dense_blas_enabled(bool on) noexcept {
 
 bool dense_uses_blas(std::int64_t m, std::int64_t n, std::int64_t k) noexcept {
 #if SPBMM_HAVE_BLAS
-  const int64_t min_volume =
-      active_isa() == Isa::Avx512 ? kDenseBlasMinVolumeAvx512 : kDenseBlasMinVolume;
+  const int64_t min_volume = kBlasMinVolume[static_cast<std::size_t>(active_isa())];
   return g_blas_enabled.load(std::memory_order_relaxed) &&
          volume(m, n, k) >= static_cast<double>(min_volume) && blas_int_ok(m) && blas_int_ok(n) &&
          blas_int_ok(k);
@@ -942,19 +967,8 @@ void dense_entry(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
     scale_c(p);
     return;
   }
-#if SPBMM_DENSE_X86
-  if (active_isa() == Isa::Avx512) {
-    if (small_product(p, stream_c)) return;
-    if constexpr (std::is_same_v<T, float>) {
-      if (p.b_rs == 1 && p.b_cs != 1 && p.a_cs == 1 && p.m <= kDotMaxRows) {
-        dot_avx512(p.m, p.n, p.k, p.a, p.a_rs, p.b, p.b_cs, p.c, p.c_rs, p.alpha, p.beta);
-        return;
-      }
-    }
-  }
-#else
-  (void)stream_c;
-#endif
+  const DenseKernels<T>& kernels = dense_kernels<T>(active_isa());
+  if (kernels.direct != nullptr && kernels.direct(p, stream_c)) return;
   const bool nested = in_parallel();
   if (nested) threads = 1;
 #if SPBMM_HAVE_BLAS
@@ -985,13 +999,8 @@ void dense_dense_threads(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
 
 template <Value T>
 bool dense_register_product(std::int64_t n, std::int64_t k) noexcept {
-#if SPBMM_DENSE_X86
-  return active_isa() == Isa::Avx512 && register_shape<T>(n, k);
-#else
-  (void)n;
-  (void)k;
-  return false;
-#endif
+  const DenseKernels<T>& kernels = dense_kernels<T>(active_isa());
+  return kernels.fits_registers != nullptr && kernels.fits_registers(n, k);
 }
 
 template <Value T>

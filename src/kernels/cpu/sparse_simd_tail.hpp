@@ -1,5 +1,5 @@
-// The ISA-independent part of the SIMD sparse kernels: included by sparse_avx2.cpp and
-// sparse_avx512.cpp inside their own `#pragma GCC target` region and anonymous namespace, after
+// The ISA-independent part of the SIMD sparse kernels: included by simd_avx2.cpp and
+// simd_avx512.cpp inside their own `#pragma GCC target` region and anonymous namespace, after
 // they define Vec<T> (the vector traits) and csr_rows_mode<T, I, BetaMode>. GCC compiles each
 // inclusion for that file's instruction set.
 // No include guard: each including translation unit wants its own copy.

@@ -1,11 +1,14 @@
-// The AVX2+FMA loops of the CPU sparse x dense kernels, compiled for that ISA only here and
-// entered only after a run-time check, so the library still runs on any x86-64.
+// The AVX2+FMA path of the CPU sparse x dense, SDDMM and max/min-reduce loops and its dispatch
+// table, compiled for that ISA only here and entered only through kernel_table after a run-time
+// check, so the library still runs on any x86-64.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cpu/simd_table.hpp"
 #include "kernels/cpu/sparse_detail.hpp"
+#include "kernels/cpu/training_detail.hpp"
 
 // Clang ignores GCC's target pragma; it takes the same ISA as an attribute on every function.
 #ifdef __clang__
@@ -147,23 +150,18 @@ void csr_rows_mode(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1) {
 
 #include "kernels/cpu/sparse_simd_tail.hpp"
 
+#include "kernels/cpu/training_simd_tail.hpp"
+
+#include "kernels/cpu/simd_table_tail.hpp"
+
 }  // namespace
 
 template <class T, class I>
-void csr_rows_avx2(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1) {
-  csr_rows_any_beta(job, r0, r1);
+const KernelTable<T, I>& avx2_kernels() noexcept {
+  return kKernels<T, I>;
 }
 
-template <class T, class I>
-void scatter_avx2(const Triplets<T, I>& t, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
-                  std::int64_t j0, std::int64_t j1, T alpha) {
-  scatter_columns(t, b, ldb, c, ldc, j0, j1, alpha);
-}
-
-#define SPBMM_INSTANTIATE(T, I)                                                       \
-  template void csr_rows_avx2<T, I>(const RowJob<T, I>&, std::int64_t, std::int64_t); \
-  template void scatter_avx2<T, I>(const Triplets<T, I>&, const T*, std::int64_t, T*, \
-                                   std::int64_t, std::int64_t, std::int64_t, T);
+#define SPBMM_INSTANTIATE(T, I) template const KernelTable<T, I>& avx2_kernels<T, I>() noexcept;
 SPBMM_INSTANTIATE(float, std::int32_t)
 SPBMM_INSTANTIATE(float, std::int64_t)
 SPBMM_INSTANTIATE(double, std::int32_t)

@@ -1,16 +1,19 @@
-// The AVX-512 loops of the CPU sparse x dense kernels (F, VL, BW, DQ with FMA), compiled for
-// that ISA only here and entered only after a run-time check, so the library still runs on any
-// x86-64. Partial vectors use mask registers: a masked load or store never touches the lanes
-// it leaves out, so rows ending just before unmapped memory are safe. When the rows of B all
-// start at the same offset within a cache line, the vectors of a row are moved down to line
-// boundaries (the first one then partial), so that no 64-byte load straddles two lines; on W3
-// with the 16-byte offset of an ordinary heap buffer this measured about 10% faster.
+// The AVX-512 (F, VL, BW, DQ with FMA) path of the CPU sparse x dense, SDDMM and max/min-reduce
+// loops and its dispatch table, compiled for that ISA only here and entered only through
+// kernel_table after a run-time check, so the library still runs on any x86-64. Partial vectors use
+// mask registers: a masked load or store never touches the lanes it leaves out, so rows ending just
+// before unmapped memory are safe. When the rows of B all start at the same offset within a cache
+// line, the vectors of a row are moved down to line boundaries (the first one then partial), so
+// that no 64-byte load straddles two lines; on W3 with the 16-byte offset of an ordinary heap
+// buffer this measured about 10% faster.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cpu/simd_table.hpp"
 #include "kernels/cpu/sparse_detail.hpp"
+#include "kernels/cpu/training_detail.hpp"
 
 // Clang ignores GCC's target pragma; it takes the same ISA as an attribute on every function.
 #ifdef __clang__
@@ -273,23 +276,18 @@ void csr_rows_mode(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1) {
 
 #include "kernels/cpu/sparse_simd_tail.hpp"
 
+#include "kernels/cpu/training_simd_tail.hpp"
+
+#include "kernels/cpu/simd_table_tail.hpp"
+
 }  // namespace
 
 template <class T, class I>
-void csr_rows_avx512(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1) {
-  csr_rows_any_beta(job, r0, r1);
+const KernelTable<T, I>& avx512_kernels() noexcept {
+  return kKernels<T, I>;
 }
 
-template <class T, class I>
-void scatter_avx512(const Triplets<T, I>& t, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
-                    std::int64_t j0, std::int64_t j1, T alpha) {
-  scatter_columns(t, b, ldb, c, ldc, j0, j1, alpha);
-}
-
-#define SPBMM_INSTANTIATE(T, I)                                                         \
-  template void csr_rows_avx512<T, I>(const RowJob<T, I>&, std::int64_t, std::int64_t); \
-  template void scatter_avx512<T, I>(const Triplets<T, I>&, const T*, std::int64_t, T*, \
-                                     std::int64_t, std::int64_t, std::int64_t, T);
+#define SPBMM_INSTANTIATE(T, I) template const KernelTable<T, I>& avx512_kernels<T, I>() noexcept;
 SPBMM_INSTANTIATE(float, std::int32_t)
 SPBMM_INSTANTIATE(float, std::int64_t)
 SPBMM_INSTANTIATE(double, std::int32_t)
