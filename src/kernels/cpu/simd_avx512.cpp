@@ -29,121 +29,13 @@ namespace {
 
 #include "kernels/cpu/vec_avx512.hpp"
 
-// The lanes kept by the first and the last vector of a row (the others lie outside it).
-template <class T>
-struct Edges {
-  typename Vec<T>::M first;
-  typename Vec<T>::M last;
-};
+// Accumulator sets per row block of NV vectors: 16 accumulators in all up to 8 vectors. The
+// independent sets also keep more gathers of B rows in flight: four sets instead of two made W4
+// (4 vectors) 1.05x faster from memory and 1.15x with B in cache, two instead of one W8 (8
+// vectors) 1.07-1.10x (2-core Intel Xeon).
+constexpr int row_sets(int nv) { return nv <= 4 ? 4 : (nv <= 8 ? 2 : 1); }
 
-// Vector k of a block of NV whose first (kFirst) or last (kLast) vector is partial; for NV == 1
-// with both, e.first holds the lanes of both.
-template <class T, int NV, bool kFirst, bool kLast>
-inline __attribute__((always_inline)) bool partial_k(int k) {
-  return (kFirst && k == 0) || (kLast && k == NV - 1);
-}
-
-template <class T, int NV, bool kFirst, bool kLast>
-inline __attribute__((always_inline)) typename Vec<T>::V load_k(const T* p, int k,
-                                                                const Edges<T>& e) {
-  if (partial_k<T, NV, kFirst, kLast>(k)) {
-    return Vec<T>::maskload(p + k * Vec<T>::kLanes, kFirst && k == 0 ? e.first : e.last);
-  }
-  return Vec<T>::load(p + k * Vec<T>::kLanes);
-}
-
-// Writes alpha * acc (+ beta * C) to NV vectors of a row of C; with kStream (beta == 0, c on a
-// line boundary) the full vectors go out as non-temporal stores.
-template <class T, int NV, BetaMode kMode, bool kFirst, bool kLast, bool kStream>
-inline __attribute__((always_inline)) void store_block(const typename Vec<T>::V* acc, T* c, T alpha,
-                                                       T beta, const Edges<T>& e) {
-  using W = Vec<T>;
-  using V = typename W::V;
-  constexpr std::int64_t L = W::kLanes;
-  const V va_alpha = W::set1(alpha);
-#pragma GCC unroll 16
-  for (int k = 0; k < NV; ++k) {
-    V r = W::mul(acc[k], va_alpha);
-    if constexpr (kMode != BetaMode::Zero) {
-      const V old = load_k<T, NV, kFirst, kLast>(c, k, e);
-      r = kMode == BetaMode::One ? W::add(r, old) : W::fma(W::set1(beta), old, r);
-    }
-    if (partial_k<T, NV, kFirst, kLast>(k)) {
-      W::maskstore(c + k * L, kFirst && k == 0 ? e.first : e.last, r);
-    } else if constexpr (kStream) {
-      W::stream(c + k * L, r);
-    } else {
-      W::store(c + k * L, r);
-    }
-  }
-}
-
-// One row of C over NV vectors of columns (the first and the last possibly partial): the
-// accumulators live in registers for the whole row. With few accumulators the FMA latency
-// would bind, so short blocks keep several sets (16 accumulators in all up to 8 vectors) and
-// deal the nonzeros out among them. The independent sets also keep more gathers of B rows in
-// flight: four sets instead of two made W4 (4 vectors) 1.05x faster from memory and 1.15x
-// with B in cache, two instead of one W8 (8 vectors) 1.07-1.10x (2-core Intel Xeon).
-template <class T, class I, int NV, BetaMode kMode, bool kFirst, bool kLast, bool kStream>
-inline __attribute__((always_inline)) void row_block(const I* __restrict ci, const T* __restrict va,
-                                                     std::int64_t p0, std::int64_t p1,
-                                                     const T* __restrict b, std::int64_t ldb,
-                                                     T* __restrict c, T alpha, T beta,
-                                                     const Edges<T>& e) {
-  using W = Vec<T>;
-  using V = typename W::V;
-  constexpr int kSets = NV <= 4 ? 4 : (NV <= 8 ? 2 : 1);
-  V acc[kSets][NV];
-  for (int s = 0; s < kSets; ++s) {
-#pragma GCC unroll 16
-    for (int k = 0; k < NV; ++k) acc[s][k] = W::zero();
-  }
-  std::int64_t p = p0;
-  if constexpr (kSets > 1) {
-    for (; p + kSets - 1 < p1; p += kSets) {
-      V v[kSets];
-      const T* bs[kSets];
-#pragma GCC unroll 4
-      for (int s = 0; s < kSets; ++s) {
-        v[s] = W::set1(va[p + s]);
-        bs[s] = b + static_cast<std::int64_t>(ci[p + s]) * ldb;
-      }
-#pragma GCC unroll 16
-      for (int k = 0; k < NV; ++k) {
-#pragma GCC unroll 4
-        for (int s = 0; s < kSets; ++s) {
-          acc[s][k] = W::fma(v[s], load_k<T, NV, kFirst, kLast>(bs[s], k, e), acc[s][k]);
-        }
-      }
-    }
-  }
-  for (; p < p1; ++p) {
-    const V v = W::set1(va[p]);
-    const T* br = b + static_cast<std::int64_t>(ci[p]) * ldb;
-#pragma GCC unroll 16
-    for (int k = 0; k < NV; ++k) {
-      acc[0][k] = W::fma(v, load_k<T, NV, kFirst, kLast>(br, k, e), acc[0][k]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int s = 1; s < kSets; ++s) {
-#pragma GCC unroll 16
-    for (int k = 0; k < NV; ++k) acc[0][k] = W::add(acc[0][k], acc[s][k]);
-  }
-  store_block<T, NV, kMode, kFirst, kLast, kStream>(acc[0], c, alpha, beta, e);
-}
-
-// Touches the lines of B's rows that the nonzeros [q0, q1) will gather, so the misses of a
-// large B overlap with the arithmetic of the rows before them.
-template <class T, class I>
-inline __attribute__((always_inline)) void prefetch_rows(const I* __restrict ci, std::int64_t q0,
-                                                         std::int64_t q1, const T* b,
-                                                         std::int64_t ldb, std::int64_t bytes) {
-  for (std::int64_t q = q0; q < q1; ++q) {
-    const char* row = reinterpret_cast<const char*>(b + static_cast<std::int64_t>(ci[q]) * ldb);
-    for (std::int64_t off = 0; off < bytes; off += 64) _mm_prefetch(row + off, _MM_HINT_T0);
-  }
-}
+#include "kernels/cpu/sparse_simd_tail.hpp"
 
 // One row over `total` vectors in blocks of up to 16 vectors (17 to 24 as 8 and the rest); the
 // row's first vector is partial when e.first leaves lanes out, its last when `last_partial`. A row
@@ -273,8 +165,6 @@ void csr_rows_mode(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1) {
   }
   csr_rows_pass<T, I, kMode, false>(job, r0, r1);
 }
-
-#include "kernels/cpu/sparse_simd_tail.hpp"
 
 #include "kernels/cpu/training_simd_tail.hpp"
 
