@@ -4,8 +4,13 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 
+#include "kernels/cpu/dense_detail.hpp"
 #include "kernels/cpu/simd_table.hpp"
 #include "kernels/cpu/sparse_detail.hpp"
 #include "kernels/cpu/training_detail.hpp"
@@ -86,19 +91,32 @@ void csr_rows_mode(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1) {
 
 #include "kernels/cpu/simd_table_tail.hpp"
 
+// ---- The dense kernel ----------------------------------------------------------------------
+// Tiles of up to 6 rows by 2 vectors of 8 (fp32) or 4 (fp64) lanes: 12 accumulators of the 16
+// vector registers.
+constexpr int kTileRows = 6;
+
+#include "kernels/cpu/dense_simd_tail.hpp"
+
+template <class T>
+constexpr DenseKernels<T> kDenseKernels{&gemm_simd<T, true>, &gemm_simd<T, false>,
+                                        2 * Vec<T>::kLanes, nullptr, nullptr};
+
 }  // namespace
 
-template <class T, class I>
-const KernelTable<T, I>& avx2_kernels() noexcept {
-  return kKernels<T, I>;
-}
+template <>
+const DenseKernels<float> IsaDenseKernels<Isa::Avx2Fma, float>::kTable = kDenseKernels<float>;
+template <>
+const DenseKernels<double> IsaDenseKernels<Isa::Avx2Fma, double>::kTable = kDenseKernels<double>;
 
-#define SPBMM_INSTANTIATE(T, I) template const KernelTable<T, I>& avx2_kernels<T, I>() noexcept;
-SPBMM_INSTANTIATE(float, std::int32_t)
-SPBMM_INSTANTIATE(float, std::int64_t)
-SPBMM_INSTANTIATE(double, std::int32_t)
-SPBMM_INSTANTIATE(double, std::int64_t)
-#undef SPBMM_INSTANTIATE
+#define SPBMM_DEFINE_TABLE(T, I) \
+  template <>                    \
+  const KernelTable<T, I> IsaKernels<Isa::Avx2Fma, T, I>::kTable = kKernels<T, I>;
+SPBMM_DEFINE_TABLE(float, std::int32_t)
+SPBMM_DEFINE_TABLE(float, std::int64_t)
+SPBMM_DEFINE_TABLE(double, std::int32_t)
+SPBMM_DEFINE_TABLE(double, std::int64_t)
+#undef SPBMM_DEFINE_TABLE
 
 }  // namespace spbmm::kernels::cpu::detail
 

@@ -1,8 +1,7 @@
-// The dispatch table of the CPU sparse and training loops: the portable path's entries and the
-// lookup by Isa (the SIMD paths' tables come from simd_avx2.cpp and simd_avx512.cpp).
+// The portable path's table of the CPU sparse and training loops (the SIMD paths' tables come
+// from simd_avx2.cpp and simd_avx512.cpp).
 #include "kernels/cpu/simd_table.hpp"
 
-#include <array>
 #include <cstdint>
 
 #include "kernels/cpu/sparse_detail.hpp"
@@ -26,32 +25,17 @@ void reduce_rows_any(const ReduceTask<T, I>& t, std::int64_t r0, std::int64_t r1
   }
 }
 
-template <class T, class I>
-constexpr KernelTable<T, I> kGeneric{&csr_rows_generic<T, I>, &scatter_unit<T, I>,
-                                     &sddmm_range_generic<T, I>, &reduce_rows_any<T, I>};
-
 }  // namespace
 
-template <class T, class I>
-const KernelTable<T, I>& generic_kernels() noexcept {
-  return kGeneric<T, I>;
-}
-
-// Indexed by Isa; registered once, at the first call for <T, I>.
-template <class T, class I>
-const KernelTable<T, I>& kernel_table(Isa isa) noexcept {
-  static const std::array<const KernelTable<T, I>*, kIsaCount> kTables = {
-      &generic_kernels<T, I>(), &avx2_kernels<T, I>(), &avx512_kernels<T, I>()};
-  return *kTables[static_cast<std::size_t>(isa)];
-}
-
-#define SPBMM_INSTANTIATE(T, I)                                       \
-  template const KernelTable<T, I>& generic_kernels<T, I>() noexcept; \
-  template const KernelTable<T, I>& kernel_table<T, I>(Isa) noexcept;
-SPBMM_INSTANTIATE(float, std::int32_t)
-SPBMM_INSTANTIATE(float, std::int64_t)
-SPBMM_INSTANTIATE(double, std::int32_t)
-SPBMM_INSTANTIATE(double, std::int64_t)
-#undef SPBMM_INSTANTIATE
+#define SPBMM_DEFINE_TABLE(T, I)                                                \
+  template <>                                                                   \
+  const KernelTable<T, I> IsaKernels<Isa::Generic, T, I>::kTable{               \
+      &csr_rows_generic<T, I>, &scatter_unit<T, I>, &sddmm_range_generic<T, I>, \
+      &reduce_rows_any<T, I>};
+SPBMM_DEFINE_TABLE(float, std::int32_t)
+SPBMM_DEFINE_TABLE(float, std::int64_t)
+SPBMM_DEFINE_TABLE(double, std::int32_t)
+SPBMM_DEFINE_TABLE(double, std::int64_t)
+#undef SPBMM_DEFINE_TABLE
 
 }  // namespace spbmm::kernels::cpu::detail

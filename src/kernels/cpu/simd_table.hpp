@@ -4,6 +4,8 @@
 // scattered product that the CSR (op(A) = T) and COO kernels share.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/cpu/isa.hpp"
@@ -26,17 +28,38 @@ struct KernelTable {
   void (*reduce_rows)(const ReduceTask<T, I>& t, std::int64_t r0, std::int64_t r1, bool is_max);
 };
 
-// The tables of each path. The SIMD ones may be used only where the CPU has their ISA.
+// The table of each path: one explicit specialization per Isa and <T, I>, defined in
+// simd_table.cpp (Generic), simd_avx2.cpp and simd_avx512.cpp. The SIMD ones may be used only
+// where the CPU has their ISA.
+template <Isa kIsa, class T, class I>
+struct IsaKernels {
+  static const KernelTable<T, I> kTable;
+};
+
+#define SPBMM_DECLARE_TABLE(T, I)                                 \
+  template <>                                                     \
+  const KernelTable<T, I> IsaKernels<Isa::Generic, T, I>::kTable; \
+  template <>                                                     \
+  const KernelTable<T, I> IsaKernels<Isa::Avx2Fma, T, I>::kTable; \
+  template <>                                                     \
+  const KernelTable<T, I> IsaKernels<Isa::Avx512, T, I>::kTable;
+SPBMM_DECLARE_TABLE(float, std::int32_t)
+SPBMM_DECLARE_TABLE(float, std::int64_t)
+SPBMM_DECLARE_TABLE(double, std::int32_t)
+SPBMM_DECLARE_TABLE(double, std::int64_t)
+#undef SPBMM_DECLARE_TABLE
+
+// The tables indexed by Isa: constant, so a lookup is one load.
 template <class T, class I>
-const KernelTable<T, I>& generic_kernels() noexcept;
-template <class T, class I>
-const KernelTable<T, I>& avx2_kernels() noexcept;
-template <class T, class I>
-const KernelTable<T, I>& avx512_kernels() noexcept;
+inline constexpr std::array<const KernelTable<T, I>*, kIsaCount> kKernelTables = {
+    &IsaKernels<Isa::Generic, T, I>::kTable, &IsaKernels<Isa::Avx2Fma, T, I>::kTable,
+    &IsaKernels<Isa::Avx512, T, I>::kTable};
 
 // The table of `isa` (one the CPU supports, as active_isa() is).
 template <class T, class I>
-const KernelTable<T, I>& kernel_table(Isa isa) noexcept;
+const KernelTable<T, I>& kernel_table(Isa isa) noexcept {
+  return *kKernelTables<T, I>[static_cast<std::size_t>(isa)];
+}
 
 // C = alpha * (sum of the triplets' contributions) + beta * C, C having `rows` x n elements.
 // Threads own blocks of C's columns, so they never write the same element and need no atomics;

@@ -45,7 +45,7 @@ void extreme_rows(const ReduceTask<T, I>& t, std::int64_t r0, std::int64_t r1,
   if (t.b.layout == Layout::RowMajor && t.c.layout == Layout::RowMajor) {
     kernels.reduce_rows(t, r0, r1, is_max);
   } else {
-    detail::generic_kernels<T, I>().reduce_rows(t, r0, r1, is_max);
+    detail::kernel_table<T, I>(Isa::Generic).reduce_rows(t, r0, r1, is_max);
   }
 }
 
