@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu/isa.hpp"
+#include "kernels/cpu/simd_table.hpp"
 #include "kernels/kernels.hpp"
 #include "spbmm/aligned.hpp"
 #include "spbmm/error.hpp"
@@ -218,6 +219,29 @@ TEST(CpuSparseIsa, DefaultIsTheWidestSupportedPath) {
   EXPECT_EQ(cpu::active_isa(), best);
   if (cpu::cpu_has_avx512()) {
     EXPECT_TRUE(cpu::cpu_has_avx2_fma());
+  }
+}
+
+// Each path has its own dispatch table with every entry set: no slot of the lookup falls back to
+// another path's loops or to nothing.
+TYPED_TEST(CpuSparseKernels, EveryPathHasItsOwnCompleteTable) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::vector<const kernels::cpu::detail::KernelTable<T, I>*> tables;
+  for (cpu::Isa isa : {cpu::Isa::Generic, cpu::Isa::Avx2Fma, cpu::Isa::Avx512}) {
+    SCOPED_TRACE(cpu::to_string(isa));
+    const auto& k = kernels::cpu::detail::kernel_table<T, I>(isa);
+    EXPECT_NE(k.csr_rows, nullptr);
+    EXPECT_NE(k.scatter, nullptr);
+    EXPECT_NE(k.sddmm, nullptr);
+    EXPECT_NE(k.reduce_rows, nullptr);
+    for (const auto* other : tables) {
+      EXPECT_NE(k.csr_rows, other->csr_rows);
+      EXPECT_NE(k.scatter, other->scatter);
+      EXPECT_NE(k.sddmm, other->sddmm);
+      EXPECT_NE(k.reduce_rows, other->reduce_rows);
+    }
+    tables.push_back(&k);
   }
 }
 
