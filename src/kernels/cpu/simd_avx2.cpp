@@ -32,7 +32,7 @@ namespace {
 // would bind with one.
 constexpr int row_sets(int nv) { return nv <= 4 ? 2 : 1; }
 
-#include "kernels/cpu/sparse_simd_tail.hpp"
+#include "kernels/cpu/sparse-inl.hpp"
 
 // The columns of a row in blocks of 8 vectors, then one each of 4, 2 and 1 where they fit, then
 // the partial vector by itself (masked).
@@ -87,16 +87,16 @@ void csr_rows_mode(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1) {
   }
 }
 
-#include "kernels/cpu/training_simd_tail.hpp"
+#include "kernels/cpu/training-inl.hpp"
 
-#include "kernels/cpu/simd_table_tail.hpp"
+#include "kernels/cpu/simd_table-inl.hpp"
 
 // ---- The dense kernel ----------------------------------------------------------------------
 // Tiles of up to 6 rows by 2 vectors of 8 (fp32) or 4 (fp64) lanes: 12 accumulators of the 16
 // vector registers.
 constexpr int kTileRows = 6;
 
-#include "kernels/cpu/dense_simd_tail.hpp"
+#include "kernels/cpu/dense-inl.hpp"
 
 template <class T>
 constexpr DenseKernels<T> kDenseKernels{&gemm_simd<T, true>, &gemm_simd<T, false>,

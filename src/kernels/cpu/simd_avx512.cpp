@@ -40,7 +40,7 @@ namespace {
 // vectors) 1.07-1.10x (2-core Intel Xeon).
 constexpr int row_sets(int nv) { return nv <= 4 ? 4 : (nv <= 8 ? 2 : 1); }
 
-#include "kernels/cpu/sparse_simd_tail.hpp"
+#include "kernels/cpu/sparse-inl.hpp"
 
 // One row over `total` vectors in blocks of up to 16 vectors (17 to 24 as 8 and the rest); the
 // row's first vector is partial when e.first leaves lanes out, its last when `last_partial`. A row
@@ -171,9 +171,9 @@ void csr_rows_mode(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1) {
   csr_rows_pass<T, I, kMode, false>(job, r0, r1);
 }
 
-#include "kernels/cpu/training_simd_tail.hpp"
+#include "kernels/cpu/training-inl.hpp"
 
-#include "kernels/cpu/simd_table_tail.hpp"
+#include "kernels/cpu/simd_table-inl.hpp"
 
 // ---- The dense kernel ----------------------------------------------------------------------
 // Tiles of up to 8 rows by 2 vectors of 16 (fp32) or 8 (fp64) lanes (8 x 32 fp32, 8 x 16 fp64:
@@ -184,7 +184,7 @@ void csr_rows_mode(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1) {
 // accumulators) were 6% slower on W5 and 27% on W2 fp32.
 constexpr int kTileRows = 8;
 
-#include "kernels/cpu/dense_simd_tail.hpp"
+#include "kernels/cpu/dense-inl.hpp"
 
 // Small products with the whole of op(B) in registers: op(B) has at most one vector of columns
 // (16 fp32, 8 fp64) and at most kSmallMaxK rows, and A has unit stride along k. The rows of C are

@@ -1,6 +1,6 @@
 // The table entries of one SIMD path: included last by simd_avx2.cpp and simd_avx512.cpp inside
-// their own target region and anonymous namespace, after sparse_simd_tail.hpp and
-// training_simd_tail.hpp. GCC compiles each inclusion for that file's instruction set.
+// their own target region and anonymous namespace, after sparse-inl.hpp and
+// training-inl.hpp. GCC compiles each inclusion for that file's instruction set.
 // No include guard: each including translation unit wants its own copy.
 
 // Y is fetched in order first where that pays (see stream_in_y).
