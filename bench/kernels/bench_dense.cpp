@@ -16,6 +16,7 @@
 
 #include "baselines_dense.hpp"
 #include "kernels/cpu/dense_dense.hpp"
+#include "kernels/cpu/isa.hpp"
 #include "spbmm/dense.hpp"
 #include "workloads.hpp"
 
@@ -31,7 +32,7 @@ struct Args {
   std::vector<std::string> workloads;
   std::vector<std::string> precisions;
   // Kernel paths timed side by side (empty: the default path only).
-  std::vector<spbmm::kernels::cpu::detail::DenseIsa> isas;
+  std::vector<spbmm::kernels::cpu::Isa> isas;
   bool blas_route = true;
   // Time with the process's CPU clock instead of the wall clock: on a loaded machine, with
   // --threads 1, it leaves out the time the process waited for a core.
@@ -57,12 +58,12 @@ void usage() {
       "example: 2000 entries of M in [1, 16], K = 64, N in [20, 300].\n");
 }
 
-using spbmm::kernels::cpu::detail::DenseIsa;
+using spbmm::kernels::cpu::Isa;
 
 // A comma-separated list of paths; the ones the CPU lacks are dropped.
-bool parse_isas(const std::string& list, std::vector<DenseIsa>& out) {
-  const DenseIsa best = spbmm::kernels::cpu::detail::dense_best_isa();
-  const auto add = [&](DenseIsa isa) {
+bool parse_isas(const std::string& list, std::vector<Isa>& out) {
+  const Isa best = spbmm::kernels::cpu::best_isa();
+  const auto add = [&](Isa isa) {
     if (static_cast<int>(isa) <= static_cast<int>(best) &&
         std::find(out.begin(), out.end(), isa) == out.end()) {
       out.push_back(isa);
@@ -75,15 +76,15 @@ bool parse_isas(const std::string& list, std::vector<DenseIsa>& out) {
     if (name == "default") {
       add(best);
     } else if (name == "avx512") {
-      add(DenseIsa::Avx512);
+      add(Isa::Avx512);
     } else if (name == "avx2") {
-      add(DenseIsa::Avx2);
+      add(Isa::Avx2Fma);
     } else if (name == "generic") {
-      add(DenseIsa::Generic);
+      add(Isa::Generic);
     } else if (name == "all") {
-      add(DenseIsa::Avx512);
-      add(DenseIsa::Avx2);
-      add(DenseIsa::Generic);
+      add(Isa::Avx512);
+      add(Isa::Avx2Fma);
+      add(Isa::Generic);
     } else {
       return false;
     }
@@ -124,7 +125,7 @@ bool parse(int argc, char** argv, Args& args) {
     return false;
   }
   if (args.workloads.empty()) args.workloads = {"W1", "W2", "W5"};
-  if (args.isas.empty()) args.isas = {spbmm::kernels::cpu::detail::dense_best_isa()};
+  if (args.isas.empty()) args.isas = {spbmm::kernels::cpu::best_isa()};
   return true;
 }
 
@@ -227,7 +228,7 @@ bool run(const std::string& name, const char* precision, const Args& args) {
   std::vector<std::function<void()>> methods;
   for (std::size_t k = 0; k < n_isa; ++k) {
     methods.emplace_back([&, k] {
-      cpu::detail::force_dense_isa(args.isas[k]);
+      cpu::force_isa(args.isas[k]);
       cpu::dense_batch<T>(spbmm::Op::N, spbmm::Op::N, T(1), va, vb, T(0), vc[k], t);
     });
   }
@@ -237,7 +238,7 @@ bool run(const std::string& name, const char* precision, const Args& args) {
   });
   for (std::size_t k = 0; k < n_t; ++k) {
     methods.emplace_back([&, k] {
-      cpu::detail::force_dense_isa(args.isas[k]);
+      cpu::force_isa(args.isas[k]);
       cpu::dense_batch<T>(spbmm::Op::N, spbmm::Op::T, T(1), va, vbt, T(0), vc[n_isa + 2 + k], t);
     });
   }
@@ -249,7 +250,7 @@ bool run(const std::string& name, const char* precision, const Args& args) {
     for (std::size_t m = 0; m < methods.size(); ++m)
       best[m] = std::min(best[m], seconds_of(methods[m], args.cpu_clock));
   }
-  cpu::detail::reset_dense_isa();
+  cpu::reset_isa();
   cpu::detail::set_dense_blas_enabled(true);
   const double tol =
       16.0 * static_cast<double>(std::numeric_limits<T>::epsilon()) * static_cast<double>(max_k);
@@ -264,7 +265,7 @@ bool run(const std::string& name, const char* precision, const Args& args) {
     all_ok = all_ok && ok;
     const double g = flops / best[k] * 1e-9;
     const std::string path =
-        std::string(cpu::detail::to_string(args.isas[row % n_isa])) + (row < n_isa ? "" : "/T");
+        std::string(cpu::to_string(args.isas[row % n_isa])) + (row < n_isa ? "" : "/T");
     std::printf("%-4s %-4s %-10s %8.1f %8.1f %8.1f %9.2f %9.2f  %-8s %.1e\n", name.c_str(),
                 precision, path.c_str(), g, g_eigen, g_blas, g / g_eigen, blas ? g / g_blas : 0.0,
                 ok ? "ok" : "MISMATCH", std::max(err_eigen, err_blas));

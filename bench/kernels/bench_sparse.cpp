@@ -41,7 +41,7 @@ struct Args {
   std::vector<std::string> precisions;
   std::string isa;      // "" keeps the detected ISA
   std::string against;  // "" compares with Eigen, else with spbmm's kernel on this ISA
-  cpu::Isa ours_isa = cpu::sparse_isa();
+  cpu::Isa ours_isa = cpu::active_isa();
   cpu::Isa base_isa = cpu::Isa::Generic;
   std::int64_t fold = 0;  // > 0: column indices taken modulo this (B of that many rows)
 };
@@ -250,14 +250,14 @@ Row run(const std::string& workload, const std::string& precision, const Args& a
     };
   }
   ours = [&] {
-    cpu::force_sparse_isa(args.ours_isa);
+    cpu::force_isa(args.ours_isa);
     kernel(co);
   };
   if (!args.against.empty()) {
     how = (over_entries ? "entries/threads " : "threads inside ") +
           std::string(cpu::to_string(args.ours_isa)) + " vs " + cpu::to_string(args.base_isa);
     theirs = [&] {
-      cpu::force_sparse_isa(args.base_isa);
+      cpu::force_isa(args.base_isa);
       kernel(ct);
     };
   }
@@ -278,14 +278,14 @@ int main(int argc, char** argv) {
     usage();
     return 2;
   }
-  args.ours_isa = cpu::force_sparse_isa(args.ours_isa);
+  args.ours_isa = cpu::force_isa(args.ours_isa);
   if (!args.against.empty()) {
     // Both paths write their own output, compared with each other.
-    args.base_isa = cpu::force_sparse_isa(args.base_isa);
-    cpu::force_sparse_isa(args.ours_isa);
+    args.base_isa = cpu::force_isa(args.base_isa);
+    cpu::force_isa(args.ours_isa);
   }
   std::printf("threads %d, best of %d, spbmm path %s\n", args.threads, args.reps,
-              cpu::to_string(cpu::sparse_isa()));
+              cpu::to_string(cpu::active_isa()));
   std::printf("%-4s %-5s %-34s %10s %10s %8s %9s\n", "work", "prec", "how", "spbmm GF/s",
               args.against.empty() ? "Eigen GF/s" : "base GF/s", "ratio", "rel err");
   for (const auto& w : args.workloads) {

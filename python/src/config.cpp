@@ -22,7 +22,7 @@ void init_config(py::module_& m) {
         d["xsmm"] = static_cast<bool>(SPBMM_HAVE_XSMM);
         d["cuda"] = static_cast<bool>(SPBMM_HAVE_CUDA);
         d["gpu"] = gpu::status();
-        d["isa"] = kernels::cpu::to_string(kernels::cpu::sparse_isa());
+        d["isa"] = kernels::cpu::to_string(kernels::cpu::active_isa());
         return d;
       },
       "The version and the features this build has: OpenMP, BLAS, MKL, LIBXSMM (xsmm), CUDA (and the GPU's "

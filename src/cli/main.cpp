@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
         "  small dense kernels generated per shape: %s\n",
         SPBMM_HAVE_XSMM ? "LIBXSMM (in plans that repay them)" : "no (built without LIBXSMM)");
     std::printf("  CPU sparse kernels: %s\n",
-                spbmm::kernels::cpu::to_string(spbmm::kernels::cpu::sparse_isa()));
+                spbmm::kernels::cpu::to_string(spbmm::kernels::cpu::active_isa()));
     // No device query here: it would open the CUDA backend (hundreds of MB) just to print a line.
     std::printf("  GPU backend: %s\n", SPBMM_HAVE_CUDA
                                            ? "built in (loaded on first use; spbmm --gpu probes it)"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu/isa.hpp"
+#include "kernels/cpu/simd_table.hpp"
 #include "kernels/kernels.hpp"
 #include "spbmm/aligned.hpp"
 #include "spbmm/error.hpp"
@@ -78,8 +79,8 @@ std::vector<cpu::Isa> isas() {
 
 // Restores the detected path when a test ends, even when an assertion fails.
 struct IsaScope {
-  explicit IsaScope(cpu::Isa isa) : previous(cpu::sparse_isa()) { cpu::force_sparse_isa(isa); }
-  ~IsaScope() { cpu::force_sparse_isa(previous); }
+  explicit IsaScope(cpu::Isa isa) : previous(cpu::active_isa()) { cpu::force_isa(isa); }
+  ~IsaScope() { cpu::force_isa(previous); }
   cpu::Isa previous;
 };
 
@@ -212,11 +213,35 @@ TEST(CpuSparseIsa, DefaultIsTheWidestSupportedPath) {
                         : cpu::cpu_has_avx2_fma() ? cpu::Isa::Avx2Fma
                                                   : cpu::Isa::Generic;
   EXPECT_EQ(isas().back(), best);
+  EXPECT_EQ(cpu::best_isa(), best);
   const IsaScope scope(cpu::Isa::Generic);
-  EXPECT_EQ(cpu::force_sparse_isa(cpu::Isa::Avx512), best);
-  EXPECT_EQ(cpu::sparse_isa(), best);
+  EXPECT_EQ(cpu::force_isa(cpu::Isa::Avx512), best);
+  EXPECT_EQ(cpu::active_isa(), best);
   if (cpu::cpu_has_avx512()) {
     EXPECT_TRUE(cpu::cpu_has_avx2_fma());
+  }
+}
+
+// Each path has its own dispatch table with every entry set: no slot of the lookup falls back to
+// another path's loops or to nothing.
+TYPED_TEST(CpuSparseKernels, EveryPathHasItsOwnCompleteTable) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  std::vector<const kernels::cpu::detail::KernelTable<T, I>*> tables;
+  for (cpu::Isa isa : {cpu::Isa::Generic, cpu::Isa::Avx2Fma, cpu::Isa::Avx512}) {
+    SCOPED_TRACE(cpu::to_string(isa));
+    const auto& k = kernels::cpu::detail::kernel_table<T, I>(isa);
+    EXPECT_NE(k.csr_rows, nullptr);
+    EXPECT_NE(k.scatter, nullptr);
+    EXPECT_NE(k.sddmm, nullptr);
+    EXPECT_NE(k.reduce_rows, nullptr);
+    for (const auto* other : tables) {
+      EXPECT_NE(k.csr_rows, other->csr_rows);
+      EXPECT_NE(k.scatter, other->scatter);
+      EXPECT_NE(k.sddmm, other->sddmm);
+      EXPECT_NE(k.reduce_rows, other->reduce_rows);
+    }
+    tables.push_back(&k);
   }
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/cpu/dense_dense.hpp"
+#include "kernels/cpu/isa.hpp"
 #include "kernels/kernels.hpp"
 #include "spbmm/config.hpp"
 #include "test_util.hpp"
@@ -184,13 +185,13 @@ TYPED_TEST(DenseKernelTest, CpuMatchesReferenceOnAllCombinations) {
   check_all<T>(&kernels::cpu::dense_dense<T>, "cpu");
 }
 
-using kernels::cpu::detail::DenseIsa;
+using kernels::cpu::Isa;
 
 // The kernel paths this CPU can run, best first.
-std::vector<DenseIsa> supported_isas() {
-  std::vector<DenseIsa> out;
-  for (DenseIsa isa : {DenseIsa::Avx512, DenseIsa::Avx2, DenseIsa::Generic}) {
-    if (static_cast<int>(isa) <= static_cast<int>(kernels::cpu::detail::dense_best_isa())) {
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::Avx512, Isa::Avx2Fma, Isa::Generic}) {
+    if (static_cast<int>(isa) <= static_cast<int>(kernels::cpu::best_isa())) {
       out.push_back(isa);
     }
   }
@@ -200,8 +201,8 @@ std::vector<DenseIsa> supported_isas() {
 // Forces one kernel path for the lifetime of the object.
 class ForcedIsa {
  public:
-  explicit ForcedIsa(DenseIsa isa) { EXPECT_EQ(kernels::cpu::detail::force_dense_isa(isa), isa); }
-  ~ForcedIsa() { kernels::cpu::detail::reset_dense_isa(); }
+  explicit ForcedIsa(Isa isa) { EXPECT_EQ(kernels::cpu::force_isa(isa), isa); }
+  ~ForcedIsa() { kernels::cpu::reset_isa(); }
   ForcedIsa(const ForcedIsa&) = delete;
   ForcedIsa& operator=(const ForcedIsa&) = delete;
 };
@@ -236,19 +237,21 @@ TEST(DenseBatchTest, StackedRowsOnlyForRowBlocksOfOneMatrix) {
 }
 
 TEST(DenseIsaTest, ForcingFallsBackToSupportedPaths) {
-  namespace d = kernels::cpu::detail;
-  const DenseIsa best = d::dense_best_isa();
-  EXPECT_EQ(d::force_dense_isa(DenseIsa::Generic), DenseIsa::Generic);
-  EXPECT_EQ(d::force_dense_isa(DenseIsa::Avx512), best);
-  d::reset_dense_isa();
-  EXPECT_STRNE(d::to_string(best), "?");
+  namespace cpu = kernels::cpu;
+  const Isa best = cpu::best_isa();
+  EXPECT_EQ(cpu::force_isa(Isa::Generic), Isa::Generic);
+  EXPECT_EQ(cpu::active_isa(), Isa::Generic);
+  EXPECT_EQ(cpu::force_isa(Isa::Avx512), best);
+  cpu::reset_isa();
+  EXPECT_EQ(cpu::active_isa(), best);
+  EXPECT_STRNE(cpu::to_string(best), "unknown");
 }
 
 TYPED_TEST(DenseKernelTest, CpuEveryIsaPathMatchesReference) {
   using T = TypeParam;
-  for (DenseIsa isa : supported_isas()) {
+  for (Isa isa : supported_isas()) {
     const ForcedIsa forced(isa);
-    check_all<T>(&kernels::cpu::dense_dense<T>, kernels::cpu::detail::to_string(isa));
+    check_all<T>(&kernels::cpu::dense_dense<T>, kernels::cpu::to_string(isa));
   }
 }
 
@@ -260,11 +263,11 @@ TYPED_TEST(DenseKernelTest, CpuEveryIsaPathWithoutBlasRouting) {
   const std::vector<Case> cases = all_cases();
   kernels::cpu::detail::set_dense_blas_enabled(false);
   EXPECT_FALSE(kernels::cpu::dense_uses_blas(256, 256, 256));
-  for (DenseIsa isa : supported_isas()) {
+  for (Isa isa : supported_isas()) {
     const ForcedIsa forced(isa);
     for (std::size_t c = 0; c < cases.size(); c += 7) {
       check_case<T>(cases[c], 261, 197, 270, &kernels::cpu::dense_dense<T>, rng,
-                    kernels::cpu::detail::to_string(isa));
+                    kernels::cpu::to_string(isa));
     }
   }
   kernels::cpu::detail::set_dense_blas_enabled(true);
@@ -282,10 +285,10 @@ TYPED_TEST(DenseKernelTest, LargeProductsMatchReference) {
   std::mt19937_64 rng(7);
   const std::vector<Case> cases = all_cases();
   {
-    const ForcedIsa generic(DenseIsa::Generic);
+    const ForcedIsa generic(Isa::Generic);
     EXPECT_EQ(kernels::cpu::dense_uses_blas(256, 256, 256), SPBMM_HAVE_BLAS != 0);
   }
-  if (kernels::cpu::detail::dense_best_isa() == DenseIsa::Avx512) {
+  if (kernels::cpu::best_isa() == Isa::Avx512) {
     EXPECT_FALSE(kernels::cpu::dense_uses_blas(256, 256, 256));
     EXPECT_EQ(kernels::cpu::dense_uses_blas(2048, 2048, 2048), SPBMM_HAVE_BLAS != 0);
   }
@@ -293,9 +296,9 @@ TYPED_TEST(DenseKernelTest, LargeProductsMatchReference) {
                              const DenseView<const T>& b, T beta, const DenseView<T>& c) {
     kernels::cpu::dense_dense_threads<T>(oa, ob, alpha, a, b, beta, c, 1);
   };
-  for (DenseIsa isa : supported_isas()) {
+  for (Isa isa : supported_isas()) {
     const ForcedIsa forced(isa);
-    SCOPED_TRACE(kernels::cpu::detail::to_string(isa));
+    SCOPED_TRACE(kernels::cpu::to_string(isa));
     // Every fifth case: both ops, all layouts and beta == 0 with NaN in C are among them.
     for (std::size_t c = 0; c < cases.size(); c += 5) {
       check_case<T>(cases[c], 256, 256, 256, &kernels::cpu::dense_dense<T>, rng, "cpu 256");
@@ -378,7 +381,7 @@ TYPED_TEST(DenseKernelTest, RaggedBatchMatchesLoopOfReferenceProducts) {
   mnk.push_back({5, 0, 5});
   mnk.push_back({5, 5, 0});
   mnk.push_back({260, 250, 256});  // BLAS-sized, one entry among many small ones
-  for (DenseIsa isa : supported_isas()) {
+  for (Isa isa : supported_isas()) {
     const ForcedIsa forced(isa);
     for (int threads : {1, 2, 0}) {
       for (Op op_a : {Op::N, Op::T}) {
@@ -387,8 +390,8 @@ TYPED_TEST(DenseKernelTest, RaggedBatchMatchesLoopOfReferenceProducts) {
         RaggedBatch<T> batch(mnk, op_a, op_b, false, false, T(1.5), beta, rng);
         kernels::cpu::dense_batch<T>(op_a, op_b, T(1.5), batch.va, batch.vb, beta, batch.vc,
                                      threads);
-        SCOPED_TRACE(::testing::Message() << kernels::cpu::detail::to_string(isa) << " threads "
-                                          << threads << " op_a " << to_string(op_a));
+        SCOPED_TRACE(::testing::Message() << kernels::cpu::to_string(isa) << " threads " << threads
+                                          << " op_a " << to_string(op_a));
         batch.expect_matches(256);
       }
     }
@@ -424,8 +427,8 @@ TYPED_TEST(DenseKernelTest, BatchWithOneDominantEntry) {
     RaggedBatch<T> batch(mnk, Op::N, Op::N, false, false, T(1), T(0.25), rng);
     kernels::cpu::dense_batch<T>(Op::N, Op::N, T(1), batch.va, batch.vb, T(0.25), batch.vc, 2);
     batch.expect_matches(big);
-    for (DenseIsa isa : supported_isas()) {
-      SCOPED_TRACE(kernels::cpu::detail::to_string(isa));
+    for (Isa isa : supported_isas()) {
+      SCOPED_TRACE(kernels::cpu::to_string(isa));
       RaggedBatch<T> forced_batch(mnk, Op::T, Op::T, false, false, T(1), T(0), rng);
       const ForcedIsa forced(isa);
       kernels::cpu::dense_batch<T>(Op::T, Op::T, T(1), forced_batch.va, forced_batch.vb, T(0),
@@ -443,7 +446,7 @@ TYPED_TEST(DenseKernelTest, SmallAndTransposedPathsMatchReference) {
   std::mt19937_64 rng(23);
   const std::vector<Case> cases = all_cases();
   std::size_t c = 0;
-  for (DenseIsa isa : supported_isas()) {
+  for (Isa isa : supported_isas()) {
     const ForcedIsa forced(isa);
     for (std::int64_t m : {1, 4, 7, 8, 9, 17, 64, 65}) {
       for (std::int64_t n : {1, 5, 8, 15, 16, 17}) {
@@ -456,7 +459,7 @@ TYPED_TEST(DenseKernelTest, SmallAndTransposedPathsMatchReference) {
             cs.la = Layout::RowMajor;
             cs.lb = Layout::RowMajor;
             check_case<T>(cs, m, n, k, &kernels::cpu::dense_dense<T>, rng,
-                          kernels::cpu::detail::to_string(isa));
+                          kernels::cpu::to_string(isa));
           }
         }
       }

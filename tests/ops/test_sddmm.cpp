@@ -37,8 +37,8 @@ std::vector<cpu::Isa> isas() {
 }
 
 struct IsaScope {
-  explicit IsaScope(cpu::Isa isa) : previous(cpu::sparse_isa()) { cpu::force_sparse_isa(isa); }
-  ~IsaScope() { cpu::force_sparse_isa(previous); }
+  explicit IsaScope(cpu::Isa isa) : previous(cpu::active_isa()) { cpu::force_isa(isa); }
+  ~IsaScope() { cpu::force_isa(previous); }
   cpu::Isa previous;
 };
 

@@ -1,6 +1,7 @@
 // The optimized CPU COO x dense kernel: a direct scatter, threads owning column blocks of C.
 #include <cstdint>
 
+#include "kernels/cpu/simd_table.hpp"
 #include "kernels/cpu/sparse_detail.hpp"
 #include "kernels/kernels.hpp"
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "kernels/cpu/isa.hpp"
+#include "kernels/cpu/simd_table.hpp"
 #include "kernels/cpu/sparse_detail.hpp"
 #include "kernels/kernels.hpp"
 
@@ -55,7 +56,7 @@ void rows_product(const CsrView<T, I>& a, Strided<const T> b, Strided<T> c, std:
   const std::int64_t rows = a.rows;
   const double flops = 2.0 * static_cast<double>(a.nnz()) * static_cast<double>(n);
   const bool contiguous = b.cs == 1 && c.cs == 1;
-  const Isa isa = sparse_isa();
+  const detail::KernelTable<T, I>& kernels = detail::kernel_table<T, I>(active_isa());
   // The bytes of B the gathers may touch: rows [0, cols of A) of n contiguous elements.
   const std::int64_t b_bytes = a.cols * std::max(b.rs, n) * static_cast<std::int64_t>(sizeof(T));
   const detail::RowJob<T, I> job{
@@ -77,14 +78,10 @@ void rows_product(const CsrView<T, I>& a, Strided<const T> b, Strided<T> c, std:
   detail::for_parts(threads, parts, [&](int part) {
     const std::int64_t r0 = detail::balanced_row(a.row_ptr, rows, part, parts);
     const std::int64_t r1 = detail::balanced_row(a.row_ptr, rows, part + 1, parts);
-    if (!contiguous) {
-      detail::csr_rows_strided(a, b, c, n, alpha, beta, r0, r1);
-    } else if (isa == Isa::Avx512) {
-      detail::csr_rows_avx512(job, r0, r1);
-    } else if (isa == Isa::Avx2Fma) {
-      detail::csr_rows_avx2(job, r0, r1);
+    if (contiguous) {
+      kernels.csr_rows(job, r0, r1);
     } else {
-      detail::csr_rows_generic(job, r0, r1);
+      detail::csr_rows_strided(a, b, c, n, alpha, beta, r0, r1);
     }
   });
 }

@@ -31,7 +31,7 @@ inline constexpr std::int64_t kDenseBlasMinVolumeAvx512 = std::int64_t{2048} * 2
 inline constexpr std::int64_t kDenseSplitMinVolume = std::int64_t{128} * 128 * 128;
 
 // True when cpu::dense_dense sends an m x k by k x n product to BLAS (false without BLAS); the
-// cut-off depends on the kernel path in use (see detail::force_dense_isa).
+// cut-off depends on the kernel path in use (see cpu::force_isa).
 bool dense_uses_blas(std::int64_t m, std::int64_t n, std::int64_t k) noexcept;
 
 // The views as the row blocks of one matrix: when all are row-major with one width and one row
@@ -118,28 +118,8 @@ void dense_dense_blocked(Op op_a, Op op_b, T alpha, const DenseView<const T>& a,
                          const DenseView<const T>& b, T beta, const DenseView<T>& c, int threads);
 
 namespace detail {
-// The code paths of the register-blocked kernel: baseline ISA, AVX2 with FMA, AVX-512 (F, VL, BW,
-// DQ).
-enum class DenseIsa : std::uint8_t { Generic, Avx2, Avx512 };
-
-const char* to_string(DenseIsa isa) noexcept;
-
-// The fastest path the executing CPU supports (the default).
-DenseIsa dense_best_isa() noexcept;
-
-// Makes the register-blocked kernel take `isa`, or the best supported path below it where the CPU
-// lacks it, so that tests and benchmarks cover every path on one machine. Returns the path now
-// active. Process-wide: set it only while no product runs.
-DenseIsa force_dense_isa(DenseIsa isa) noexcept;
-
-// Returns to the default path.
-void reset_dense_isa() noexcept;
-
-// force_dense_isa(Generic) when on, reset_dense_isa() when off.
-void force_generic_dense_kernel(bool on) noexcept;
-
 // Benchmarks only: when off, no product goes to BLAS (dense_uses_blas is false), so that the
-// register-blocked kernel can be timed at any size. Process-wide, like force_dense_isa.
+// register-blocked kernel can be timed at any size. Process-wide, like cpu::force_isa.
 void set_dense_blas_enabled(bool on) noexcept;
 }  // namespace detail
 

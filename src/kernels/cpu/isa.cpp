@@ -1,4 +1,4 @@
-// Run-time instruction-set selection for the CPU sparse kernels.
+// Run-time instruction-set selection for the CPU SIMD kernels: detection and the override.
 #include "kernels/cpu/isa.hpp"
 
 #include <atomic>
@@ -36,7 +36,7 @@ Isa best_supported(Isa isa) noexcept {
 
 // Relaxed ordering suffices: the value only picks between correct code paths.
 std::atomic<Isa>& active() noexcept {
-  static std::atomic<Isa> isa{best_supported(Isa::Avx512)};
+  static std::atomic<Isa> isa{best_isa()};
   return isa;
 }
 
@@ -64,12 +64,19 @@ bool cpu_has_avx512() noexcept {
   return has;
 }
 
-Isa sparse_isa() noexcept { return active().load(std::memory_order_relaxed); }
+Isa best_isa() noexcept {
+  static const Isa best = best_supported(Isa::Avx512);
+  return best;
+}
 
-Isa force_sparse_isa(Isa isa) noexcept {
+Isa active_isa() noexcept { return active().load(std::memory_order_relaxed); }
+
+Isa force_isa(Isa isa) noexcept {
   const Isa chosen = best_supported(isa);
   active().store(chosen, std::memory_order_relaxed);
   return chosen;
 }
+
+void reset_isa() noexcept { active().store(best_isa(), std::memory_order_relaxed); }
 
 }  // namespace spbmm::kernels::cpu

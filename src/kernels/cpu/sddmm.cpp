@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/cpu/isa.hpp"
+#include "kernels/cpu/simd_table.hpp"
 #include "kernels/cpu/training_detail.hpp"
 #include "kernels/kernels.hpp"
 
@@ -22,7 +23,7 @@ void sddmm(std::span<const SddmmTask<T, I>> tasks, T alpha, T beta, int threads)
     flops += 2.0 * static_cast<double>(tasks[e].nnz) * static_cast<double>(tasks[e].x.cols);
   }
   if (prefix.back() == 0) return;
-  const Isa isa = sparse_isa();
+  const detail::KernelTable<T, I>& kernels = detail::kernel_table<T, I>(active_isa());
   const int team = detail::training_team(threads, flops);
   const int parts = team == 1 ? 1 : team * detail::kTrainingPartsPerThread;
   detail::for_parts(team, parts, [&](int part) {
@@ -34,13 +35,10 @@ void sddmm(std::span<const SddmmTask<T, I>> tasks, T alpha, T beta, int threads)
           if (p1 <= p0) return;
           const bool rows_contiguous =
               t.x.layout == Layout::RowMajor && t.y.layout == Layout::RowMajor;
-          if (with_dot && rows_contiguous && isa != Isa::Generic) detail::stream_in_y(t, p0, p1);
           if (!with_dot) {
             detail::sddmm_scale_only(t, p0, p1, beta);
-          } else if (rows_contiguous && isa == Isa::Avx512) {
-            detail::sddmm_range_avx512(t, p0, p1, alpha, beta);
-          } else if (rows_contiguous && isa == Isa::Avx2Fma) {
-            detail::sddmm_range_avx2(t, p0, p1, alpha, beta);
+          } else if (rows_contiguous) {
+            kernels.sddmm(t, p0, p1, alpha, beta);
           } else {
             detail::sddmm_range_generic(t, p0, p1, alpha, beta);
           }

@@ -1,6 +1,5 @@
-// Internals shared by the CPU sparse x dense kernels: strided operands, work partitioning,
-// the portable loops, and the entry points of the AVX2+FMA and AVX-512 loops (sparse_avx2.cpp,
-// sparse_avx512.cpp).
+// Internals shared by the CPU sparse x dense kernels: strided operands, work partitioning and
+// the portable loops (the SIMD ones are reached through simd_table.hpp).
 #pragma once
 
 #include <algorithm>
@@ -11,7 +10,6 @@
 #include <omp.h>
 #endif
 
-#include "kernels/cpu/isa.hpp"
 #include "spbmm/dense.hpp"
 #include "spbmm/sparse.hpp"
 
@@ -175,20 +173,6 @@ void scale_columns(Strided<T> c, std::int64_t rows, std::int64_t j0, std::int64_
   }
 }
 
-// The AVX2+FMA loops (sparse_avx2.cpp); call only when cpu_has_avx2_fma().
-template <class T, class I>
-void csr_rows_avx2(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1);
-template <class T, class I>
-void scatter_avx2(const Triplets<T, I>& t, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
-                  std::int64_t j0, std::int64_t j1, T alpha);
-
-// The AVX-512 loops (sparse_avx512.cpp); call only when cpu_has_avx512().
-template <class T, class I>
-void csr_rows_avx512(const RowJob<T, I>& job, std::int64_t r0, std::int64_t r1);
-template <class T, class I>
-void scatter_avx512(const Triplets<T, I>& t, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
-                    std::int64_t j0, std::int64_t j1, T alpha);
-
 // The portable loops: fixed-width blocks the compiler vectorizes for the baseline ISA.
 template <class T, BetaMode kMode>
 inline void store_row(T* __restrict c, const T* __restrict acc, std::int64_t w, T alpha, T beta) {
@@ -300,28 +284,6 @@ void scatter_generic(const Triplets<T, I>& t, Strided<const T> b, Strided<T> c, 
            t.values[k]);
     }
   }
-}
-
-// C = alpha * (sum of the triplets' contributions) + beta * C, C having `rows` x n elements.
-// Threads own blocks of C's columns, so they never write the same element and need no atomics;
-// each one streams over every triplet.
-template <class T, class I>
-void scatter_product(const Triplets<T, I>& t, Strided<const T> b, Strided<T> c, std::int64_t rows,
-                     std::int64_t n, std::int64_t nnz, T alpha, T beta) {
-  const Isa isa = b.cs == 1 && c.cs == 1 ? sparse_isa() : Isa::Generic;
-  const double flops = 2.0 * static_cast<double>(nnz) * static_cast<double>(n);
-  run_team(team_size(flops), [&](int tid, int threads) {
-    const auto [j0, j1] = column_block(n, tid, threads);
-    scale_columns(c, rows, j0, j1, beta);
-    if (alpha == T(0)) return;
-    if (isa == Isa::Avx512) {
-      scatter_avx512(t, b.data, b.rs, c.data, c.rs, j0, j1, alpha);
-    } else if (isa == Isa::Avx2Fma) {
-      scatter_avx2(t, b.data, b.rs, c.data, c.rs, j0, j1, alpha);
-    } else {
-      scatter_generic(t, b, c, j0, j1, alpha);
-    }
-  });
 }
 
 }  // namespace spbmm::kernels::cpu::detail

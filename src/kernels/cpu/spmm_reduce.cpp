@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/cpu/isa.hpp"
+#include "kernels/cpu/simd_table.hpp"
 #include "kernels/cpu/training_detail.hpp"
 #include "kernels/kernels.hpp"
 
@@ -16,23 +17,16 @@ namespace {
 constexpr std::int64_t kPrefetchDistance = 16;
 
 template <class T, class I>
-void sum_rows(const ReduceTask<T, I>& t, std::int64_t r0, std::int64_t r1, Isa isa, bool mean) {
+void sum_rows(const ReduceTask<T, I>& t, std::int64_t r0, std::int64_t r1,
+              const detail::KernelTable<T, I>& kernels, bool mean) {
   const std::int64_t n = t.c.cols;
   const detail::Strided<const T> sb = detail::op_strides(t.b, Op::N);
   const detail::Strided<T> sc = detail::strides(t.c);
-  if (sb.cs == 1 && sc.cs == 1 && isa != Isa::Generic) {
+  if (sb.cs == 1 && sc.cs == 1) {
     const detail::RowJob<T, I> job{t.a.row_ptr, t.a.col_idx, t.a.values, sb.data,
                                    sb.rs,       sc.data,     sc.rs,      n,
                                    T(1),        T(0),        n,          kPrefetchDistance};
-    if (isa == Isa::Avx512) {
-      detail::csr_rows_avx512(job, r0, r1);
-    } else {
-      detail::csr_rows_avx2(job, r0, r1);
-    }
-  } else if (sb.cs == 1 && sc.cs == 1) {
-    const detail::RowJob<T, I> job{t.a.row_ptr, t.a.col_idx, t.a.values, sb.data, sb.rs, sc.data,
-                                   sc.rs,       n,           T(1),       T(0),    n,     0};
-    detail::csr_rows_generic(job, r0, r1);
+    kernels.csr_rows(job, r0, r1);
   } else {
     detail::csr_rows_strided(t.a, sb, sc, n, T(1), T(0), r0, r1);
   }
@@ -46,17 +40,12 @@ void sum_rows(const ReduceTask<T, I>& t, std::int64_t r0, std::int64_t r1, Isa i
 }
 
 template <class T, class I>
-void extreme_rows(const ReduceTask<T, I>& t, std::int64_t r0, std::int64_t r1, Isa isa,
-                  bool is_max) {
-  const bool contiguous = t.b.layout == Layout::RowMajor && t.c.layout == Layout::RowMajor;
-  if (contiguous && isa == Isa::Avx512) {
-    detail::reduce_rows_avx512(t, r0, r1, is_max);
-  } else if (contiguous && isa == Isa::Avx2Fma) {
-    detail::reduce_rows_avx2(t, r0, r1, is_max);
-  } else if (is_max) {
-    detail::reduce_rows_generic<true>(t, r0, r1);
+void extreme_rows(const ReduceTask<T, I>& t, std::int64_t r0, std::int64_t r1,
+                  const detail::KernelTable<T, I>& kernels, bool is_max) {
+  if (t.b.layout == Layout::RowMajor && t.c.layout == Layout::RowMajor) {
+    kernels.reduce_rows(t, r0, r1, is_max);
   } else {
-    detail::reduce_rows_generic<false>(t, r0, r1);
+    detail::kernel_table<T, I>(Isa::Generic).reduce_rows(t, r0, r1, is_max);
   }
 }
 
@@ -75,7 +64,7 @@ void spmm_reduce(std::span<const ReduceTask<T, I>> tasks, Reduce reduce, int thr
     flops += 2.0 * static_cast<double>(t.a.nnz()) * static_cast<double>(n);
   }
   if (prefix.back() == 0) return;
-  const Isa isa = sparse_isa();
+  const detail::KernelTable<T, I>& kernels = detail::kernel_table<T, I>(active_isa());
   const int team = detail::training_team(threads, flops);
   const int parts = team == 1 ? 1 : team * detail::kTrainingPartsPerThread;
   detail::for_parts(team, parts, [&](int part) {
@@ -92,11 +81,11 @@ void spmm_reduce(std::span<const ReduceTask<T, I>> tasks, Reduce reduce, int thr
           switch (reduce) {
             case Reduce::Sum:
             case Reduce::Mean:
-              sum_rows(t, r0, r1, isa, reduce == Reduce::Mean);
+              sum_rows(t, r0, r1, kernels, reduce == Reduce::Mean);
               break;
             case Reduce::Max:
             case Reduce::Min:
-              extreme_rows(t, r0, r1, isa, reduce == Reduce::Max);
+              extreme_rows(t, r0, r1, kernels, reduce == Reduce::Max);
               break;
           }
         });

@@ -1,6 +1,5 @@
-// Internals of the CPU SDDMM and SpMM-with-reduce kernels: the batch-wide work split, the
-// portable loops, and the entry points of their AVX2+FMA and AVX-512 loops (training_avx2.cpp,
-// training_avx512.cpp).
+// Internals of the CPU SDDMM and SpMM-with-reduce kernels: the batch-wide work split and the
+// portable loops (the SIMD ones are reached through simd_table.hpp).
 #pragma once
 
 #include <algorithm>
@@ -143,13 +142,6 @@ void stream_in_y(const SddmmTask<T, I>& t, std::int64_t p0, std::int64_t p1) {
   for (std::int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(y + off);
 }
 
-// The SIMD loops; X and Y row-major. Call only when the CPU has the ISA.
-template <class T, class I>
-void sddmm_range_avx2(const SddmmTask<T, I>& t, std::int64_t p0, std::int64_t p1, T alpha, T beta);
-template <class T, class I>
-void sddmm_range_avx512(const SddmmTask<T, I>& t, std::int64_t p0, std::int64_t p1, T alpha,
-                        T beta);
-
 // ---- SpMM with reduce ------------------------------------------------------------------------
 
 // First row r in [0, rows] with row_ptr[r] + r >= target (row_ptr[r] + r grows strictly).
@@ -202,11 +194,5 @@ void reduce_rows_generic(const ReduceTask<T, I>& t, std::int64_t r0, std::int64_
     }
   }
 }
-
-// The SIMD max/min loops; B and C with unit column stride. Call only when the CPU has the ISA.
-template <class T, class I>
-void reduce_rows_avx2(const ReduceTask<T, I>& t, std::int64_t r0, std::int64_t r1, bool is_max);
-template <class T, class I>
-void reduce_rows_avx512(const ReduceTask<T, I>& t, std::int64_t r0, std::int64_t r1, bool is_max);
 
 }  // namespace spbmm::kernels::cpu::detail

@@ -1,4 +1,4 @@
-// Vec<T>: the AVX2 with FMA vector operations the CPU sparse and training kernels share.
+// Vec<T>: the AVX2 with FMA vector operations the CPU sparse, training and dense kernels share.
 // Included inside namespace spbmm::kernels::cpu::detail { namespace { ... } } of a source
 // compiled for that ISA (after its target pragma), so that each such source gets its own copy.
 // NOLINTBEGIN(build/namespaces)
@@ -12,6 +12,7 @@ struct Vec<float> {
   static constexpr std::int64_t kLanes = 8;
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(float x) { return _mm256_set1_ps(x); }
+  static V bcast(const float* p) { return _mm256_broadcast_ss(p); }
   static V load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
@@ -61,6 +62,7 @@ struct Vec<double> {
   static constexpr std::int64_t kLanes = 4;
   static V zero() { return _mm256_setzero_pd(); }
   static V set1(double x) { return _mm256_set1_pd(x); }
+  static V bcast(const double* p) { return _mm256_broadcast_sd(p); }
   static V load(const double* p) { return _mm256_loadu_pd(p); }
   static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }

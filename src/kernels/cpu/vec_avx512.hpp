@@ -1,7 +1,8 @@
-// Vec<T>: the AVX-512 (F, VL, BW, DQ with FMA) vector operations the CPU sparse and training
-// kernels share. Included inside namespace spbmm::kernels::cpu::detail { namespace { ... } } of a
-// source compiled for that ISA (after its target pragma), so that each such source gets its own
-// copy. NOLINTBEGIN(build/namespaces)
+// Vec<T>: the AVX-512 (F, VL, BW, DQ with FMA) vector operations the CPU sparse, training and
+// dense kernels share. Included inside namespace spbmm::kernels::cpu::detail { namespace { ... } }
+// of a source compiled for that ISA (after its target pragma), so that each such source gets its
+// own copy.
+// NOLINTBEGIN(build/namespaces)
 template <class T>
 struct Vec;
 
@@ -12,6 +13,7 @@ struct Vec<float> {
   static constexpr std::int64_t kLanes = 16;
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(float x) { return _mm512_set1_ps(x); }
+  static V bcast(const float* p) { return _mm512_set1_ps(*p); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
@@ -68,6 +70,7 @@ struct Vec<double> {
   static constexpr std::int64_t kLanes = 8;
   static V zero() { return _mm512_setzero_pd(); }
   static V set1(double x) { return _mm512_set1_pd(x); }
+  static V bcast(const double* p) { return _mm512_set1_pd(*p); }
   static V load(const double* p) { return _mm512_loadu_pd(p); }
   static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }

@@ -1,5 +1,5 @@
 // The ISA-independent part of the SIMD SDDMM and max/min-reduce loops: included by
-// training_avx2.cpp and training_avx512.cpp inside their own target region and anonymous
+// simd_avx2.cpp and simd_avx512.cpp inside their own target region and anonymous
 // namespace, after they define Vec<T> (load, fma, masks, hsum, better, blend). GCC compiles each
 // inclusion for that file's instruction set.
 // No include guard: each including translation unit wants its own copy.
