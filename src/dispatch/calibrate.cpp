@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "kernels/cpu/dense_dense.hpp"
 #include "kernels/cpu/isa.hpp"
 #include "kernels/kernels.hpp"
+#include "kernels/mkl/mkl.hpp"
 #include "spbmm/convert.hpp"
 #include "spbmm/gpu.hpp"
 #include "spbmm/plan.hpp"
@@ -93,7 +95,9 @@ CsrMatrix<T, std::int32_t> random_csr(std::int64_t rows, std::int64_t cols, doub
   return CsrMatrix<T, std::int32_t>(rows, cols, std::move(rp), std::move(ci), std::move(vals));
 }
 
-enum class Which { Cpu, Eigen };
+// Mkl: Intel MKL through its plugin (a handle per thread, optimized for one thread as the batch
+// loop runs it).
+enum class Which { Cpu, Eigen, Mkl };
 
 template <class T>
 struct SparseProblem {
@@ -103,11 +107,12 @@ struct SparseProblem {
   struct State {
     CsrMatrix<T, std::int32_t> a;
     DenseMatrix<T> b, c;
+    std::unique_ptr<kernels::mkl::SparseHandle> mkl;  // made on the first (untimed) call
   };
   State state(std::uint64_t seed) {
     std::mt19937_64 rng(seed + 11);
     State s{random_csr<T>(rows, cols, density, rng), DenseMatrix<T>(cols, n),
-            DenseMatrix<T>(rows, n)};
+            DenseMatrix<T>(rows, n), nullptr};
     s.b.values() = random_values<T>(static_cast<std::size_t>(cols * n), rng);
     return s;
   }
@@ -115,6 +120,10 @@ struct SparseProblem {
     if (which == Which::Cpu) {
       kernels::cpu::csr_dense<T, std::int32_t>(Op::N, Op::N, T(1), s.a.view(), s.b.view(), T(0),
                                                s.c.view());
+    } else if (which == Which::Mkl) {
+      if (!s.mkl)
+        s.mkl = kernels::mkl::SparseHandle::create<T, std::int32_t>(s.a.view(), n, 100, 1);
+      s.mkl->template multiply<T>(Op::N, T(1), s.b.view(), T(0), s.c.view());
     } else {
       kernels::eigen::csr_dense<T, std::int32_t>(Op::N, Op::N, T(1), s.a.view(), s.b.view(), T(0),
                                                  s.c.view());
@@ -140,6 +149,8 @@ struct DenseProblem {
   void run(State& s) {
     if (which == Which::Cpu) {
       kernels::cpu::dense_dense<T>(Op::N, Op::N, T(1), s.a.view(), s.b.view(), T(0), s.c.view());
+    } else if (which == Which::Mkl) {
+      kernels::mkl::gemm<T>(Op::N, Op::N, T(1), s.a.view(), s.b.view(), T(0), s.c.view(), 1);
     } else {
       kernels::eigen::dense_dense<T>(Op::N, Op::N, T(1), s.a.view(), s.b.view(), T(0), s.c.view());
     }
@@ -247,6 +258,20 @@ double dense_rate(int threads, std::int64_t size, Which which) {
   return p.flops() / per_thread_seconds(threads, p, 0.05) / 1e9;
 }
 
+// Making and optimizing one MKL handle (one thread), as CSR bytes per second.
+double measure_mkl_inspect() {
+  std::mt19937_64 rng(41);
+  const CsrMatrix<float, std::int32_t> a = random_csr<float>(2048, 2048, 0.01, rng);
+  double best = 1e300;
+  for (int r = 0; r < 5; ++r) {
+    const auto start = Clock::now();
+    const auto h = kernels::mkl::SparseHandle::create<float, std::int32_t>(a.view(), 64, 100, 1);
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  const double bytes = static_cast<double>(a.rows() + 1) * 4 + static_cast<double>(a.nnz()) * 8;
+  return bytes / std::max(best, 1e-9) / 1e9;
+}
+
 }  // namespace
 
 MachineModel MachineModel::calibrate(int threads) {
@@ -281,6 +306,13 @@ MachineModel MachineModel::calibrate(int threads) {
   StreamProblem stream{static_cast<std::size_t>(total / t / sizeof(float))};
   m.stream_gbps = static_cast<double>(stream.floats * sizeof(float)) /
                   per_thread_seconds(t, stream, 0.05) / 1e9;
+  if (kernels::mkl::available()) {
+    m.mkl_sparse_gflops = sparse_rate<float>(t, 64, Which::Mkl);
+    m.mkl_sparse_gflops_small_n = sparse_rate<float>(t, 4, Which::Mkl);
+    m.mkl_dense_gflops_small = dense_rate<float>(t, 32, Which::Mkl);
+    m.mkl_dense_gflops_large = dense_rate<float>(t, 256, Which::Mkl);
+    m.mkl_inspect_gbps = measure_mkl_inspect();
+  }
   if (gpu::available()) {
     dispatch::measure_gpu_figures(m);
     m.gpu_source = "measured now";
