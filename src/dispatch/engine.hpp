@@ -103,6 +103,12 @@ struct Engine {
   // prepare()), for products with B and C laid out as the plan expects.
   std::vector<kernels::cpu::SmallGemm> dense_small;
 
+  // Set when every entry runs on MKL's gemm with the same op: execute() then hands the whole
+  // batch to one gemm_batch call over these views of A.
+  bool all_mkl_dense = false;
+  Op mkl_dense_op = Op::N;
+  std::vector<DenseView<const T>> mkl_dense_a;
+
   // Some entry's prepared form crosses formats (Prepared::crosses).
   bool any_crosses = false;
 

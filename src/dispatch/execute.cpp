@@ -383,6 +383,11 @@ void Engine<T, I>::run_cpu_share(const DenseBatchView<T>& c, const DenseBatchVie
   const bool any_fallback =
       std::find(b_nonfinite.begin(), b_nonfinite.end(), 2) != b_nonfinite.end();
 
+  if (all_mkl_dense) {
+    kernels::mkl::gemm_batch<T>(mkl_dense_op, op_b, alpha, mkl_dense_a, b.entries(), beta,
+                                c.entries(), threads);
+    return;
+  }
   if (all_dense && !any_fallback) {
     kernels::cpu::dense_batch<T>(dense_op, op_b, alpha, dense_a, b.entries(), beta, c.entries(),
                                  threads, dense_small.empty() ? nullptr : &dense_small);

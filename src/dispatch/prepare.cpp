@@ -455,6 +455,17 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
                 std::holds_alternative<DenseView<const T>>(prepared[i].form) &&
                 prepared[i].op_a == prepared[0].op_a;
   }
+  all_mkl_dense = size > 0;
+  for (std::size_t i = 0; i < size && all_mkl_dense; ++i) {
+    all_mkl_dense = choices[i].kernel == Kernel::Mkl &&
+                    std::holds_alternative<DenseView<const T>>(prepared[i].form) &&
+                    prepared[i].op_a == prepared[0].op_a;
+  }
+  if (all_mkl_dense) {
+    mkl_dense_op = prepared[0].op_a;
+    mkl_dense_a.reserve(size);
+    for (const auto& p : prepared) mkl_dense_a.push_back(std::get<DenseView<const T>>(p.form));
+  }
   any_crosses = std::any_of(prepared.begin(), prepared.end(),
                             [](const Prepared<T, I>& p) { return p.crosses; });
   if (all_dense) {
@@ -565,6 +576,9 @@ std::string Engine<T, I>::explain() const {
   out += cat("gpu figures: ", machine.gpu_source, "\n");
   if (!gpu_note.empty()) out += cat("gpu not considered: ", gpu_note, "\n");
   if (!mkl_note.empty()) out += cat("mkl not considered: ", mkl_note, "\n");
+  if (all_mkl_dense) {
+    out += cat("mkl: ", kernels::mkl::status(), "; every entry in one gemm_batch call\n");
+  }
   if (!mkl_sparse.empty()) {
     std::size_t alone = 0;
     for (const std::size_t i : mkl_sparse) alone += prepared[i].mkl->threads() > 1 ? 1 : 0;

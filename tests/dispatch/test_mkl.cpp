@@ -151,6 +151,43 @@ TYPED_TEST(MklKernel, RaggedMixedBatchMatchesReference) {
   }
 }
 
+// A batch of dense entries only runs as one gemm_batch call: ragged shapes, both layouts of A,
+// empty entries and one with an empty inner dimension, every op.
+TYPED_TEST(MklKernel, DenseBatchMatchesReference) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  SKIP_WITHOUT_MKL();
+  std::mt19937_64 rng(109);
+  std::vector<DenseMatrix<T>> d;
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
+      {16, 16}, {33, 8}, {0, 5}, {64, 100}, {7, 0}, {128, 32}, {5, 5}, {90, 60}};
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    d.push_back(test::random_dense<T>(shapes[i].first, shapes[i].second, rng,
+                                      i % 2 ? Layout::ColMajor : Layout::RowMajor));
+  }
+  BatchView<T, I> a;
+  for (const auto& x : d) a.push_back(DenseView<const T>(x.view()));
+  const std::vector<std::int64_t> n = {16, 8, 3, 40, 2, 1, 0, 64};
+  for (const Op op_a : {Op::N, Op::T}) {
+    for (const Op op_b : {Op::N, Op::T}) {
+      for (const auto& [alpha, beta] : {std::pair(1.0, 0.0), std::pair(-0.5, 1.5)}) {
+        Case k;
+        k.op_a = op_a;
+        k.op_b = op_b;
+        k.alpha = alpha;
+        k.beta = beta;
+        k.c_layout = op_b == Op::T ? Layout::ColMajor : Layout::RowMajor;
+        expect_reference<T, I>(a, n, k, rng);
+      }
+    }
+  }
+  PlanOptions po;
+  po.policy.force = Kernel::Mkl;
+  const Plan<T, I> plan(a, n, po);
+  EXPECT_NE(plan.explain().find("every entry in one gemm_batch call"), std::string::npos)
+      << plan.explain();
+}
+
 // B and C column-major, and B in another layout than C (copied into C's for MKL's SpMM).
 TYPED_TEST(MklKernel, LayoutsMatchReference) {
   using T = typename TypeParam::T;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -67,5 +68,13 @@ class SparseHandle {
 template <Value T>
 void gemm(Op op_a, Op op_b, T alpha, const DenseView<const T>& a, const DenseView<const T>& b,
           T beta, const DenseView<T>& c, int threads);
+
+// C_p = alpha op(A_p) op(B_p) + beta C_p for every product p in one cblas_?gemm_batch call with
+// `threads` MKL threads; a batch of one A or one B is used with every product. Products whose C
+// has another layout than c[0]'s, and empty ones, run one by one after it.
+template <Value T>
+void gemm_batch(Op op_a, Op op_b, T alpha, std::span<const DenseView<const T>> a,
+                std::span<const DenseView<const T>> b, T beta, std::span<const DenseView<T>> c,
+                int threads);
 
 }  // namespace spbmm::kernels::mkl

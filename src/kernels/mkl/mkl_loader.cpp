@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "core/checks.hpp"
 #include "kernels/mkl/mkl.hpp"
@@ -257,6 +258,67 @@ void gemm(Op op_a, Op op_b, T alpha, const DenseView<const T>& a, const DenseVie
   }
 }
 
+template <Value T>
+void gemm_batch(Op op_a, Op op_b, T alpha, std::span<const DenseView<const T>> a,
+                std::span<const DenseView<const T>> b, T beta, std::span<const DenseView<T>> c,
+                int threads) {
+  if (c.empty()) return;
+  const plugin::Backend& be = backend();
+  const Layout layout = c[0].layout;
+  // The arguments, one per product, in arrays reused by the calling thread.
+  thread_local std::vector<int> ta, tb;
+  thread_local std::vector<std::int32_t> m, n, k, lda, ldb, ldc;
+  thread_local std::vector<const void*> pa, pb;
+  thread_local std::vector<void*> pc;
+  for (auto* v : {&ta, &tb}) v->clear();
+  for (auto* v : {&m, &n, &k, &lda, &ldb, &ldc}) v->clear();
+  pa.clear();
+  pb.clear();
+  pc.clear();
+  std::vector<std::size_t> apart;
+  for (std::size_t p = 0; p < c.size(); ++p) {
+    const DenseView<const T>& ap = a[a.size() == 1 ? 0 : p];
+    const DenseView<const T>& bp = b[b.size() == 1 ? 0 : p];
+    const DenseView<T>& cp = c[p];
+    const std::int64_t inner = op_a == Op::N ? ap.cols : ap.rows;
+    if (cp.rows == 0 || cp.cols == 0) continue;
+    if (cp.layout != layout || inner == 0) {
+      apart.push_back(p);
+      continue;
+    }
+    ta.push_back((op_a == Op::T) != (ap.layout != layout) ? 1 : 0);
+    tb.push_back((op_b == Op::T) != (bp.layout != layout) ? 1 : 0);
+    m.push_back(fit(cp.rows, "the rows of C"));
+    n.push_back(fit(cp.cols, "the columns of C"));
+    k.push_back(fit(inner, "the inner dimension"));
+    lda.push_back(fit(std::max<std::int64_t>(ap.ld, 1), "A's leading dimension"));
+    ldb.push_back(fit(std::max<std::int64_t>(bp.ld, 1), "B's leading dimension"));
+    ldc.push_back(fit(std::max<std::int64_t>(cp.ld, 1), "C's leading dimension"));
+    pa.push_back(ap.data);
+    pb.push_back(bp.data);
+    pc.push_back(cp.data);
+  }
+  char error[plugin::kErrorBytes] = {};
+  const auto count = fit(static_cast<std::int64_t>(pc.size()), "the products of a batch");
+  if (count > 0 &&
+      be.gemm_batch(is_f64<T>(), threads, layout == Layout::RowMajor ? 1 : 0, count, ta.data(),
+                    tb.data(), m.data(), n.data(), k.data(), &alpha, pa.data(), lda.data(),
+                    pb.data(), ldb.data(), &beta, pc.data(), ldc.data(), error) != 0) {
+    fail("gemm_batch", error);
+  }
+  for (const std::size_t p : apart) {
+    const DenseView<T>& cp = c[p];
+    const DenseView<const T>& ap = a[a.size() == 1 ? 0 : p];
+    if ((op_a == Op::N ? ap.cols : ap.rows) == 0) {
+      for (std::int64_t i = 0; i < cp.rows; ++i) {
+        for (std::int64_t j = 0; j < cp.cols; ++j) cp(i, j) = beta == T(0) ? T(0) : beta * cp(i, j);
+      }
+      continue;
+    }
+    gemm<T>(op_a, op_b, alpha, ap, b[b.size() == 1 ? 0 : p], beta, cp, threads);
+  }
+}
+
 #define SPBMM_INSTANTIATE(T, I)                                                           \
   template std::unique_ptr<SparseHandle> SparseHandle::create<T, I>(const CsrView<T, I>&, \
                                                                     std::int64_t, int, int);
@@ -275,5 +337,11 @@ template void gemm<float>(Op, Op, float, const DenseView<const float>&,
                           const DenseView<const float>&, float, const DenseView<float>&, int);
 template void gemm<double>(Op, Op, double, const DenseView<const double>&,
                            const DenseView<const double>&, double, const DenseView<double>&, int);
+template void gemm_batch<float>(Op, Op, float, std::span<const DenseView<const float>>,
+                                std::span<const DenseView<const float>>, float,
+                                std::span<const DenseView<float>>, int);
+template void gemm_batch<double>(Op, Op, double, std::span<const DenseView<const double>>,
+                                 std::span<const DenseView<const double>>, double,
+                                 std::span<const DenseView<double>>, int);
 
 }  // namespace spbmm::kernels::mkl

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "kernels/mkl/plugin.hpp"
 #include "spbmm/config.hpp"
@@ -79,6 +81,8 @@ class LocalThreads {
 struct Gemm {
   decltype(&cblas_sgemm) sgemm = nullptr;
   decltype(&cblas_dgemm) dgemm = nullptr;
+  decltype(&cblas_sgemm_batch) sgemm_batch = nullptr;
+  decltype(&cblas_dgemm_batch) dgemm_batch = nullptr;
   std::string library;  // where they were found
   std::string problem;  // why not, when they were not
 };
@@ -97,10 +101,13 @@ Gemm find_gemm() {
   }
   g.sgemm = reinterpret_cast<decltype(&cblas_sgemm)>(dlsym(mkl, "cblas_sgemm"));
   g.dgemm = reinterpret_cast<decltype(&cblas_dgemm)>(dlsym(mkl, "cblas_dgemm"));
+  g.sgemm_batch = reinterpret_cast<decltype(&cblas_sgemm_batch)>(dlsym(mkl, "cblas_sgemm_batch"));
+  g.dgemm_batch = reinterpret_cast<decltype(&cblas_dgemm_batch)>(dlsym(mkl, "cblas_dgemm_batch"));
   Dl_info where{};
-  if (g.sgemm == nullptr || g.dgemm == nullptr ||
-      dladdr(reinterpret_cast<void*>(g.sgemm), &where) == 0 || where.dli_fname == nullptr) {
-    g.problem = std::string("cblas_sgemm and cblas_dgemm not found in ") + info.dli_fname;
+  if (g.sgemm == nullptr || g.dgemm == nullptr || g.sgemm_batch == nullptr ||
+      g.dgemm_batch == nullptr || dladdr(reinterpret_cast<void*>(g.sgemm), &where) == 0 ||
+      where.dli_fname == nullptr) {
+    g.problem = std::string("cblas_?gemm and cblas_?gemm_batch not found in ") + info.dli_fname;
     g.sgemm = nullptr;
     g.dgemm = nullptr;
     return g;
@@ -245,9 +252,68 @@ int gemm(int f64, int threads, int row_major, int trans_a, int trans_b, std::int
   return 0;
 }
 
+template <class T>
+void run_batch(const Gemm& g, int row_major, std::int32_t count, const int* trans_a,
+               const int* trans_b, const std::int32_t* m, const std::int32_t* n,
+               const std::int32_t* k, T alpha, const void* const* a, const std::int32_t* lda,
+               const void* const* b, const std::int32_t* ldb, T beta, void* const* c,
+               const std::int32_t* ldc) {
+  // MKL takes its arguments per group: one group of one product each, in arrays reused by the
+  // calling thread.
+  thread_local std::vector<CBLAS_TRANSPOSE> ta, tb;
+  thread_local std::vector<MKL_INT> sizes;
+  thread_local std::vector<T> alphas, betas;
+  const auto count_u = static_cast<std::size_t>(count);
+  ta.resize(count_u);
+  tb.resize(count_u);
+  sizes.assign(count_u, 1);
+  alphas.assign(count_u, alpha);
+  betas.assign(count_u, beta);
+  for (std::size_t i = 0; i < count_u; ++i) {
+    ta[i] = trans_a[i] != 0 ? CblasTrans : CblasNoTrans;
+    tb[i] = trans_b[i] != 0 ? CblasTrans : CblasNoTrans;
+  }
+  const CBLAS_LAYOUT layout = row_major != 0 ? CblasRowMajor : CblasColMajor;
+  if constexpr (std::is_same_v<T, double>) {
+    g.dgemm_batch(layout, ta.data(), tb.data(), m, n, k, alphas.data(),
+                  reinterpret_cast<const double**>(const_cast<const void**>(a)), lda,
+                  reinterpret_cast<const double**>(const_cast<const void**>(b)), ldb, betas.data(),
+                  reinterpret_cast<double**>(const_cast<void**>(c)), ldc, count, sizes.data());
+  } else {
+    g.sgemm_batch(layout, ta.data(), tb.data(), m, n, k, alphas.data(),
+                  reinterpret_cast<const float**>(const_cast<const void**>(a)), lda,
+                  reinterpret_cast<const float**>(const_cast<const void**>(b)), ldb, betas.data(),
+                  reinterpret_cast<float**>(const_cast<void**>(c)), ldc, count, sizes.data());
+  }
+}
+
+int gemm_batch(int f64, int threads, int row_major, std::int32_t count, const int* trans_a,
+               const int* trans_b, const std::int32_t* m, const std::int32_t* n,
+               const std::int32_t* k, const void* alpha, const void* const* a,
+               const std::int32_t* lda, const void* const* b, const std::int32_t* ldb,
+               const void* beta, void* const* c, const std::int32_t* ldc, char* error) {
+  const Gemm& g = gemm_fns();
+  if (g.sgemm_batch == nullptr) {
+    say(error, "MKL's gemm_batch is not available: " + g.problem);
+    return 1;
+  }
+  if (count <= 0) return 0;
+  LocalThreads scope(threads < 1 ? 1 : threads);
+  if (f64 != 0) {
+    run_batch<double>(g, row_major, count, trans_a, trans_b, m, n, k,
+                      *static_cast<const double*>(alpha), a, lda, b, ldb,
+                      *static_cast<const double*>(beta), c, ldc);
+  } else {
+    run_batch<float>(g, row_major, count, trans_a, trans_b, m, n, k,
+                     *static_cast<const float*>(alpha), a, lda, b, ldb,
+                     *static_cast<const float*>(beta), c, ldc);
+  }
+  return 0;
+}
+
 constexpr Backend kBackend = {
-    kPluginAbi,    SPBMM_VERSION,  mkl_version,    gemm_library, sparse_create,
-    sparse_update, sparse_destroy, sparse_threads, sparse_mm,    gemm,
+    kPluginAbi,     SPBMM_VERSION,  mkl_version, gemm_library, sparse_create, sparse_update,
+    sparse_destroy, sparse_threads, sparse_mm,   gemm,         gemm_batch,
 };
 
 }  // namespace

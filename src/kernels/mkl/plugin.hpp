@@ -14,7 +14,7 @@
 namespace spbmm::kernels::mkl::plugin {
 
 // Raised whenever this table changes shape.
-inline constexpr unsigned kPluginAbi = 1;
+inline constexpr unsigned kPluginAbi = 2;
 
 // The file name libspbmm looks for next to itself (and then on the loader's search path).
 inline constexpr const char* kPluginName = "libspbmm_mkl.so";
@@ -57,6 +57,13 @@ struct Backend {
               std::int32_t n, std::int32_t k, const void* alpha, const void* a, std::int32_t lda,
               const void* b, std::int32_t ldb, const void* beta, void* c, std::int32_t ldc,
               char* error);
+  // `count` products C_i = alpha op(A_i) op(B_i) + beta C_i in one cblas_?gemm_batch call (one
+  // group per product), with `threads` MKL threads; the arrays hold one element per product.
+  int (*gemm_batch)(int f64, int threads, int row_major, std::int32_t count, const int* trans_a,
+                    const int* trans_b, const std::int32_t* m, const std::int32_t* n,
+                    const std::int32_t* k, const void* alpha, const void* const* a,
+                    const std::int32_t* lda, const void* const* b, const std::int32_t* ldb,
+                    const void* beta, void* const* c, const std::int32_t* ldc, char* error);
 };
 
 }  // namespace spbmm::kernels::mkl::plugin
