@@ -377,7 +377,11 @@ Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel
   e.over_mkl_limit =
       rows > kMklMaxIndex || cols > kMklMaxIndex || nnz > kMklMaxIndex || n > kMklMaxIndex;
   e.mkl = {Kernel::Mkl, at_rate(stored_dense ? dense_flops : sparse_flops, mkl_rate) + write, 0};
-  e.mkl.memory_seconds = from_memory(batch, (stored_dense ? dense_bytes : sparse_bytes) + b_bytes);
+  // gemm reads A in panels too: charged as the dense kernel is, so that the memory term alone
+  // never tips a dense entry to MKL (its calibration compares the two on cached operands).
+  e.mkl.memory_seconds = stored_dense ? from_memory(batch, passes * dense_bytes + b_bytes)
+                                      : from_memory(batch, sparse_bytes + b_bytes);
+  e.mkl.passes = stored_dense ? passes : 1;
   if (!stored_dense && m.mkl_inspect_gbps > 0) {
     e.mkl.convert_seconds = sparse_bytes / (m.mkl_inspect_gbps * 1e9) / calls;
   }
