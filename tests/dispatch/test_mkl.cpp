@@ -291,6 +291,42 @@ TYPED_TEST(MklKernel, PlanFollowsChangedValues) {
   }
 }
 
+// The batch sum runs each product on column blocks of B and C with one thread: the handles made
+// for one thread run there, one made for every thread gives way to the CPU sparse kernel.
+TYPED_TEST(MklKernel, BatchSumMatchesReference) {
+  using T = typename TypeParam::T;
+  using I = typename TypeParam::I;
+  SKIP_WITHOUT_MKL();
+  std::mt19937_64 rng(110);
+  std::vector<CsrMatrix<T, I>> csr;
+  csr.push_back(test::random_csr<T, I>(50, 900, 0.3, rng));  // large: optimized for 2 threads
+  for (int i = 0; i < 3; ++i) csr.push_back(test::random_csr<T, I>(50, 40, 0.2, rng));
+  BatchView<T, I> a;
+  for (const auto& x : csr) a.push_back(x.view());
+  const std::int64_t n = 70;  // three column blocks
+  const std::vector<std::int64_t> k = {900, 40, 40, 40};
+  const MachineModel machine = test::small_machine();
+  for (const int threads : {1, 2}) {
+    PlanOptions po;
+    po.threads = threads;
+    po.machine = &machine;
+    po.policy.force = Kernel::Mkl;
+    const Plan<T, I> plan(a, std::vector<std::int64_t>(4, n), po);
+    DenseBatch<T> b(k, std::vector<std::int64_t>(4, n));
+    fill_random(b, rng);
+    DenseMatrix<T> want = test::random_dense<T>(50, n, rng);
+    DenseMatrix<T> c = want;
+    for (std::size_t i = 0; i < csr.size(); ++i) {
+      kernels::reference::csr_dense<T, I>(Op::N, Op::N, T(2), csr[i].view(), b.entry(i),
+                                          i == 0 ? T(0.5) : T(1), want.view());
+    }
+    plan.execute_sum(c.view(), b.view(), T(2), T(0.5));
+    EXPECT_TRUE(test::dense_near(DenseView<const T>(c.view()), DenseView<const T>(want.view()),
+                                 test::tolerance<T>(900 * 4)))
+        << threads;
+  }
+}
+
 // Every real matrix of the data set up to a size that keeps the test short (complex ones
 // excepted), forced to MKL, against the reference.
 TYPED_TEST(MklKernel, RealMatricesMatchReference) {
