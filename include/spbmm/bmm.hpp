@@ -44,7 +44,10 @@ class BatchView {
 //   Dense      the optimized CPU dense kernel (a sparse entry is converted to dense)
 //   Eigen      Eigen's own products (sparse or dense, as the entry is stored)
 //   Gpu        cuSPARSE / cuBLAS (DeviceError when no device is available)
-enum class Kernel : std::uint8_t { Auto, Reference, Sparse, Dense, Eigen, Gpu };
+//   Mkl        Intel MKL: inspector-executor SpMM for a sparse entry (its handle made once per
+//              plan), gemm for a dense one; a plugin built with -Dmkl (NotCompiled without it,
+//              IoError when MKL's libraries cannot be loaded)
+enum class Kernel : std::uint8_t { Auto, Reference, Sparse, Dense, Eigen, Gpu, Mkl };
 
 const char* to_string(Kernel kernel) noexcept;
 

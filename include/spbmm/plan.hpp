@@ -71,10 +71,19 @@ struct MachineModel {
   double cache_mb = 0;               // cache a batch's operands stay in between calls (MB)
   double f64_sparse_factor = 0.5;    // fp64 rate / fp32 rate of the sparse kernels
   double f64_dense_factor = 0.5;     // fp64 rate / fp32 rate of the dense kernels
-  double gpu_gflops = 0;             // GPU sparse kernel (0: no device; the GPU is never chosen)
-  double gpu_dense_gflops = 0;       // GPU dense kernel (0: gpu_gflops)
-  double gpu_transfer_gbps = 0;      // host <-> device bandwidth
-  double gpu_launch_seconds = 0;     // per-call overhead on the GPU
+  // Intel MKL (Kernel::Mkl; 0: never chosen, the built-in figures have none): its
+  // inspector-executor SpMM on a sparse entry, its gemm on a dense one, per thread as above, and
+  // making a handle (the CSR's bytes per second, spread over the expected calls; 0: free).
+  // A plan considers them only where the MKL backend loads.
+  double mkl_sparse_gflops = 0;          // at N >= 32
+  double mkl_sparse_gflops_small_n = 0;  // at N <= 4
+  double mkl_dense_gflops_small = 0;     // entries of ~32^3
+  double mkl_dense_gflops_large = 0;     // entries of ~256^3 and up
+  double mkl_inspect_gbps = 0;
+  double gpu_gflops = 0;          // GPU sparse kernel (0: no device; the GPU is never chosen)
+  double gpu_dense_gflops = 0;    // GPU dense kernel (0: gpu_gflops)
+  double gpu_transfer_gbps = 0;   // host <-> device bandwidth
+  double gpu_launch_seconds = 0;  // per-call overhead on the GPU
   // What a call with host operands adds (see estimate_gpu): 0 takes the fallback named.
   double gpu_d2h_gbps = 0;    // device -> host bandwidth (0: gpu_transfer_gbps)
   double gpu_stage_gbps = 0;  // one thread copying into and out of pinned staging (0: memory_gbps)
@@ -92,7 +101,8 @@ struct MachineModel {
   static MachineModel for_device();
   // Measures the figures above on this machine by timing the CPU (and Eigen) kernels on small
   // synthetic problems, one per thread, `threads` threads (0: the OpenMP default); a few seconds.
-  // With a usable GPU the device figures are measured too, else they are 0.
+  // With a usable GPU the device figures are measured too, else they are 0; likewise the MKL
+  // figures where the MKL backend loads.
   static MachineModel calibrate(int threads = 0);
   // Text form ("key = value" lines, '#' comments) for saving and loading a calibration. Keys
   // missing from the text keep the defaults of a value-initialised model; an unknown key or a
@@ -152,7 +162,8 @@ GpuEstimate estimate_gpu(const EntryStats& stats, const Policy& policy,
 
 // The pure decision: the kernel with the lowest estimated time for the entry (policy first).
 // Candidates: Sparse, Dense (for a sparse entry only when its dense copy fits
-// policy.dense_limit), Eigen (when the machine has Eigen figures) and Gpu (when
+// policy.dense_limit), Eigen (when the machine has Eigen figures), Mkl (when the machine has MKL
+// figures for the entry's format and the entry fits MKL's 32-bit indices) and Gpu (when
 // machine.gpu_gflops > 0 and policy.allow_gpu). Empty and tiny entries (op(A) rows * cols * n
 // below kTinyVolume) keep the kernel of their stored format, as a conversion would cost more than
 // the product. Never throws.

@@ -64,7 +64,7 @@ def bmm(A, B, *, alpha=1.0, beta=0.0, out=None, op_a="N", op_b="N", threads=None
     axis) are used without a copy.
 
     op_a, op_b: "N" or "T". threads: None for the OpenMP default. kernel: "auto" (the dispatcher
-    chooses per entry), "reference", "sparse", "dense", "eigen" or "gpu".
+    chooses per entry), "reference", "sparse", "dense", "eigen", "gpu" or "mkl".
 
     Raises spbmm.ShapeError (a ValueError) when shapes do not fit, spbmm.FormatError for
     malformed sparse data, spbmm.InvalidArgument for a bad option, and spbmm.LimitError (an

@@ -23,8 +23,9 @@ Kernel parse_kernel(const std::string& text) {
   if (t == "dense") return Kernel::Dense;
   if (t == "eigen") return Kernel::Eigen;
   if (t == "gpu") return Kernel::Gpu;
-  throw InvalidArgument("kernel must be one of auto, reference, sparse, dense, eigen, gpu, not '" +
-                        text + "'");
+  if (t == "mkl") return Kernel::Mkl;
+  throw InvalidArgument(
+      "kernel must be one of auto, reference, sparse, dense, eigen, gpu, mkl, not '" + text + "'");
 }
 
 namespace {

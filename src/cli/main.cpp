@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "dispatch/gpu_cache.hpp"
 #include "kernels/cpu/isa.hpp"
+#include "kernels/mkl/mkl.hpp"
 #include "spbmm/config.hpp"
 #include "spbmm/gpu.hpp"
 
@@ -33,9 +34,13 @@ void print_help(std::FILE* out) {
       "  spbmm --version          the version and the features built in\n"
       "  spbmm --gpu              whether a GPU is usable, and why not (exit status 1 if not),\n"
       "                           and where the dispatcher's figures for it are cached\n"
+      "  spbmm --mkl              whether the Intel MKL backend loads, and why not (exit status 1\n"
+      "                           if not)\n"
       "\n"
       "environment:\n"
       "  SPBMM_MACHINE_FILE=FILE      the dispatcher's figures (spbmm calibrate -o FILE)\n"
+      "  SPBMM_MKL_PLUGIN=FILE        the MKL backend to open (else libspbmm_mkl.so next to\n"
+      "                               libspbmm)\n"
       "  SPBMM_GPU_AUTOCALIBRATE=0    never measure a GPU's figures unasked (else measured once\n"
       "                               and cached in $XDG_CACHE_HOME/spbmm or ~/.cache/spbmm)\n",
       out);
@@ -85,7 +90,14 @@ int main(int argc, char** argv) {
     std::printf("  GPU backend: %s\n", SPBMM_HAVE_CUDA
                                            ? "built in (loaded on first use; spbmm --gpu probes it)"
                                            : "not built in");
+    std::printf("  Intel MKL backend: %s\n",
+                SPBMM_HAVE_MKL ? "built in (loaded on first use; spbmm --mkl probes it)"
+                               : "not built in (-Dmkl)");
     return 0;
+  }
+  if (cmd == "--mkl") {
+    std::printf("%s\n", spbmm::kernels::mkl::status().c_str());
+    return spbmm::kernels::mkl::available() ? 0 : 1;
   }
   if (cmd == "--gpu") {
     std::printf("%s\n", spbmm::gpu::status().c_str());

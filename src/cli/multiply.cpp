@@ -25,6 +25,7 @@
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "io/atomic_file.hpp"
+#include "kernels/mkl/mkl.hpp"
 #include "spbmm/config.hpp"
 #include "spbmm/gpu.hpp"
 #include "spbmm/plan.hpp"
@@ -67,7 +68,7 @@ constexpr const char* kMultiplyHelp =
     "  --transpose-b      multiply by the transpose of each B_i (a B file then holds N x k)\n"
     "  --alpha X          default 1\n"
     "  --beta Y           default 0 (C is then not read)\n"
-    "  --kernel K         auto (default), reference, sparse, dense, eigen or gpu\n"
+    "  --kernel K         auto (default), reference, sparse, dense, eigen, gpu or mkl\n"
     "  --threads T        threads for reading and multiplying (default: the OpenMP default)\n"
     "  --explain          print the plan (entry, shape, nnz, density, kernel and why) first\n"
     "  --machine FILE     the dispatcher's machine figures from `spbmm calibrate -o FILE`\n"
@@ -170,6 +171,7 @@ std::optional<Kernel> parse_kernel(const std::string& s) {
   if (s == "dense") return Kernel::Dense;
   if (s == "eigen") return Kernel::Eigen;
   if (s == "gpu") return Kernel::Gpu;
+  if (s == "mkl") return Kernel::Mkl;
   return std::nullopt;
 }
 
@@ -221,8 +223,9 @@ Args parse_args(int argc, char** argv, bool& help) {
       const char* v = value();
       const auto k = parse_kernel(v);
       if (!k) {
-        throw UsageError{"--kernel must be auto, reference, sparse, dense, eigen or gpu, not '" +
-                         std::string(v) + "'"};
+        throw UsageError{
+            "--kernel must be auto, reference, sparse, dense, eigen, gpu or mkl, not '" +
+            std::string(v) + "'"};
       }
       args.kernel = *k;
     } else if (arg == "--threads") {
@@ -651,6 +654,7 @@ int cmd_multiply(int argc, char** argv) {
       if (!SPBMM_HAVE_CUDA) throw NotCompiled("--kernel gpu: " + gpu::status());
       throw DeviceError("--kernel gpu: no GPU is usable: " + gpu::status());
     }
+    if (args.kernel == Kernel::Mkl) spbmm::kernels::mkl::require("--kernel mkl");
     paths = resolve_paths(args);
     // Outputs first: an output that cannot be written fails now, not after the work.
     if (paths.out_is_dir) {

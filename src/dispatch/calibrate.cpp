@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -18,7 +19,9 @@
 #include "dispatch/gpu_cache.hpp"
 #include "kernels/cpu/dense_dense.hpp"
 #include "kernels/cpu/isa.hpp"
+#include "kernels/cpu/xsmm.hpp"
 #include "kernels/kernels.hpp"
+#include "kernels/mkl/mkl.hpp"
 #include "spbmm/convert.hpp"
 #include "spbmm/gpu.hpp"
 #include "spbmm/plan.hpp"
@@ -247,6 +250,154 @@ double dense_rate(int threads, std::int64_t size, Which which) {
   return p.flops() / per_thread_seconds(threads, p, 0.05) / 1e9;
 }
 
+// Making and optimizing one MKL handle (one thread), as CSR bytes per second.
+double measure_mkl_inspect() {
+  std::mt19937_64 rng(41);
+  const CsrMatrix<float, std::int32_t> a = random_csr<float>(2048, 2048, 0.01, rng);
+  double best = 1e300;
+  for (int r = 0; r < 5; ++r) {
+    const auto start = Clock::now();
+    const auto h = kernels::mkl::SparseHandle::create<float, std::int32_t>(a.view(), 64, 100, 1);
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  const double bytes = static_cast<double>(a.rows() + 1) * 4 + static_cast<double>(a.nnz()) * 8;
+  return bytes / std::max(best, 1e-9) / 1e9;
+}
+
+// A CSR of `rows` x `rows` with `per_row` distinct random columns in each row (no draw per
+// element: the streaming probe below makes hundreds of these).
+template <class T>
+CsrMatrix<T, std::int32_t> rows_of_k(std::int64_t rows, std::int64_t per_row,
+                                     std::mt19937_64& rng) {
+  std::uniform_int_distribution<std::int32_t> col(0, static_cast<std::int32_t>(rows - 1));
+  std::vector<std::int32_t> rp{0}, ci, row;
+  ci.reserve(static_cast<std::size_t>(rows * per_row));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    row.clear();
+    while (static_cast<std::int64_t>(row.size()) < per_row) {
+      const std::int32_t c = col(rng);
+      if (std::find(row.begin(), row.end(), c) == row.end()) row.push_back(c);
+    }
+    std::sort(row.begin(), row.end());
+    ci.insert(ci.end(), row.begin(), row.end());
+    rp.push_back(static_cast<std::int32_t>(ci.size()));
+  }
+  std::vector<T> vals(ci.size(), T(0.5));
+  return CsrMatrix<T, std::int32_t>(rows, rows, std::move(rp), std::move(ci), std::move(vals));
+}
+
+// MKL's SpMM time over the CPU sparse kernel's on the same products, every thread multiplying its
+// own entries one after another (as the batch loop runs them), the two kernels in alternate
+// rounds so that other load on the machine slows both alike. Cached: one 2048-row entry with 20
+// entries per row per thread; streaming: entries of 4096 rows with 8 per row (a graph batch), as
+// many as make the threads' operands twice `cache_mb`, so that they come from memory.
+double mkl_sparse_speedup(int threads, std::int64_t n, bool streaming, double cache_mb) {
+  using T = float;
+  struct Entry {
+    CsrMatrix<T, std::int32_t> a;
+    DenseMatrix<T> b, c;
+    std::unique_ptr<kernels::mkl::SparseHandle> h;
+  };
+  const int t = std::max(threads, 1);
+  const std::int64_t rows = streaming ? 4096 : 2048, per_row = streaming ? 8 : 20;
+  const double entry_bytes = static_cast<double>(rows) * (4.0 + 8.0 * static_cast<double>(per_row) +
+                                                          8.0 * static_cast<double>(n));
+  const auto per_thread = static_cast<std::size_t>(
+      streaming ? std::clamp(2 * cache_mb * 1e6 / entry_bytes / t, 2.0, 256.0) : 1.0);
+  std::vector<std::vector<Entry>> entries(static_cast<std::size_t>(t));
+  const auto each_thread = [&](auto&& body) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(t)
+    body(static_cast<std::size_t>(omp_get_thread_num()));
+#else
+    body(std::size_t{0});
+#endif
+  };
+  // Each thread makes its own entries, so that their memory is near it.
+  each_thread([&](std::size_t me) {
+    std::mt19937_64 rng(97 + me);
+    for (std::size_t e = 0; e < per_thread; ++e) {
+      Entry x{rows_of_k<T>(rows, per_row, rng), DenseMatrix<T>(rows, n), DenseMatrix<T>(rows, n),
+              nullptr};
+      std::fill(x.b.values().begin(), x.b.values().end(), T(0.25));
+      x.h = kernels::mkl::SparseHandle::create<T, std::int32_t>(x.a.view(), n, 100, 1);
+      entries[me].push_back(std::move(x));
+    }
+  });
+  // A cached round repeats its one product, so that a round lasts long enough to time.
+  const int repeats = streaming ? 1 : 16;
+  const auto round = [&](bool mkl) {
+    const auto start = Clock::now();
+    each_thread([&](std::size_t me) {
+      for (int k = 0; k < repeats; ++k) {
+        for (Entry& x : entries[me]) {
+          if (mkl) {
+            x.h->template multiply<T>(Op::N, T(1), x.b.view(), T(0), x.c.view());
+          } else {
+            kernels::cpu::csr_dense<T, std::int32_t>(Op::N, Op::N, T(1), x.a.view(), x.b.view(),
+                                                     T(0), x.c.view());
+          }
+        }
+      }
+    });
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  round(false);
+  round(true);
+  double cpu = 1e300, mkl = 1e300;
+  for (int r = 0; r < 15; ++r) {
+    cpu = std::min(cpu, round(false));
+    mkl = std::min(mkl, round(true));
+  }
+  return cpu / std::max(mkl, 1e-12);
+}
+
+// MKL's gemm_batch time over the CPU dense kernel's on one batch of `count` products of size^3
+// as a plan runs an all-dense batch (dense_batch, with LIBXSMM's generated kernels where the
+// build has them), with `threads` threads, in alternate rounds.
+double mkl_dense_speedup(int threads, std::int64_t size, std::size_t count) {
+  using T = float;
+  namespace cpu = kernels::cpu;
+  std::mt19937_64 rng(53);
+  std::vector<DenseMatrix<T>> a, b, c;
+  std::vector<DenseView<const T>> av, bv;
+  std::vector<DenseView<T>> cv;
+  for (std::size_t i = 0; i < count; ++i) {
+    a.emplace_back(size, size);
+    b.emplace_back(size, size);
+    c.emplace_back(size, size);
+    a.back().values() = random_values<T>(static_cast<std::size_t>(size * size), rng);
+    b.back().values() = random_values<T>(static_cast<std::size_t>(size * size), rng);
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    av.push_back(a[i].view());
+    bv.push_back(b[i].view());
+    cv.push_back(c[i].view());
+  }
+  std::vector<cpu::SmallGemm> small;
+  if (cpu::small_gemm_built() && size <= cpu::kSmallGemmMaxNK) {
+    small.assign(count, cpu::make_small_gemm<T>(size, size, size, size, size, size));
+  }
+  const auto round = [&](bool mkl) {
+    const auto start = Clock::now();
+    if (mkl) {
+      kernels::mkl::gemm_batch<T>(Op::N, Op::N, T(1), av, bv, T(0), cv, threads);
+    } else {
+      cpu::dense_batch<T>(Op::N, Op::N, T(1), av, bv, T(0), cv, threads,
+                          small.empty() ? nullptr : &small);
+    }
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  round(false);
+  round(true);
+  double cpu_s = 1e300, mkl_s = 1e300;
+  for (int r = 0; r < 9; ++r) {
+    cpu_s = std::min(cpu_s, round(false));
+    mkl_s = std::min(mkl_s, round(true));
+  }
+  return cpu_s / std::max(mkl_s, 1e-12);
+}
+
 }  // namespace
 
 MachineModel MachineModel::calibrate(int threads) {
@@ -281,6 +432,23 @@ MachineModel MachineModel::calibrate(int threads) {
   StreamProblem stream{static_cast<std::size_t>(total / t / sizeof(float))};
   m.stream_gbps = static_cast<double>(stream.floats * sizeof(float)) /
                   per_thread_seconds(t, stream, 0.05) / 1e9;
+  if (kernels::mkl::available()) {
+    // MKL's SpMM as a multiple of the CPU sparse kernel's rate, the smaller of its speedup on
+    // cached and on streaming operands: Auto takes MKL only where it won both. (With operands in
+    // cache MKL won by 1.1-1.5x at N = 64 on the 2-core Xeon, 2026-12-07; on W4's and W8's
+    // batches, from memory, it lost by 0.75-0.9x, which the cached figure alone would not see.)
+    m.mkl_sparse_gflops = m.sparse_gflops * std::min(mkl_sparse_speedup(t, 64, false, m.cache_mb),
+                                                     mkl_sparse_speedup(t, 64, true, m.cache_mb));
+    m.mkl_sparse_gflops_small_n =
+        m.sparse_gflops_small_n * std::min(mkl_sparse_speedup(t, 4, false, m.cache_mb),
+                                           mkl_sparse_speedup(t, 4, true, m.cache_mb));
+    // Likewise gemm_batch against the CPU dense kernel on a batch as plans run it (with its
+    // generated kernels, which the per-product dense rates above do not see: on W1, 64 x 256^3,
+    // the CPU's batch ran 1.1x faster than MKL's while those rates said MKL was).
+    m.mkl_dense_gflops_small = m.dense_gflops_small * mkl_dense_speedup(t, 32, 1024);
+    m.mkl_dense_gflops_large = m.dense_gflops_large * mkl_dense_speedup(t, 256, 16);
+    m.mkl_inspect_gbps = measure_mkl_inspect();
+  }
   if (gpu::available()) {
     dispatch::measure_gpu_figures(m);
     m.gpu_source = "measured now";

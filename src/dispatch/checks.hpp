@@ -44,6 +44,7 @@ inline bool known_kernel(Kernel k) {
     case Kernel::Dense:
     case Kernel::Eigen:
     case Kernel::Gpu:
+    case Kernel::Mkl:
       return true;
   }
   return false;

@@ -14,6 +14,7 @@
 #include "dispatch/follow.hpp"
 #include "dispatch/overlap.hpp"
 #include "kernels/cpu/xsmm.hpp"
+#include "kernels/mkl/mkl.hpp"
 #include "spbmm/bmm.hpp"
 #include "spbmm/gpu.hpp"
 #include "spbmm/plan.hpp"
@@ -45,7 +46,17 @@ struct Prepared {
   std::vector<T> shadow;
   bool dense_source = false;
   bool pattern_broken = false;
+
+  // Kernel::Mkl on a sparse entry: MKL's handle of `form`, made and optimized once when the plan
+  // is made, and (following A's values) the values it was last given.
+  std::unique_ptr<kernels::mkl::SparseHandle> mkl;
+  std::vector<T> mkl_shadow;
 };
+
+// Whether a kernel can use every thread inside one product (the schedule may run it alone).
+inline bool splits_threads(Kernel k) {
+  return k == Kernel::Sparse || k == Kernel::Dense || k == Kernel::Eigen || k == Kernel::Mkl;
+}
 
 // choose_kernel with the policy's override for the entry already resolved (forced: Auto when
 // none; forced_per_entry: it came from Policy::per_entry). Without with_reason the reason is left
@@ -67,6 +78,8 @@ struct Engine {
   mutable std::vector<Choice> choices;
   mutable std::vector<Prepared<T, I>> prepared;  // refreshed in place when A's values change
   std::string gpu_note;                          // why the GPU was not considered, for explain()
+  std::string mkl_note;                          // why MKL was not considered, for explain()
+  std::vector<std::size_t> mkl_sparse;           // entries with an MKL handle
   std::string split_note;                        // the batch split between CPU and GPU, if any
   std::vector<unsigned char> split_moved;        // entries the split took from their own choice
 
@@ -89,6 +102,12 @@ struct Engine {
   // A generated kernel per entry of dense_a (empty when none were worth generating; see
   // prepare()), for products with B and C laid out as the plan expects.
   std::vector<kernels::cpu::SmallGemm> dense_small;
+
+  // Set when every entry runs on MKL's gemm with the same op: execute() then hands the whole
+  // batch to one gemm_batch call over these views of A.
+  bool all_mkl_dense = false;
+  Op mkl_dense_op = Op::N;
+  std::vector<DenseView<const T>> mkl_dense_a;
 
   // Some entry's prepared form crosses formats (Prepared::crosses).
   bool any_crosses = false;

@@ -119,6 +119,18 @@ void run_kernel(const Prepared<T, I>& p, Op op_b, T alpha, const DenseView<const
         eig::csr_dense<T, I>(op_a, op_b, alpha, std::get<CsrView<T, I>>(p.form), b, beta, c);
       }
       return;
+    case Kernel::Mkl:
+      if (const auto* d = std::get_if<DenseView<const T>>(&p.form)) {
+        kernels::mkl::gemm<T>(op_a, op_b, alpha, *d, b, beta, c, threads);
+      } else if (p.mkl && p.mkl->threads() == threads) {
+        p.mkl->template multiply<T>(op_b, alpha, b, beta, c);
+      } else {
+        // A handle must run with the threads it was optimized for: a product the schedule
+        // gives another count (a broadcast A, other widths, a call from a parallel region) runs
+        // on the CPU sparse kernel over the same CSR form.
+        cpu::csr_dense<T, I>(op_a, op_b, alpha, std::get<CsrView<T, I>>(p.form), b, beta, c);
+      }
+      return;
   }
 }
 
@@ -151,7 +163,7 @@ std::vector<unsigned char> Engine<T, I>::scan_b(const DenseBatchView<const T>& b
 template <Value T, Index I>
 std::shared_lock<std::shared_mutex> Engine<T, I>::hold_current_values(int threads) const {
   std::shared_lock<std::shared_mutex> lock(values_mutex, std::defer_lock);
-  if (!follow_values || (following.empty() && !device_a)) return lock;
+  if (!follow_values || (following.empty() && !device_a && mkl_sparse.empty())) return lock;
   lock.lock();
   if (stale(threads)) {
     lock.unlock();
@@ -189,6 +201,14 @@ bool Engine<T, I>::stale(int threads) const {
     if (!in_sync) out.store(true, std::memory_order_relaxed);
   });
   if (out.load()) return true;
+  // MKL's handles may hold optimized copies of their forms' values.
+  for (const std::size_t i : mkl_sparse) {
+    const Prepared<T, I>& p = prepared[i];
+    const CsrView<T, I> v = std::get<CsrView<T, I>>(p.form);
+    if (std::memcmp(v.values, p.mkl_shadow.data(), p.mkl_shadow.size() * sizeof(T)) != 0) {
+      return true;
+    }
+  }
   // The device holds copies of its entries' forms (the caller's CSR or a derived one).
   std::size_t at = 0;
   for (const std::size_t i : gpu_sparse) {
@@ -224,6 +244,13 @@ void Engine<T, I>::refresh(int threads) const {
     T* derived = !p.dense.values().empty() ? p.dense.values().data() : p.csr.values().data();
     scatter_values(values, p.slots, derived);
   });
+  for (const std::size_t i : mkl_sparse) {
+    Prepared<T, I>& p = prepared[i];
+    const CsrView<T, I> v = std::get<CsrView<T, I>>(p.form);
+    if (std::memcmp(v.values, p.mkl_shadow.data(), p.mkl_shadow.size() * sizeof(T)) == 0) continue;
+    p.mkl->template update<T>(v.values);
+    std::copy(v.values, v.values + p.mkl_shadow.size(), p.mkl_shadow.begin());
+  }
   if (!device_a) return;
   std::vector<CsrView<T, I>> views;
   std::vector<T> shadow;
@@ -356,6 +383,11 @@ void Engine<T, I>::run_cpu_share(const DenseBatchView<T>& c, const DenseBatchVie
   const bool any_fallback =
       std::find(b_nonfinite.begin(), b_nonfinite.end(), 2) != b_nonfinite.end();
 
+  if (all_mkl_dense) {
+    kernels::mkl::gemm_batch<T>(mkl_dense_op, op_b, alpha, mkl_dense_a, b.entries(), beta,
+                                c.entries(), threads);
+    return;
+  }
   if (all_dense && !any_fallback) {
     kernels::cpu::dense_batch<T>(dense_op, op_b, alpha, dense_a, b.entries(), beta, c.entries(),
                                  threads, dense_small.empty() ? nullptr : &dense_small);
@@ -366,10 +398,7 @@ void Engine<T, I>::run_cpu_share(const DenseBatchView<T>& c, const DenseBatchVie
   // otherwise (a broadcast A, other widths) the estimates are rescaled and sorted here.
   bool planned = products == a.size();
   for (std::size_t p = 0; p < products && planned; ++p) planned = c[p].cols == stats[p].n;
-  const auto splits = [&](std::size_t e) {
-    const Kernel k = choices[e].kernel;
-    return k == Kernel::Sparse || k == Kernel::Dense || k == Kernel::Eigen;
-  };
+  const auto splits = [&](std::size_t e) { return splits_threads(choices[e].kernel); };
   std::vector<Task> tasks;
   tasks.reserve(planned ? cpu_order.size() : products);
   if (planned) {

@@ -15,6 +15,7 @@
 #include "core/checks.hpp"
 #include "dispatch/engine.hpp"
 #include "dispatch/model_fields.hpp"
+#include "kernels/mkl/mkl.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/plan.hpp"
 
@@ -36,6 +37,8 @@ const char* to_string(Kernel kernel) noexcept {
       return "eigen";
     case Kernel::Gpu:
       return "gpu";
+    case Kernel::Mkl:
+      return "mkl";
   }
   return "?";
 }
@@ -82,6 +85,11 @@ constexpr dispatch::ModelField kFields[] = {
     {"cache_mb", &MachineModel::cache_mb},
     {"f64_sparse_factor", &MachineModel::f64_sparse_factor},
     {"f64_dense_factor", &MachineModel::f64_dense_factor},
+    {"mkl_sparse_gflops", &MachineModel::mkl_sparse_gflops},
+    {"mkl_sparse_gflops_small_n", &MachineModel::mkl_sparse_gflops_small_n},
+    {"mkl_dense_gflops_small", &MachineModel::mkl_dense_gflops_small},
+    {"mkl_dense_gflops_large", &MachineModel::mkl_dense_gflops_large},
+    {"mkl_inspect_gbps", &MachineModel::mkl_inspect_gbps},
     {"gpu_gflops", &MachineModel::gpu_gflops},
     {"gpu_dense_gflops", &MachineModel::gpu_dense_gflops},
     {"gpu_transfer_gbps", &MachineModel::gpu_transfer_gbps},
@@ -239,12 +247,15 @@ struct Estimate {
 };
 
 struct Estimates {
-  std::array<Estimate, 4> all{};  // the candidates Auto may take: the first `count`
+  std::array<Estimate, 5> all{};  // the candidates Auto may take: the first `count`
   std::size_t count = 0;
   Estimate sparse{Kernel::Sparse, 0, 0};
   Estimate dense{Kernel::Dense, 0, 0};
   Estimate eigen{Kernel::Eigen, 0, 0};
   Estimate gpu{Kernel::Gpu, 0, 0};
+  Estimate mkl{Kernel::Mkl, 0, 0};
+  bool mkl_figures = false;       // the model has MKL figures for the entry's format
+  bool over_mkl_limit = false;    // the entry does not fit MKL's 32-bit indices
   bool over_dense_limit = false;  // Dense is left out: its copy of A would pass the limit
   double batch_bytes = 0;         // the batch's operands as stored (EntryStats::batch_bytes)
 };
@@ -352,10 +363,41 @@ Estimates estimate(const EntryStats& s, const Policy& policy, const MachineModel
   }
   e.gpu = {Kernel::Gpu, estimate_gpu(s, policy, m).total(), 0};
 
+  // MKL runs a dense entry on its gemm and a sparse one on its inspector-executor SpMM over the
+  // CSR of op(A) (the sparse kernel's form), whose handle is made once per plan.
+  const double mkl_rate =
+      stored_dense
+          ? dense_factor * lerp_clamped(std::log2(volume), 15.0, m.mkl_dense_gflops_small, 24.0,
+                                        m.mkl_dense_gflops_large)
+          : sparse_factor * lerp_clamped(std::log2(std::max(n, 1.0)), 2.0,
+                                         m.mkl_sparse_gflops_small_n, 5.0, m.mkl_sparse_gflops);
+  e.mkl_figures = stored_dense ? m.mkl_dense_gflops_small > 0 && m.mkl_dense_gflops_large > 0
+                               : m.mkl_sparse_gflops > 0 && m.mkl_sparse_gflops_small_n > 0;
+  constexpr double kMklMaxIndex = 2147483647.0;
+  e.over_mkl_limit =
+      rows > kMklMaxIndex || cols > kMklMaxIndex || nnz > kMklMaxIndex || n > kMklMaxIndex;
+  e.mkl = {Kernel::Mkl, at_rate(stored_dense ? dense_flops : sparse_flops, mkl_rate) + write, 0};
+  // gemm reads A in panels too: charged as the dense kernel is, so that the memory term alone
+  // never tips a dense entry to MKL (its calibration compares the two on cached operands).
+  e.mkl.memory_seconds = stored_dense ? from_memory(batch, passes * dense_bytes + b_bytes)
+                                      : from_memory(batch, sparse_bytes + b_bytes);
+  e.mkl.passes = stored_dense ? passes : 1;
+  if (!stored_dense && m.mkl_inspect_gbps > 0) {
+    e.mkl.convert_seconds = sparse_bytes / (m.mkl_inspect_gbps * 1e9) / calls;
+  }
+  e.mkl.seconds += e.mkl.convert_seconds + e.mkl.memory_seconds;
+  if (!e.mkl_figures) {
+    // Only a forced Mkl gets here (Auto needs the figures): it is priced as the CPU kernel of the
+    // same form, so that the schedule still gives a large product every thread.
+    e.mkl = stored_dense ? e.dense : e.sparse;
+    e.mkl.kernel = Kernel::Mkl;
+  }
+
   e.all[e.count++] = e.sparse;
   if (!e.over_dense_limit) e.all[e.count++] = e.dense;
   if (m.eigen_sparse_gflops > 0 && m.eigen_dense_gflops > 0) e.all[e.count++] = e.eigen;
   if (m.gpu_gflops > 0 && policy.allow_gpu) e.all[e.count++] = e.gpu;
+  if (e.mkl_figures && !e.over_mkl_limit) e.all[e.count++] = e.mkl;
   return e;
 }
 
@@ -369,6 +411,8 @@ double estimate_of(const Estimates& e, Kernel k) {
       return e.eigen.seconds;
     case Kernel::Gpu:
       return e.gpu.seconds;
+    case Kernel::Mkl:
+      return e.mkl.seconds;
     default:
       return 0;
   }
@@ -431,7 +475,7 @@ Choice choose_resolved(const EntryStats& s, Kernel forced, bool forced_per_entry
     return c;
   }
 
-  std::array<Estimate, 4> ranked = e.all;
+  std::array<Estimate, 5> ranked = e.all;
   const auto ranked_end = ranked.begin() + static_cast<std::ptrdiff_t>(e.count);
   std::stable_sort(ranked.begin(), ranked_end,
                    [](const Estimate& x, const Estimate& y) { return x.seconds < y.seconds; });
@@ -447,10 +491,11 @@ Choice choose_resolved(const EntryStats& s, Kernel forced, bool forced_per_entry
   for (auto it = ranked.begin(); it != ranked_end; ++it) {
     const Estimate& x = *it;
     if (x.convert_seconds > 0 && std::isfinite(x.convert_seconds)) {
-      why +=
-          cat("; ", to_string(x.kernel), " includes converting A (", seconds_str(x.convert_seconds),
-              " per call over ", std::max(1, policy.expected_calls), " expected call",
-              policy.expected_calls > 1 ? "s" : "", ")");
+      why += cat(
+          "; ", to_string(x.kernel),
+          x.kernel == Kernel::Mkl ? " includes making its handle (" : " includes converting A (",
+          seconds_str(x.convert_seconds), " per call over ", std::max(1, policy.expected_calls),
+          " expected call", policy.expected_calls > 1 ? "s" : "", ")");
     }
   }
   std::string reads;
@@ -483,6 +528,11 @@ Choice choose_resolved(const EntryStats& s, Kernel forced, bool forced_per_entry
         cat("; Dense not considered (a dense copy of op(A) would pass the dense conversion "
             "limit of ",
             detail::resolve_dense_limit(policy.dense_limit), " bytes)");
+  }
+  if (!e.mkl_figures && kernels::mkl::built()) {
+    why += "; mkl not considered (no MKL figures for this format)";
+  } else if (e.mkl_figures && e.over_mkl_limit) {
+    why += "; mkl not considered (beyond MKL's 32-bit indices)";
   }
   if (machine.gpu_gflops <= 0) {
     why += "; gpu not considered (no device figures)";

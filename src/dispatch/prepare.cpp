@@ -15,6 +15,7 @@
 #include "dispatch/engine.hpp"
 #include "dispatch/gpu_cache.hpp"
 #include "dispatch/parallel.hpp"
+#include "dispatch/schedule.hpp"
 #include "dispatch/split.hpp"
 #include "dispatch/stats.hpp"
 #include "kernels/cpu/dense_dense.hpp"
@@ -70,7 +71,8 @@ void prepare(Prepared<T, I>& p, const MatrixView<T, I>& m, Op op_a, Kernel kerne
       return;
     case Kernel::Eigen:
     case Kernel::Gpu:
-      // Eigen and cuBLAS take a dense entry with either op as it is.
+    case Kernel::Mkl:
+      // Eigen, cuBLAS and MKL's gemm take a dense entry with either op as it is.
       if (stored_dense) {
         p.form = m;
         p.op_a = op_a;
@@ -97,6 +99,7 @@ bool needs_conversion(const MatrixView<T, I>& m, Op op_a, Kernel kernel) {
       return !stored_dense;
     case Kernel::Eigen:
     case Kernel::Gpu:
+    case Kernel::Mkl:
       if (stored_dense) return false;
       [[fallthrough]];
     case Kernel::Sparse:
@@ -199,6 +202,25 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     machine.gpu_gflops = 0;
     machine.gpu_dense_gflops = 0;
     gpu_note = gpu::status();
+  }
+
+  // MKL is considered only where the model has its figures and the backend loads: opening it
+  // maps MKL's libraries, which a model without MKL figures never does. A forced Kernel::Mkl
+  // asks below.
+  if (machine.mkl_sparse_gflops > 0 || machine.mkl_dense_gflops_large > 0 ||
+      machine.mkl_dense_gflops_small > 0) {
+    if (!kernels::mkl::available()) {
+      machine.mkl_sparse_gflops = 0;
+      machine.mkl_sparse_gflops_small_n = 0;
+      machine.mkl_dense_gflops_small = 0;
+      machine.mkl_dense_gflops_large = 0;
+      mkl_note = kernels::mkl::status();
+    } else if (po.op_b == Op::T && machine.mkl_sparse_gflops > 0) {
+      // MKL's SpMM reads B in C's layout: B^T of a row-major B would be copied at every call.
+      machine.mkl_sparse_gflops = 0;
+      machine.mkl_sparse_gflops_small_n = 0;
+      mkl_note = "for sparse entries: op(B) = B^T, which MKL's SpMM takes only through a copy of B";
+    }
   }
 
   const std::size_t size = a.size();
@@ -316,6 +338,12 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     break;
   }
 
+  for (std::size_t i = 0; i < size; ++i) {
+    if (choices[i].kernel != Kernel::Mkl) continue;
+    kernels::mkl::require(cat("entry ", i, ": Kernel::Mkl was requested"));
+    break;
+  }
+
   // A forced Dense kernel on a sparse entry must not allocate a dense copy beyond the limit;
   // every entry is checked before any is converted.
   const std::uint64_t dense_limit = detail::resolve_dense_limit(po.policy.dense_limit);
@@ -382,6 +410,42 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     return choices[x].estimated_seconds > choices[y].estimated_seconds;
   });
 
+  // MKL's handles, each optimized for the threads its product will run with: every thread for a
+  // product the CPU schedule (for the planned widths) runs alone, one for a product of the shared
+  // loop. A handle run with fewer threads than it was optimized for leaves part of C unwritten
+  // while MKL reports success, so execute() runs a product whose schedule differs from the
+  // plan's on the CPU sparse kernel instead.
+  std::vector<std::size_t> want_mkl;
+  for (const std::size_t i : cpu_order) {
+    const auto* v = std::get_if<CsrView<T, I>>(&prepared[i].form);
+    if (choices[i].kernel == Kernel::Mkl && v != nullptr && v->nnz() > 0 && stats[i].n > 0) {
+      want_mkl.push_back(i);
+    }
+  }
+  if (!want_mkl.empty()) {
+    std::vector<Task> tasks;
+    tasks.reserve(cpu_order.size());
+    for (const std::size_t e : cpu_order) {
+      tasks.push_back({e, choices[e].estimated_seconds, splits_threads(choices[e].kernel)});
+    }
+    const Schedule s = schedule(std::move(tasks), threads);
+    std::vector<unsigned char> alone(size, 0);
+    for (const std::size_t e : s.alone) alone[e] = 1;
+    std::sort(want_mkl.begin(), want_mkl.end());
+    for (const std::size_t i : want_mkl) {
+      Prepared<T, I>& p = prepared[i];
+      const auto& v = std::get<CsrView<T, I>>(p.form);
+      try {
+        p.mkl = kernels::mkl::SparseHandle::create<T, I>(v, stats[i].n, policy.expected_calls,
+                                                         alone[i] != 0 ? threads : 1);
+      } catch (const LimitError& e) {
+        throw LimitError(cat("entry ", i, ": ", e.what()));
+      }
+      if (follow_values) p.mkl_shadow.assign(v.values, v.values + v.nnz());
+      mkl_sparse.push_back(i);
+    }
+  }
+
   // A batch that is all CPU dense products with one op runs as one dense_batch call. A sparse
   // entry without stored entries is left out: its product must scale C without reading B.
   all_dense = size > 0;
@@ -390,6 +454,17 @@ void Engine<T, I>::build(const BatchView<T, I>& a_in, const std::vector<std::int
     all_dense = choices[i].kernel == Kernel::Dense && !empty_sparse &&
                 std::holds_alternative<DenseView<const T>>(prepared[i].form) &&
                 prepared[i].op_a == prepared[0].op_a;
+  }
+  all_mkl_dense = size > 0;
+  for (std::size_t i = 0; i < size && all_mkl_dense; ++i) {
+    all_mkl_dense = choices[i].kernel == Kernel::Mkl &&
+                    std::holds_alternative<DenseView<const T>>(prepared[i].form) &&
+                    prepared[i].op_a == prepared[0].op_a;
+  }
+  if (all_mkl_dense) {
+    mkl_dense_op = prepared[0].op_a;
+    mkl_dense_a.reserve(size);
+    for (const auto& p : prepared) mkl_dense_a.push_back(std::get<DenseView<const T>>(p.form));
   }
   any_crosses = std::any_of(prepared.begin(), prepared.end(),
                             [](const Prepared<T, I>& p) { return p.crosses; });
@@ -500,6 +575,17 @@ std::string Engine<T, I>::explain() const {
       ", threads = ", options.threads > 0 ? cat(options.threads) : std::string("default"), "\n");
   out += cat("gpu figures: ", machine.gpu_source, "\n");
   if (!gpu_note.empty()) out += cat("gpu not considered: ", gpu_note, "\n");
+  if (!mkl_note.empty()) out += cat("mkl not considered: ", mkl_note, "\n");
+  if (all_mkl_dense) {
+    out += cat("mkl: ", kernels::mkl::status(), "; every entry in one gemm_batch call\n");
+  }
+  if (!mkl_sparse.empty()) {
+    std::size_t alone = 0;
+    for (const std::size_t i : mkl_sparse) alone += prepared[i].mkl->threads() > 1 ? 1 : 0;
+    out += cat("mkl: ", kernels::mkl::status(), "; inspector-executor handles made for ",
+               mkl_sparse.size(), mkl_sparse.size() == 1 ? " entry" : " entries", " (", alone,
+               " optimized for every thread, the others for one)\n");
+  }
   if (!split_note.empty()) out += cat(split_note, "\n");
   if (!dense_small.empty()) {
     const auto made =

@@ -55,6 +55,7 @@ inline void check_options(const TrainingOptions& o, const char* op, bool gpu = f
       [[fallthrough]];
     case Kernel::Dense:
     case Kernel::Eigen:
+    case Kernel::Mkl:
       throw InvalidArgument(cat(op, ": options.kernel is ", to_string(o.kernel),
                                 "; this product runs the kernels Auto, Sparse", gpu ? ", Gpu" : "",
                                 " or Reference"));

@@ -312,6 +312,21 @@ TEST_F(Cli, EveryForcedKernelAgrees) {
     // Found before any work: no output written.
     EXPECT_FALSE(fs::exists(p("g.mtx")));
   }
+  // Likewise MKL: it agrees where the backend loads, and fails cleanly where it does not.
+  const Result m =
+      run({"multiply", p("a.mtx"), "--rhs", p("b.mtx"), "--kernel", "mkl", "-o", p("m.mtx")});
+  if (m.code == 0) {
+    EXPECT_TRUE(same(read_result(p("m.mtx")), product(a, b)));
+  } else {
+    EXPECT_EQ(m.code, 1) << m.err;
+    EXPECT_EQ(std::count(m.err.begin(), m.err.end(), '\n'), 1) << m.err;
+    EXPECT_NE(m.err.find("--kernel mkl: MKL backend not"), std::string::npos) << m.err;
+    EXPECT_FALSE(fs::exists(p("m.mtx")));
+  }
+  // `spbmm --mkl` says the same in one line, its status 0 exactly where the kernel ran.
+  const Result s = run({"--mkl"});
+  EXPECT_EQ(s.code, m.code == 0 ? 0 : 1) << s.out << s.err;
+  EXPECT_EQ(std::count(s.out.begin(), s.out.end(), '\n'), 1) << s.out;
 }
 
 // A header may claim any size: the dense C, the B of --random-rhs and the output text are
@@ -566,9 +581,9 @@ TEST_F(Cli, VersionNamesTheFeaturesBuiltIn) {
   const Result r = run({"--version"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("spbmm " SPBMM_VERSION "\n", 0), 0u) << r.out;
-  for (const char* what :
-       {"OpenMP threads:", "BLAS for large dense products:",
-        "small dense kernels generated per shape:", "CPU sparse kernels:", "GPU backend:"}) {
+  for (const char* what : {"OpenMP threads:", "BLAS for large dense products:",
+                           "small dense kernels generated per shape:", "CPU sparse kernels:",
+                           "GPU backend:", "Intel MKL backend:"}) {
     EXPECT_NE(r.out.find(what), std::string::npos) << what << "\n" << r.out;
   }
   EXPECT_TRUE(r.err.empty()) << r.err;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,6 +27,7 @@
 
 #include "baselines_dense.hpp"
 #include "baselines_sparse.hpp"
+#include "kernels/mkl/mkl.hpp"
 #include "spbmm/plan.hpp"
 #include "spbmm/spbmm.hpp"
 #include "spbmm/training.hpp"
@@ -187,6 +189,34 @@ PlanOptions plan_options(const SuiteOptions& o, Kernel force = Kernel::Auto) {
   return p;
 }
 
+// With the MKL backend: plans of the workload forced to Kernel::Mkl and to `cpu` (the CPU kernel
+// of its format) join the baselines, so that auto (spbmm's own plan) is compared with both in the
+// same run; `keep` holds them. Returns a note naming the kernels auto chose (empty without MKL).
+template <Value T>
+std::string add_forced_mkl(std::vector<Contender<T>>& baselines,
+                           std::vector<std::unique_ptr<Plan<T, I>>>& keep, const BatchView<T, I>& a,
+                           const std::vector<std::int64_t>& n, const DenseBatchView<const T>& b,
+                           const SuiteOptions& o, Kernel cpu) {
+  if (!kernels::mkl::available()) return {};
+  for (const Kernel k : {Kernel::Mkl, cpu}) {
+    keep.push_back(std::make_unique<Plan<T, I>>(a, n, plan_options(o, k)));
+    const Plan<T, I>* p = keep.back().get();
+    baselines.push_back({std::string("forced-") + to_string(k),
+                         [p, b](DenseBatch<T>&, const std::vector<DenseView<T>>& cv) {
+                           p->execute(DenseBatchView<T>(cv), b);
+                         }});
+  }
+  const Plan<T, I> chosen(a, n, plan_options(o));
+  std::map<std::string, int> count;
+  for (const Choice& c : chosen.choices()) ++count[to_string(c.kernel)];
+  std::string note = "auto chose:";
+  for (const auto& [name, k] : count) note += " " + name + " " + std::to_string(k);
+  return note + " (MKL figures " +
+         (MachineModel::defaults().mkl_sparse_gflops > 0
+              ? "from SPBMM_MACHINE_FILE)"
+              : "absent: spbmm calibrate measures them)");
+}
+
 template <Value T>
 std::vector<std::int64_t> rows_of(const DenseBatch<T>& a) {
   std::vector<std::int64_t> v(a.size());
@@ -239,9 +269,13 @@ WorkloadResult dense_workload(const std::string& id, const SuiteOptions& o, cons
                          }});
   }
   const BatchView<T, I> av(ac);
-  return time_products<T>(
+  std::vector<std::unique_ptr<Plan<T, I>>> keep;
+  const std::string note = add_forced_mkl<T>(baselines, keep, av, s.n, bc.view(), o, Kernel::Dense);
+  WorkloadResult r = time_products<T>(
       id, o, flops, [&] { return Plan<T, I>(av, s.n, plan_options(o)); }, bc.view(), s.m, s.n,
       baselines);
+  if (!note.empty()) r.notes.push_back(note);
+  return r;
 }
 
 // ---- sparse workloads: W3, W4, W7, W8 -------------------------------------------------------
@@ -264,9 +298,14 @@ WorkloadResult w3(const SuiteOptions& o) {
                          eigen_csr_dense<T, I>(a.view(), b.entry(0), cv[0], T(1), T(0), o.threads);
                        }});
   const BatchView<T, I> av({MatrixView<T, I>(a.view())});
-  return time_products<T>(
+  std::vector<std::unique_ptr<Plan<T, I>>> keep;
+  const std::string note =
+      add_forced_mkl<T>(baselines, keep, av, {kN}, b.view(), o, Kernel::Sparse);
+  WorkloadResult r = time_products<T>(
       "W3", o, sparse_flops(ab, kN), [&] { return Plan<T, I>(av, kN, plan_options(o)); }, b.view(),
       {a.rows()}, {kN}, baselines);
+  if (!note.empty()) r.notes.push_back(note);
+  return r;
 }
 
 template <Value T>
@@ -281,9 +320,13 @@ WorkloadResult sparse_batch(const std::string& id, const SuiteOptions& o, const 
   for (auto& e : extra) baselines.push_back(std::move(e));
   const BatchView<T, I> av(a);
   const std::vector<std::int64_t> cols(a.size(), n);
-  return time_products<T>(
+  std::vector<std::unique_ptr<Plan<T, I>>> keep;
+  const std::string note = add_forced_mkl<T>(baselines, keep, av, cols, bv, o, Kernel::Sparse);
+  WorkloadResult r = time_products<T>(
       id, o, sparse_flops(a, n), [&] { return Plan<T, I>(av, n, plan_options(o)); }, b.view(),
       rows_of(a), cols, baselines);
+  if (!note.empty()) r.notes.push_back(note);
+  return r;
 }
 
 // The batch as one block-diagonal matrix (built once, outside the timing, as a user would).
