@@ -1,7 +1,6 @@
 // The GPU API of a build with CUDA: opens the CUDA plugin (libspbmm_cuda.so) on the first device
 // query and forwards every device call to it, so that libspbmm itself links no CUDA library.
 #include <dlfcn.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -13,6 +12,7 @@
 
 #include "kernels/cuda/layout.hpp"
 #include "kernels/cuda/plugin.hpp"
+#include "kernels/plugin_path.hpp"
 #include "spbmm/config.hpp"
 #include "spbmm/error.hpp"
 #include "spbmm/gpu.hpp"
@@ -27,33 +27,7 @@ struct Loaded {
   DeviceIdentity identity;
 };
 
-std::string dl_error() {
-  const char* e = dlerror();
-  return e != nullptr ? e : "unknown dlopen error";
-}
-
-bool is_file(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// The plugin next to the libspbmm that holds this code (build tree and installed tree alike),
-// else its bare name for the loader's search path; SPBMM_CUDA_PLUGIN overrides both.
-std::string plugin_path() {
-  if (const char* env = std::getenv("SPBMM_CUDA_PLUGIN"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&available), &info) != 0 && info.dli_fname != nullptr) {
-    std::string self = info.dli_fname;
-    const auto slash = self.rfind('/');
-    if (slash != std::string::npos) {
-      std::string candidate = self.substr(0, slash + 1) + plugin::kPluginName;
-      if (is_file(candidate)) return candidate;
-    }
-  }
-  return plugin::kPluginName;
-}
+using kernels::dl_error;
 
 Loaded load() {
   Loaded l;
@@ -68,7 +42,8 @@ Loaded load() {
     l.status = "no CUDA device: the CUDA driver (" + driver + ") is not installed: " + dl_error();
     return l;
   }
-  const std::string path = plugin_path();
+  const std::string path = kernels::plugin_path(plugin::kPluginName, "SPBMM_CUDA_PLUGIN",
+                                                reinterpret_cast<const void*>(&available));
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     l.status = "no CUDA device: spbmm's CUDA backend " + path +

@@ -16,7 +16,8 @@
 
 #if SPBMM_HAVE_MKL
 #include <dlfcn.h>
-#include <sys/stat.h>
+
+#include "kernels/plugin_path.hpp"
 #endif
 
 namespace spbmm::kernels::mkl {
@@ -30,37 +31,12 @@ struct Loaded {
 };
 
 #if SPBMM_HAVE_MKL
-std::string dl_error() {
-  const char* e = dlerror();
-  return e != nullptr ? e : "unknown dlopen error";
-}
-
-bool is_file(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// The plugin next to the libspbmm that holds this code (build tree and installed tree alike),
-// else its bare name for the loader's search path; SPBMM_MKL_PLUGIN overrides both.
-std::string plugin_path() {
-  if (const char* env = std::getenv("SPBMM_MKL_PLUGIN"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&available), &info) != 0 && info.dli_fname != nullptr) {
-    std::string self = info.dli_fname;
-    const auto slash = self.rfind('/');
-    if (slash != std::string::npos) {
-      std::string candidate = self.substr(0, slash + 1) + plugin::kPluginName;
-      if (is_file(candidate)) return candidate;
-    }
-  }
-  return plugin::kPluginName;
-}
+using kernels::dl_error;
 
 Loaded load() {
   Loaded l;
-  const std::string path = plugin_path();
+  const std::string path = kernels::plugin_path(plugin::kPluginName, "SPBMM_MKL_PLUGIN",
+                                                reinterpret_cast<const void*>(&available));
   // RTLD_LOCAL: MKL's symbols stay out of the process's global scope, where OpenBLAS's
   // cblas_* (libspbmm's BLAS) and the caller's own stay as they were.
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
