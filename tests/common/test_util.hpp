@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "spbmm/dense.hpp"
+#include "spbmm/error.hpp"
+#include "spbmm/matrix_market.hpp"
 #include "spbmm/sparse.hpp"
 
 namespace spbmm::test {
@@ -131,6 +133,28 @@ inline std::string data_dir() {
   const char* d = std::getenv("SPBMM_DATA_DIR");
   return d ? std::string(d) : std::string();
 }
+// Calls f(path, a) for every real matrix of the data set (data_dir()/real) that has real or
+// integer values (complex ones are skipped), read as CSR; returns how many it called f for.
+template <class T, class I, class F>
+int for_each_real_matrix(F&& f) {
+  int count = 0;
+  for (const std::string& path : list_matrix_market_files(data_dir() + "/real")) {
+    SCOPED_TRACE(path);
+    CsrMatrix<T, I> a;
+    try {
+      a = read_matrix_market_csr<T, I>(path);
+    } catch (const ParseError& e) {
+      if (std::string(e.what()).find("complex values are not supported") != std::string::npos) {
+        continue;
+      }
+      throw;
+    }
+    f(path, a);
+    ++count;
+  }
+  return count;
+}
+
 // The repository's own data/ folder.
 inline std::string test_data() {
   const char* d = std::getenv("SPBMM_TEST_DATA");

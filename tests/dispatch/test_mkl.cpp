@@ -338,18 +338,8 @@ TYPED_TEST(MklKernel, RealMatricesMatchReference) {
   if (dir.empty()) GTEST_SKIP() << "SPBMM_DATA_DIR is not set (meson setup -Ddata_dir=...)";
   std::mt19937_64 rng(105);
   int checked = 0;
-  for (const std::string& path : list_matrix_market_files(dir + "/real")) {
-    SCOPED_TRACE(path);
-    CsrMatrix<T, I> a;
-    try {
-      a = read_matrix_market_csr<T, I>(path);
-    } catch (const ParseError& e) {
-      if (std::string(e.what()).find("complex values are not supported") != std::string::npos) {
-        continue;
-      }
-      throw;
-    }
-    if (a.nnz() > 400000) continue;
+  test::for_each_real_matrix<T, I>([&](const std::string&, const CsrMatrix<T, I>& a) {
+    if (a.nnz() > 400000) return;
     BatchView<T, I> batch;
     batch.push_back(a.view());
     const std::vector<std::int64_t> n = {8};
@@ -384,7 +374,7 @@ TYPED_TEST(MklKernel, RealMatricesMatchReference) {
     }
     EXPECT_EQ(bad, 0);
     ++checked;
-  }
+  });
   EXPECT_GT(checked, 0);
 }
 

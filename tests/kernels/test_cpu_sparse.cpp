@@ -534,21 +534,8 @@ TYPED_TEST(CpuSparseKernels, RealMatricesMatchReference) {
   const std::string dir = test::data_dir();
   if (dir.empty()) GTEST_SKIP() << "SPBMM_DATA_DIR is not set (meson setup -Ddata_dir=...)";
   std::mt19937_64 rng(18);
-  int checked = 0;
-  for (const std::string& path : list_matrix_market_files(dir + "/real")) {
-    SCOPED_TRACE(path);
-    CsrMatrix<T, I> a;
-    try {
-      a = read_matrix_market_csr<T, I>(path);
-    } catch (const ParseError& e) {
-      if (std::string(e.what()).find("complex values are not supported") != std::string::npos) {
-        continue;
-      }
-      throw;
-    }
-    check_csr(Case{}, a.view(), 17, rng);
-    ++checked;
-  }
+  const int checked = test::for_each_real_matrix<T, I>(
+      [&](const std::string&, const CsrMatrix<T, I>& a) { check_csr(Case{}, a.view(), 17, rng); });
   EXPECT_GT(checked, 0);
 }
 
