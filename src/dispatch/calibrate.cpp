@@ -286,6 +286,20 @@ CsrMatrix<T, std::int32_t> rows_of_k(std::int64_t rows, std::int64_t per_row,
   return CsrMatrix<T, std::int32_t>(rows, rows, std::move(rp), std::move(ci), std::move(vals));
 }
 
+// The best CPU round's time over the best MKL round's, after one warm-up of each: round(mkl)
+// runs and times one round of the CPU kernel (false) or MKL (true), alternately `rounds` times.
+template <class Round>
+double cpu_over_mkl(const Round& round, int rounds) {
+  round(false);
+  round(true);
+  double cpu = 1e300, mkl = 1e300;
+  for (int r = 0; r < rounds; ++r) {
+    cpu = std::min(cpu, round(false));
+    mkl = std::min(mkl, round(true));
+  }
+  return cpu / std::max(mkl, 1e-12);
+}
+
 // MKL's SpMM time over the CPU sparse kernel's on the same products, every thread multiplying its
 // own entries one after another (as the batch loop runs them), the two kernels in alternate
 // rounds so that other load on the machine slows both alike. Cached: one 2048-row entry with 20
@@ -342,14 +356,7 @@ double mkl_sparse_speedup(int threads, std::int64_t n, bool streaming, double ca
     });
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
-  round(false);
-  round(true);
-  double cpu = 1e300, mkl = 1e300;
-  for (int r = 0; r < 15; ++r) {
-    cpu = std::min(cpu, round(false));
-    mkl = std::min(mkl, round(true));
-  }
-  return cpu / std::max(mkl, 1e-12);
+  return cpu_over_mkl(round, 15);
 }
 
 // MKL's gemm_batch time over the CPU dense kernel's on one batch of `count` products of size^3
@@ -388,14 +395,7 @@ double mkl_dense_speedup(int threads, std::int64_t size, std::size_t count) {
     }
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
-  round(false);
-  round(true);
-  double cpu_s = 1e300, mkl_s = 1e300;
-  for (int r = 0; r < 9; ++r) {
-    cpu_s = std::min(cpu_s, round(false));
-    mkl_s = std::min(mkl_s, round(true));
-  }
-  return cpu_s / std::max(mkl_s, 1e-12);
+  return cpu_over_mkl(round, 9);
 }
 
 }  // namespace

@@ -114,6 +114,27 @@ void expect_reference(const BatchView<T, I>& a, const std::vector<std::int64_t>&
   }
 }
 
+// expect_reference for every op_a and op_b, each with two (alpha, beta) pairs; with
+// c_follows_op_b, C is column-major where op_b = T.
+template <class T, class I>
+void expect_every_op(const BatchView<T, I>& a, const std::vector<std::int64_t>& n,
+                     std::pair<double, double> first, std::pair<double, double> second,
+                     bool c_follows_op_b, std::mt19937_64& rng) {
+  for (const Op op_a : {Op::N, Op::T}) {
+    for (const Op op_b : {Op::N, Op::T}) {
+      for (const auto& [alpha, beta] : {first, second}) {
+        Case k;
+        k.op_a = op_a;
+        k.op_b = op_b;
+        k.alpha = alpha;
+        k.beta = beta;
+        if (c_follows_op_b && op_b == Op::T) k.c_layout = Layout::ColMajor;
+        expect_reference<T, I>(a, n, k, rng);
+      }
+    }
+  }
+}
+
 template <class P>
 class MklKernel : public ::testing::Test {};
 TYPED_TEST_SUITE(MklKernel, test::AllPairs);
@@ -137,18 +158,7 @@ TYPED_TEST(MklKernel, RaggedMixedBatchMatchesReference) {
                              {12, 12}},
                             rng);
   const std::vector<std::int64_t> n = {16, 8, 4, 32, 1, 64, 5, 3, 17, 0};
-  for (const Op op_a : {Op::N, Op::T}) {
-    for (const Op op_b : {Op::N, Op::T}) {
-      for (const auto& [alpha, beta] : {std::pair(1.0, 0.0), std::pair(0.5, -2.0)}) {
-        Case k;
-        k.op_a = op_a;
-        k.op_b = op_b;
-        k.alpha = alpha;
-        k.beta = beta;
-        expect_reference<T, I>(a.view, n, k, rng);
-      }
-    }
-  }
+  expect_every_op<T, I>(a.view, n, {1.0, 0.0}, {0.5, -2.0}, false, rng);
 }
 
 // A batch of dense entries only runs as one gemm_batch call: ragged shapes, both layouts of A,
@@ -168,19 +178,7 @@ TYPED_TEST(MklKernel, DenseBatchMatchesReference) {
   BatchView<T, I> a;
   for (const auto& x : d) a.push_back(DenseView<const T>(x.view()));
   const std::vector<std::int64_t> n = {16, 8, 3, 40, 2, 1, 0, 64};
-  for (const Op op_a : {Op::N, Op::T}) {
-    for (const Op op_b : {Op::N, Op::T}) {
-      for (const auto& [alpha, beta] : {std::pair(1.0, 0.0), std::pair(-0.5, 1.5)}) {
-        Case k;
-        k.op_a = op_a;
-        k.op_b = op_b;
-        k.alpha = alpha;
-        k.beta = beta;
-        k.c_layout = op_b == Op::T ? Layout::ColMajor : Layout::RowMajor;
-        expect_reference<T, I>(a, n, k, rng);
-      }
-    }
-  }
+  expect_every_op<T, I>(a, n, {1.0, 0.0}, {-0.5, 1.5}, true, rng);
   PlanOptions po;
   po.policy.force = Kernel::Mkl;
   const Plan<T, I> plan(a, n, po);
