@@ -117,23 +117,26 @@ std::int64_t peripheral(const Graph<I>& g, std::int64_t start,
   return start;
 }
 
+// The inverse of `order` (inverse[order[k]] = k) after checking that order is a permutation of
+// [0, n); `what` names the caller in the errors.
 template <Index I>
-void check_permutation(std::span<const I> order, std::int64_t n, const char* what) {
+std::vector<I> checked_inverse(std::span<const I> order, std::int64_t n, const char* what) {
   if (static_cast<std::int64_t>(order.size()) != n) {
     throw InvalidArgument(cat(what, ": the order has ", order.size(), " elements; expected ", n));
   }
-  std::vector<unsigned char> seen(static_cast<std::size_t>(n), 0);
+  std::vector<I> inverse(static_cast<std::size_t>(n), I(-1));
   for (std::size_t k = 0; k < order.size(); ++k) {
     const auto v = static_cast<std::int64_t>(order[k]);
     if (v < 0 || v >= n) {
       throw InvalidArgument(cat(what, ": order[", k, "] = ", v, " is outside [0, ", n, ")"));
     }
-    if (seen[static_cast<std::size_t>(v)] != 0) {
+    if (inverse[static_cast<std::size_t>(v)] >= 0) {
       throw InvalidArgument(
           cat(what, ": order[", k, "] = ", v, " appears twice; expected a permutation"));
     }
-    seen[static_cast<std::size_t>(v)] = 1;
+    inverse[static_cast<std::size_t>(v)] = static_cast<I>(k);
   }
+  return inverse;
 }
 
 }  // namespace
@@ -187,13 +190,7 @@ std::vector<I> rcm_order(const CsrView<T, I>& a) {
 
 template <Index I>
 std::vector<I> inverse_permutation(std::span<const I> order) {
-  const auto n = static_cast<std::int64_t>(order.size());
-  check_permutation(order, n, "inverse_permutation");
-  std::vector<I> inverse(order.size());
-  for (std::size_t k = 0; k < order.size(); ++k) {
-    inverse[static_cast<std::size_t>(order[k])] = static_cast<I>(k);
-  }
-  return inverse;
+  return checked_inverse(order, static_cast<std::int64_t>(order.size()), "inverse_permutation");
 }
 
 template <Value T, Index I>
@@ -203,8 +200,7 @@ CsrMatrix<T, I> permute(const CsrView<T, I>& a, std::span<const I> order) {
     throw ShapeError(cat("permute: A is ", a.rows, "x", a.cols,
                          "; P A P^T needs a square matrix (permute_rows reorders rows alone)"));
   }
-  check_permutation(order, a.rows, "permute");
-  const std::vector<I> inverse = inverse_permutation(order);
+  const std::vector<I> inverse = checked_inverse(order, a.rows, "permute");
   const auto nnz = static_cast<std::size_t>(a.nnz());
   std::vector<I> row_ptr(static_cast<std::size_t>(a.rows) + 1, 0);
   std::vector<I> col_idx(nnz);
@@ -233,7 +229,7 @@ CsrMatrix<T, I> permute(const CsrView<T, I>& a, std::span<const I> order) {
 
 template <Value T, Index I>
 DenseMatrix<T> permute_rows(const DenseView<const T>& x, std::span<const I> order) {
-  check_permutation(order, x.rows, "permute_rows");
+  (void)checked_inverse(order, x.rows, "permute_rows");
   DenseMatrix<T> out(x.rows, x.cols, x.layout);
   const DenseView<T> o = out.view();
   for (std::int64_t k = 0; k < x.rows; ++k) {
